@@ -1,0 +1,44 @@
+// Package secret holds credentials (API keys, passwords, webhook secrets) in
+// a type that cannot be printed, logged or serialised by accident.
+package secret
+
+import (
+	"log/slog"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const redacted = "[redacted]"
+
+// String is a secret value. Its String, GoString, LogValue, JSON and YAML
+// forms are all redacted; Reveal is the only way to read it, so every place
+// that uses the secret is easy to find.
+type String struct {
+	value string
+}
+
+// New wraps a secret value.
+func New(value string) String { return String{value: value} }
+
+// Reveal returns the secret itself, for the one place that must send it.
+func (s String) Reveal() string { return s.value }
+
+// IsZero reports whether the secret is empty.
+func (s String) IsZero() bool { return s.value == "" }
+
+func (s String) String() string   { return redacted }
+func (s String) GoString() string { return redacted }
+
+// LogValue keeps the secret out of structured logs.
+func (s String) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON keeps the secret out of JSON output.
+func (s String) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalYAML keeps the secret out of YAML output.
+func (s String) MarshalYAML() (any, error) { return redacted, nil }
+
+// UnmarshalYAML reads the secret from a config file.
+func (s *String) UnmarshalYAML(node *yaml.Node) error {
+	return node.Decode(&s.value)
+}

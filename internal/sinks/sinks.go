@@ -1,0 +1,79 @@
+// Package sinks defines what a destination of contact changes provides.
+// Each sink type lives in its own package below this one; the engine only
+// knows the interfaces here.
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+// Sink delivers contact changes to one destination.
+type Sink interface {
+	// Deliver delivers a batch of changes and returns one error per change,
+	// in the same order: nil once the destination acknowledged that change
+	// (a file renamed into place, an HTTP 2xx), so that it is never sent
+	// again. The batch holds at most one change per contact, and changes of
+	// one contact arrive in the order they were detected. A change may be
+	// delivered again after a crash (at least once), so delivering a change
+	// twice must leave the destination as delivering it once did.
+	//
+	// An error that wraps ErrUnavailable says the destination itself is
+	// failing: the engine stops delivering to this sink for the run and keeps
+	// the rest queued. Any other error concerns that change alone; it stays
+	// queued and the contact's later changes wait behind it.
+	Deliver(ctx context.Context, batch []contact.Change) []error
+}
+
+// Committer is a Sink that stages what Deliver accepts and makes it durable
+// in one step (the csv sink rewrites one file). For a Committer, a nil error
+// from Deliver means staged; nothing counts as acknowledged until Commit
+// returns nil, and if Commit fails, nothing does.
+type Committer interface {
+	Commit(ctx context.Context) error
+}
+
+// Checker is a Sink that can tell, without changing anything, whether its
+// destination can take deliveries (for `connect-sync check`).
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// ErrUnavailable marks errors that concern the whole destination rather than
+// one change.
+var ErrUnavailable = errors.New("destination unavailable")
+
+// Config is one sink type's configuration, decoded strictly from the sink's
+// entry in the config file.
+type Config interface {
+	// Validate checks the settings and names the offending key with a
+	// *FieldError.
+	Validate() error
+	// Open creates the sink.
+	Open(env Env) (Sink, error)
+}
+
+// Env is what a sink gets from the rest of connect-sync when it is opened.
+type Env struct {
+	// Name is the sink's unique name from the config.
+	Name string
+	// Logger is scoped to the sink.
+	Logger *slog.Logger
+	// SourceURL is the Connect base URL; sinks derive stable identifiers
+	// (vCard UIDs) from it and the contact id.
+	SourceURL string
+}
+
+// FieldError is an invalid setting in a sink's config.
+type FieldError struct {
+	Key string // the key within the sink's entry, such as "path"
+	Err error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %v", e.Key, e.Err) }
+
+func (e *FieldError) Unwrap() error { return e.Err }
