@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// deliverBatch bounds the changes handed to a sink at once, and so the
+// changes acknowledged per state transaction.
+const deliverBatch = 500
+
+// deliverAll drains every selected sink's queue, each in its own goroutine
+// so that a slow destination does not hold up the others.
+func (e *Engine) deliverAll(ctx context.Context, only string) []SinkReport {
+	selected := e.selected(only)
+	var (
+		wg        sync.WaitGroup
+		delivered atomic.Int64
+		reports   = make([]SinkReport, len(selected))
+	)
+	for i, s := range selected {
+		wg.Go(func() {
+			d := drain{engine: e, sink: s, blocked: map[string]bool{}, delivered: &delivered}
+			reports[i] = d.run(ctx)
+		})
+	}
+	wg.Wait()
+	return reports
+}
+
+// drain delivers one sink's queue in order. Changes of a contact whose
+// earlier change failed wait, so no contact's changes overtake each other.
+type drain struct {
+	engine    *Engine
+	sink      Sink
+	blocked   map[string]bool // contacts with a failed change this run
+	staged    []uint64        // for a Committer: accepted, not yet committed
+	failures  []state.Failure
+	stopped   error // the destination failed as a whole
+	delivered *atomic.Int64
+	report    SinkReport
+}
+
+func (d *drain) run(ctx context.Context) SinkReport {
+	d.report.Name = d.sink.Name
+	err := d.deliverQueue(ctx)
+	if c, ok := d.sink.Sink.(sinks.Committer); ok && err == nil && len(d.staged) > 0 {
+		err = d.commit(ctx, c)
+	}
+	if err == nil {
+		err = d.stopped
+	}
+	d.report.Err = err
+	d.report.Failures = d.failures
+	pending, perr := d.engine.Store.Pending(d.sink.Name)
+	d.report.Pending = pending
+	d.record(errors.Join(err, perr))
+	return d.report
+}
+
+// deliverQueue walks the queue page by page, in sequence order.
+func (d *drain) deliverQueue(ctx context.Context) error {
+	var after uint64
+	for d.stopped == nil && ctx.Err() == nil {
+		page, err := d.engine.Store.Queue(d.sink.Name, after, deliverBatch)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		after = page[len(page)-1].Seq
+		var batch []state.Queued
+		inBatch := map[string]bool{}
+		for _, q := range page {
+			id := q.Change.Contact.ID
+			if inBatch[id] {
+				// A second change of the same contact waits for the first.
+				if err := d.deliver(ctx, batch); err != nil {
+					return err
+				}
+				batch, inBatch = nil, map[string]bool{}
+			}
+			if d.blocked[id] || d.stopped != nil {
+				continue
+			}
+			batch = append(batch, q)
+			inBatch[id] = true
+		}
+		if err := d.deliver(ctx, batch); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// deliver hands one batch to the sink and records what it acknowledged.
+func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	changes := make([]contact.Change, len(batch))
+	for i, q := range batch {
+		changes[i] = q.Change
+	}
+	errs := d.sink.Sink.Deliver(ctx, changes)
+	if len(errs) != len(batch) {
+		return fmt.Errorf("sink %s returned %d results for %d changes", d.sink.Name, len(errs), len(batch))
+	}
+	var acked []uint64
+	for i, err := range errs {
+		id := batch[i].Change.Contact.ID
+		switch {
+		case err == nil:
+			acked = append(acked, batch[i].Seq)
+		case errors.Is(err, sinks.ErrUnavailable) || ctx.Err() != nil:
+			if d.stopped == nil {
+				d.stopped = err
+			}
+		default:
+			d.blocked[id] = true
+			d.failures = append(d.failures, state.Failure{Contact: id, Error: err.Error()})
+			d.engine.Logger.Error("sink could not take a contact; it stays queued", "sink", d.sink.Name, "contact", id, "error", err)
+		}
+	}
+	crashpoint.Hit("after-deliver")
+	if _, ok := d.sink.Sink.(sinks.Committer); ok {
+		d.staged = append(d.staged, acked...)
+		return nil
+	}
+	return d.ack(acked)
+}
+
+// commit makes a Committer's staged changes durable, then acknowledges them.
+func (d *drain) commit(ctx context.Context, c sinks.Committer) error {
+	if err := c.Commit(ctx); err != nil {
+		return err
+	}
+	crashpoint.Hit("after-commit")
+	for chunk := range slices.Chunk(d.staged, commitBatch) {
+		if err := d.ack(chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *drain) ack(seqs []uint64) error {
+	if err := d.engine.Store.Ack(d.sink.Name, seqs); err != nil {
+		return err
+	}
+	d.report.Delivered += len(seqs)
+	d.engine.progress(StageDelivered, int(d.delivered.Add(int64(len(seqs)))))
+	return nil
+}
+
+// record keeps the sink's outcome in the state file for `status`.
+func (d *drain) record(err error) {
+	now := d.engine.now()
+	uerr := d.engine.Store.UpdateSink(d.sink.Name, func(info *state.SinkInfo) {
+		info.Failures = d.failures
+		info.LastError = ""
+		switch {
+		case err != nil:
+			info.LastError = err.Error()
+		case len(d.failures) > 0:
+			info.LastError = fmt.Sprintf("%d contacts could not be delivered", len(d.failures))
+		default:
+			info.LastSuccessAt = &now
+		}
+	})
+	if err != nil {
+		d.engine.Logger.Error("sink stopped; its changes stay queued for the next run", "sink", d.sink.Name, "error", err)
+	}
+	if uerr != nil {
+		d.engine.Logger.Error("could not record the sink's outcome", "sink", d.sink.Name, "error", uerr)
+	}
+}

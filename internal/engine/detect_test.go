@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+func TestContentHash(t *testing.T) {
+	base := `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z"}`
+	tests := []struct {
+		name  string
+		other string
+		same  bool
+	}{
+		{"key order and spacing", `{"lastActivityAt":"2024-01-01T00:00:00Z","leadStatus":{"id":1,"label":"New"},"email":"a@example.com","id":1}`, true},
+		{"null equals missing", `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 1, "label": "New"}, "note": null, "lastActivityAt": "2024-01-01T00:00:00Z"}`, true},
+		{"lastActivityAt is not content", `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2025-01-01T00:00:00Z"}`, true},
+		{"edited value", `{"id": 1, "email": "b@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z"}`, false},
+		{"nested value", `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 2, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z"}`, false},
+		{"new unknown field", `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z", "x": 1}`, false},
+		{"value moved between keys", `{"id": 1, "emai": "la@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z"}`, false},
+	}
+	a, err := reduce(json.RawMessage(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := reduce(json.RawMessage(tt.other))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.entry.Hash == b.entry.Hash; got != tt.same {
+				t.Errorf("same hash = %v, want %v", got, tt.same)
+			}
+		})
+	}
+}
+
+func TestReduceRejectsMissingID(t *testing.T) {
+	for _, raw := range []string{`{"email": "a@example.com"}`, `{"id": null}`, `{"id": ""}`} {
+		if _, err := reduce(json.RawMessage(raw)); err == nil {
+			t.Errorf("reduce(%s) accepted a contact without id", raw)
+		}
+	}
+}
+
+func TestChangedFields(t *testing.T) {
+	tests := []struct {
+		name, before, after string
+		want                []string
+	}{
+		{"none", `{"id":1,"email":"a"}`, `{"id":1,"email":"a"}`, nil},
+		{"edited", `{"id":1,"email":"a","note":"x"}`, `{"id":1,"email":"b","note":"x"}`, []string{"email"}},
+		{"added and removed", `{"id":1,"note":"x"}`, `{"id":1,"jobTitle":"CEO"}`, []string{"jobTitle", "note"}},
+		{"null is missing", `{"id":1,"note":null}`, `{"id":1}`, nil},
+		{"activity", `{"id":1,"lastActivityAt":"2024-01-01T00:00:00Z"}`, `{"id":1,"lastActivityAt":"2024-02-01T00:00:00Z"}`, []string{"lastActivityAt"}},
+		{"nested", `{"id":1,"leadStatus":{"id":1}}`, `{"id":1,"leadStatus":{"id": 2}}`, []string{"leadStatus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var after map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tt.after), &after); err != nil {
+				t.Fatal(err)
+			}
+			got, err := changedFields(json.RawMessage(tt.before), after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,215 @@
+// Package engine runs one sync: fetch every contact, diff against the
+// checkpoint, queue the changes for every sink in the same transaction as
+// the new checkpoint, deliver each sink's queue, and remove what the sink
+// acknowledged. This file holds the whole flow; detect.go and deliver.go
+// hold its two halves.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// Source is where contacts come from: the Connect API.
+type Source interface {
+	Contacts(ctx context.Context, query string, each func(raw json.RawMessage) error) error
+	LeadStatuses(ctx context.Context) ([]contact.LeadStatus, error)
+}
+
+// Store is the checkpoint and outbox. *state.DB is the implementation; the
+// engine names only what it uses, so another backend can take its place.
+type Store interface {
+	Checkpoint
+	Commit(batch []state.Detected) error
+	Sinks() (map[string]state.SinkInfo, error)
+	RegisterSink(name string, info state.SinkInfo) error
+	DropSink(name string) error
+	Backfill(sink string, now time.Time, newID func() string) (int, error)
+	Queue(sink string, after uint64, limit int) ([]state.Queued, error)
+	Ack(sink string, seqs []uint64) error
+	Pending(sink string) (int, error)
+	UpdateSink(name string, update func(*state.SinkInfo)) error
+	RecordRun(r state.Run) error
+}
+
+// Sink is an opened sink with the identity the state file tracks it by.
+type Sink struct {
+	Name   string
+	Type   string
+	Target string // the destination (path, URL); a new target starts over
+	Sink   sinks.Sink
+}
+
+// Engine runs syncs from one source to a set of sinks.
+type Engine struct {
+	Source Source
+	Store  Store
+	Sinks  []Sink
+	Logger *slog.Logger
+	// Progress, if set, is told how far a run got (for a terminal): the
+	// count of contacts fetched, then of changes delivered.
+	Progress func(stage Stage, count int)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Options are the settings of one run.
+type Options struct {
+	Query             string
+	MaxDeleteFraction float64
+	AllowMassDelete   bool
+	// Only, when set, limits delivery to the sink of that name; the others
+	// still get the run's changes queued.
+	Only string
+}
+
+// Stage is a step of a run that Progress counts.
+type Stage string
+
+// The stages Progress reports.
+const (
+	StageFetched   Stage = "fetched"
+	StageDelivered Stage = "delivered"
+)
+
+// Report says what a run did.
+type Report struct {
+	Created, Updated, Deleted int
+	Sinks                     []SinkReport
+}
+
+// SinkReport is one sink's part of a run.
+type SinkReport struct {
+	Name      string
+	Delivered int
+	Pending   int
+	Err       error // why the sink stopped early, if it did
+	Failures  []state.Failure
+}
+
+// ErrPending means a run finished but some sink still has changes it did
+// not acknowledge.
+var ErrPending = errors.New("some changes are still pending")
+
+// Run performs one sync. It returns ErrPending when a sink kept changes
+// queued, a *MassDeleteError when the delete guard stopped it, or the error
+// that made the run fail; the run is recorded in the state file either way.
+func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
+	started := e.now()
+	report, err := e.run(ctx, opts)
+	run := state.Run{StartedAt: started, FinishedAt: e.now(), Result: "success"}
+	if err != nil {
+		run.Result, run.Error = "failure", err.Error()
+	}
+	if rerr := e.Store.RecordRun(run); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return report, err
+}
+
+func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
+	var report Report
+	if err := e.registerSinks(opts.Only); err != nil {
+		return report, err
+	}
+	plan, err := e.Detect(ctx, opts.Query, e.Store)
+	if err != nil {
+		return report, err
+	}
+	if err := guardDeletes(plan, opts); err != nil {
+		return report, err
+	}
+	report.Created, report.Updated, report.Deleted = plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted)
+	for batch := range slices.Chunk(plan.Changes, commitBatch) {
+		if err := e.Store.Commit(batch); err != nil {
+			return report, err
+		}
+	}
+	crashpoint.Hit("after-queue")
+	report.Sinks = e.deliverAll(ctx, opts.Only)
+	for _, s := range report.Sinks {
+		if s.Pending > 0 {
+			return report, ErrPending
+		}
+	}
+	return report, nil
+}
+
+// commitBatch bounds the contacts committed per transaction: each contact's
+// checkpoint and queued change commit together, which is all that crash
+// safety needs, and small transactions keep memory flat.
+const commitBatch = 1000
+
+// registerSinks starts tracking configured sinks the state does not know
+// (or whose destination changed), back-filled with every current contact,
+// and forgets sinks that left the config.
+func (e *Engine) registerSinks(only string) error {
+	known, err := e.Store.Sinks()
+	if err != nil {
+		return err
+	}
+	for _, s := range e.selected(only) {
+		info, ok := known[s.Name]
+		if ok && info.Type == s.Type && info.Target == s.Target {
+			continue
+		}
+		if ok {
+			e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
+		}
+		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target}); err != nil {
+			return err
+		}
+		n, err := e.Store.Backfill(s.Name, e.now(), newChangeID)
+		if err != nil {
+			return fmt.Errorf("back-fill sink %s: %w", s.Name, err)
+		}
+		if n > 0 {
+			e.Logger.Info("back-filling new sink", "sink", s.Name, "contacts", n)
+		}
+	}
+	for name := range known {
+		configured := slices.ContainsFunc(e.Sinks, func(s Sink) bool { return s.Name == name })
+		if !configured {
+			e.Logger.Warn("sink no longer in the config: dropping its queue", "sink", name)
+			if err := e.Store.DropSink(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) progress(stage Stage, count int) {
+	if e.Progress != nil {
+		e.Progress(stage, count)
+	}
+}
+
+// selected returns the sinks a run delivers to.
+func (e *Engine) selected(only string) []Sink {
+	if only == "" {
+		return e.Sinks
+	}
+	return slices.DeleteFunc(slices.Clone(e.Sinks), func(s Sink) bool { return s.Name != only })
+}
+
+func newChangeID() string { return "msg_" + uuid.NewString() }

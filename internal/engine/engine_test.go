@@ -1,0 +1,439 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// fakeSource serves a mutable list of contacts.
+type fakeSource struct {
+	mu       sync.Mutex
+	contacts map[int]map[string]any
+	err      error
+}
+
+func newFakeSource(n int) *fakeSource {
+	s := &fakeSource{contacts: map[int]map[string]any{}}
+	for i := 1; i <= n; i++ {
+		s.contacts[i] = map[string]any{
+			"id": i, "email": fmt.Sprintf("c%d@example.com", i), "firstName": fmt.Sprintf("C%d", i),
+			"lastActivityAt": "2024-01-01T00:00:00Z", "leadStatus": map[string]any{"id": 1, "label": "New Lead"},
+		}
+	}
+	return s
+}
+
+func (s *fakeSource) Contacts(_ context.Context, query string, each func(json.RawMessage) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	ids := slices.Sorted(maps.Keys(s.contacts))
+	for _, id := range ids {
+		c := s.contacts[id]
+		if query != "" && !strings.Contains(fmt.Sprint(c["firstName"]), query) {
+			continue
+		}
+		raw, _ := json.Marshal(c)
+		if err := each(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *fakeSource) LeadStatuses(context.Context) ([]contact.LeadStatus, error) {
+	return []contact.LeadStatus{{ID: "1", Type: "lead", Label: "New Lead", Order: 1}}, nil
+}
+
+func (s *fakeSource) edit(id int, key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contacts[id][key] = value
+}
+
+// recorder is a sink that remembers what it was given and fails on demand.
+type recorder struct {
+	mu       sync.Mutex
+	got      []contact.Change
+	down     bool            // every change fails with ErrUnavailable
+	refuse   map[string]bool // these contacts fail on their own
+	loseAcks bool            // deliver, then report failure (an ack lost in a crash)
+}
+
+func (r *recorder) Deliver(_ context.Context, batch []contact.Change) []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	errs := make([]error, len(batch))
+	for i, c := range batch {
+		switch {
+		case r.down:
+			errs[i] = fmt.Errorf("receiver: %w", sinks.ErrUnavailable)
+		case r.refuse[c.Contact.ID]:
+			errs[i] = errors.New("cannot encode")
+		case r.loseAcks:
+			r.got = append(r.got, c)
+			errs[i] = fmt.Errorf("crash: %w", sinks.ErrUnavailable)
+		default:
+			r.got = append(r.got, c)
+		}
+	}
+	return errs
+}
+
+func (r *recorder) take() []contact.Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := r.got
+	r.got = nil
+	return got
+}
+
+func summary(changes []contact.Change) []string {
+	var out []string
+	for _, c := range changes {
+		out = append(out, string(c.Kind)+" "+c.Contact.ID)
+	}
+	return out
+}
+
+type harness struct {
+	t      *testing.T
+	src    *fakeSource
+	db     *state.DB
+	engine *Engine
+}
+
+func newHarness(t *testing.T, contacts int, sinkList ...Sink) *harness {
+	t.Helper()
+	db, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	src := newFakeSource(contacts)
+	e := &Engine{Source: src, Store: db, Sinks: sinkList, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &harness{t: t, src: src, db: db, engine: e}
+}
+
+func (h *harness) run(opts Options) (Report, error) {
+	h.t.Helper()
+	if opts.MaxDeleteFraction == 0 {
+		opts.MaxDeleteFraction = 0.5
+	}
+	return h.engine.Run(context.Background(), opts)
+}
+
+func (h *harness) mustRun() Report {
+	h.t.Helper()
+	r, err := h.run(Options{})
+	if err != nil {
+		h.t.Fatalf("run: %v", err)
+	}
+	return r
+}
+
+func TestRunDetectsCreatesUpdatesDeletes(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 20, Sink{Name: "r", Type: "test", Sink: rec})
+
+	r := h.mustRun()
+	if r.Created != 20 || len(rec.take()) != 20 {
+		t.Fatalf("first run: created %d", r.Created)
+	}
+	if r := h.mustRun(); r.Created+r.Updated+r.Deleted != 0 || len(rec.take()) != 0 {
+		t.Fatalf("second run without source changes reported %+v", r)
+	}
+
+	h.src.edit(3, "note", "edited without touching lastActivityAt")
+	h.src.edit(4, "lastActivityAt", "2024-06-01T00:00:00Z")
+	delete(h.src.contacts, 5)
+	h.src.contacts[21] = map[string]any{"id": "21", "email": "new@example.com"}
+	r = h.mustRun()
+	got := rec.take()
+	if want := []string{"updated 3", "updated 4", "created 21", "deleted 5"}; !slices.Equal(summary(got), want) {
+		t.Fatalf("got %v, want %v", summary(got), want)
+	}
+	if !slices.Equal(got[0].ChangedFields, []string{"note"}) || !slices.Equal(got[1].ChangedFields, []string{"lastActivityAt"}) {
+		t.Errorf("changed fields: %v, %v", got[0].ChangedFields, got[1].ChangedFields)
+	}
+	if got[0].Previous == nil || got[0].Previous.Note != "" || got[0].Contact.Note == "" {
+		t.Errorf("update of 3 lacks its previous snapshot: %+v", got[0])
+	}
+	if got[3].Contact.Email != "c5@example.com" {
+		t.Errorf("deletion carries %+v, want the last snapshot", got[3].Contact)
+	}
+	if ls := got[0].Contact.LeadStatus; ls == nil || ls.Type != "lead" || ls.Order != 1 {
+		t.Errorf("lead status not enriched: %+v", ls)
+	}
+	ids := map[string]bool{}
+	for _, c := range got {
+		if ids[c.ID] || c.ID == "" {
+			t.Errorf("change id %q not unique", c.ID)
+		}
+		ids[c.ID] = true
+	}
+}
+
+func TestDeleteGuard(t *testing.T) {
+	tests := []struct {
+		name    string
+		remove  int
+		allow   bool
+		wantErr bool
+	}{
+		{"few deletions pass", 9, false, false},
+		{"under the fraction passes", 15, false, false},
+		{"over the fraction stops", 25, false, true},
+		{"everything stops", 40, false, true},
+		{"override", 40, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			h := newHarness(t, 40, Sink{Name: "r", Type: "test", Sink: rec})
+			h.mustRun()
+			rec.take()
+			for id := 1; id <= tt.remove; id++ {
+				delete(h.src.contacts, id)
+			}
+			_, err := h.run(Options{AllowMassDelete: tt.allow})
+			var mde *MassDeleteError
+			if got := errors.As(err, &mde); got != tt.wantErr {
+				t.Fatalf("err = %v, want mass-delete error: %v", err, tt.wantErr)
+			}
+			cp, _ := h.db.Checkpoint()
+			wantTracked := 40 - tt.remove
+			if tt.wantErr {
+				wantTracked = 40
+				if len(rec.take()) != 0 {
+					t.Error("a refused run delivered changes")
+				}
+			}
+			if len(cp) != wantTracked {
+				t.Errorf("tracked %d, want %d", len(cp), wantTracked)
+			}
+		})
+	}
+}
+
+func TestFailedFetchChangesNothing(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 5, Sink{Name: "r", Type: "test", Sink: rec})
+	h.mustRun()
+	rec.take()
+	h.src.err = errors.New("unexpected EOF")
+	if _, err := h.run(Options{}); err == nil {
+		t.Fatal("run succeeded on a failed fetch")
+	}
+	if cp, _ := h.db.Checkpoint(); len(cp) != 5 || len(rec.take()) != 0 {
+		t.Fatal("a failed fetch changed the checkpoint or delivered")
+	}
+	st, _ := h.db.Status()
+	if st.LastRun == nil || st.LastRun.Result != "failure" || !strings.Contains(st.LastRun.Error, "unexpected EOF") {
+		t.Errorf("last run = %+v", st.LastRun)
+	}
+}
+
+func TestDownSinkKeepsChangesInOrderWhileOthersGoOn(t *testing.T) {
+	up, down := &recorder{}, &recorder{down: true}
+	h := newHarness(t, 3, Sink{Name: "up", Type: "test", Sink: up}, Sink{Name: "down", Type: "test", Sink: down})
+	if _, err := h.run(Options{}); !errors.Is(err, ErrPending) {
+		t.Fatalf("err = %v, want ErrPending", err)
+	}
+	h.src.edit(2, "note", "first edit")
+	h.run(Options{})
+	h.src.edit(2, "note", "second edit")
+	h.run(Options{})
+	if got := summary(up.take()); len(got) != 5 {
+		t.Fatalf("the healthy sink got %v", got)
+	}
+	down.down = false
+	h.mustRun()
+	got := down.take()
+	if want := []string{"created 1", "created 2", "created 3", "updated 2", "updated 2"}; !slices.Equal(summary(got), want) {
+		t.Fatalf("after recovery: %v, want %v", summary(got), want)
+	}
+	if got[3].Contact.Note != "first edit" || got[4].Contact.Note != "second edit" {
+		t.Error("the two edits were merged or reordered")
+	}
+	if n, _ := h.db.Pending("down"); n != 0 {
+		t.Errorf("pending %d", n)
+	}
+}
+
+func TestRefusedContactWaitsAndOthersGoOn(t *testing.T) {
+	rec := &recorder{refuse: map[string]bool{"2": true}}
+	h := newHarness(t, 3, Sink{Name: "r", Type: "test", Sink: rec})
+	report, err := h.run(Options{})
+	if !errors.Is(err, ErrPending) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := summary(rec.take()); !slices.Equal(got, []string{"created 1", "created 3"}) {
+		t.Fatalf("got %v", got)
+	}
+	if f := report.Sinks[0].Failures; len(f) != 1 || f[0].Contact != "2" {
+		t.Errorf("failures %+v", f)
+	}
+	h.src.edit(2, "note", "edit while refused")
+	h.run(Options{})
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("contact 2's later change overtook the refused one: %v", summary(got))
+	}
+	st, _ := h.db.Status()
+	if st.Sinks[0].Pending != 2 || len(st.Sinks[0].Failures) != 1 || st.Sinks[0].LastError == "" {
+		t.Errorf("status %+v", st.Sinks[0])
+	}
+	rec.refuse = nil
+	h.mustRun()
+	if got := summary(rec.take()); !slices.Equal(got, []string{"created 2", "updated 2"}) {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestLostAcknowledgementIsRedelivered(t *testing.T) {
+	rec := &recorder{loseAcks: true}
+	h := newHarness(t, 2, Sink{Name: "r", Type: "test", Sink: rec})
+	h.run(Options{})
+	first := rec.take()
+	rec.loseAcks = false
+	h.mustRun()
+	again := rec.take()
+	if !slices.Equal(summary(first), summary(again)) || first[0].ID != again[0].ID {
+		t.Fatalf("redelivery %v (ids %s, %s) differs from %v", summary(again), again[0].ID, first[0].ID, summary(first))
+	}
+}
+
+func TestNewSinkIsBackfilled(t *testing.T) {
+	old := &recorder{}
+	h := newHarness(t, 4, Sink{Name: "old", Type: "test", Sink: old})
+	h.mustRun()
+	delete(h.src.contacts, 4)
+	h.mustRun()
+	added := &recorder{}
+	h.engine.Sinks = append(h.engine.Sinks, Sink{Name: "new", Type: "test", Sink: added})
+	h.src.edit(1, "note", "edit in the same run")
+	h.mustRun()
+	if got := summary(added.take()); !slices.Equal(got, []string{"created 1", "created 2", "created 3", "updated 1"}) {
+		t.Fatalf("new sink got %v", got)
+	}
+	if got := summary(old.take()); !slices.Equal(got, []string{"created 1", "created 2", "created 3", "created 4", "deleted 4", "updated 1"}) {
+		t.Fatalf("old sink got %v", got)
+	}
+}
+
+func TestOnlyDeliversToOneSinkAndQueuesForTheOthers(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	h := newHarness(t, 2, Sink{Name: "a", Type: "test", Sink: a}, Sink{Name: "b", Type: "test", Sink: b})
+	h.mustRun()
+	a.take()
+	b.take()
+	h.src.edit(1, "note", "x")
+	report, err := h.run(Options{Only: "a"})
+	if err != nil || len(report.Sinks) != 1 {
+		t.Fatalf("report %+v, err %v", report, err)
+	}
+	if len(a.take()) != 1 || len(b.take()) != 0 {
+		t.Fatal("--sink delivered to the wrong sinks")
+	}
+	if n, _ := h.db.Pending("b"); n != 1 {
+		t.Errorf("b pending %d, want 1", n)
+	}
+}
+
+func TestRemovedSinkIsDropped(t *testing.T) {
+	a, b := &recorder{}, &recorder{down: true}
+	h := newHarness(t, 2, Sink{Name: "a", Type: "test", Sink: a}, Sink{Name: "b", Type: "test", Sink: b})
+	h.run(Options{})
+	h.engine.Sinks = h.engine.Sinks[:1]
+	h.mustRun()
+	if st, _ := h.db.Status(); len(st.Sinks) != 1 {
+		t.Fatalf("sinks %+v", st.Sinks)
+	}
+}
+
+// staging is a Committer that only makes changes visible on Commit.
+type staging struct {
+	recorder
+	staged    []contact.Change
+	commitErr error
+}
+
+func (s *staging) Deliver(_ context.Context, batch []contact.Change) []error {
+	s.staged = append(s.staged, batch...)
+	return make([]error, len(batch))
+}
+
+func (s *staging) Commit(context.Context) error {
+	if s.commitErr != nil {
+		s.staged = nil
+		return s.commitErr
+	}
+	s.got = append(s.got, s.staged...)
+	s.staged = nil
+	return nil
+}
+
+func TestCommitterAcknowledgesOnlyAfterCommit(t *testing.T) {
+	s := &staging{commitErr: errors.New("disk full")}
+	h := newHarness(t, 3, Sink{Name: "s", Type: "test", Sink: s})
+	if _, err := h.run(Options{}); !errors.Is(err, ErrPending) {
+		t.Fatalf("err = %v", err)
+	}
+	if n, _ := h.db.Pending("s"); n != 3 {
+		t.Fatalf("pending %d after a failed commit, want 3", n)
+	}
+	s.commitErr = nil
+	h.mustRun()
+	if got := summary(s.take()); len(got) != 3 {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestQueryNarrowsTheSync(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 12, Sink{Name: "r", Type: "test", Sink: rec})
+	if _, err := h.run(Options{Query: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(rec.take()); len(got) != 4 { // C1, C10, C11, C12
+		t.Fatalf("got %v", got)
+	}
+	h.src.edit(10, "firstName", "Renamed")
+	h.run(Options{Query: "C1"})
+	if got := summary(rec.take()); !slices.Equal(got, []string{"deleted 10"}) {
+		t.Fatalf("a contact leaving the filter: %v", got)
+	}
+}
+
+func TestProgressAndClock(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 3, Sink{Name: "r", Type: "test", Sink: rec})
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h.engine.Now = func() time.Time { return at }
+	last := map[Stage]int{}
+	h.engine.Progress = func(s Stage, n int) { last[s] = n }
+	h.mustRun()
+	if last[StageFetched] != 3 || last[StageDelivered] != 3 {
+		t.Errorf("progress %v", last)
+	}
+	if got := rec.take(); !got[0].DetectedAt.Equal(at) {
+		t.Errorf("detected at %v", got[0].DetectedAt)
+	}
+}

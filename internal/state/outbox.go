@@ -1,0 +1,228 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+// Detected is one change as the engine commits it: the change itself (with
+// the contacts' Raw JSON) and the contact's new checkpoint entry (nil for a
+// deletion).
+type Detected struct {
+	Change contact.Change
+	Entry  *Entry
+}
+
+// Queued is a change waiting in a sink's queue.
+type Queued struct {
+	Seq    uint64
+	Change contact.Change
+}
+
+// record is how a change is stored in the changes bucket.
+type record struct {
+	ID            string          `json:"id"`
+	Kind          contact.Kind    `json:"kind"`
+	DetectedAt    time.Time       `json:"detected_at"`
+	Contact       json.RawMessage `json:"contact"`
+	Previous      json.RawMessage `json:"previous,omitempty"`
+	ChangedFields []string        `json:"changed_fields,omitempty"`
+}
+
+func newRecord(c contact.Change) record {
+	r := record{
+		ID:            c.ID,
+		Kind:          c.Kind,
+		DetectedAt:    c.DetectedAt,
+		Contact:       c.Contact.Raw,
+		ChangedFields: c.ChangedFields,
+	}
+	if c.Previous != nil {
+		r.Previous = c.Previous.Raw
+	}
+	return r
+}
+
+func (r record) change() (contact.Change, error) {
+	cur, err := contact.Parse(r.Contact)
+	if err != nil {
+		return contact.Change{}, err
+	}
+	c := contact.Change{ID: r.ID, Kind: r.Kind, DetectedAt: r.DetectedAt, Contact: cur, ChangedFields: r.ChangedFields}
+	if r.Previous != nil {
+		prev, err := contact.Parse(r.Previous)
+		if err != nil {
+			return contact.Change{}, err
+		}
+		c.Previous = &prev
+	}
+	return c, nil
+}
+
+// Commit records a batch of detected changes in one transaction: the new
+// checkpoint and snapshot of each contact, and the change in the queue of
+// every registered sink. Either all of it is stored or none, so a crash
+// never separates a checkpoint from the deliveries it implies; contacts of a
+// batch that did not commit are simply detected again by the next run.
+func (db *DB) Commit(batch []Detected) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		queues, err := allQueues(tx)
+		if err != nil {
+			return err
+		}
+		contacts, snapshots := tx.Bucket(bucketContacts), tx.Bucket(bucketSnapshots)
+		for _, d := range batch {
+			id := []byte(d.Change.Contact.ID)
+			if d.Entry == nil {
+				err = errors.Join(contacts.Delete(id), snapshots.Delete(id))
+			} else {
+				err = errors.Join(contacts.Put(id, d.Entry.marshal()), snapshots.Put(id, d.Change.Contact.Raw))
+			}
+			if err != nil {
+				return fmt.Errorf("state: checkpoint %s: %w", id, err)
+			}
+			if err := enqueue(tx, d.Change, queues); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// queued is the value of a queue entry; the key, a sequence number, is what
+// matters. bbolt cannot tell an empty value from a missing key.
+var queued = []byte{1}
+
+// enqueue stores one change record and references it from the queues.
+func enqueue(tx *bolt.Tx, c contact.Change, queues []*bolt.Bucket) error {
+	changes := tx.Bucket(bucketChanges)
+	seq, err := changes.NextSequence()
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	key := seqKey(seq)
+	if err := putJSON(changes, key, newRecord(c)); err != nil {
+		return err
+	}
+	for _, q := range queues {
+		if err := q.Put(key, queued); err != nil {
+			return fmt.Errorf("state: enqueue: %w", err)
+		}
+	}
+	return nil
+}
+
+// Backfill queues a creation of every tracked contact for one sink, so that
+// a sink added to the config (or reset) receives all current contacts. It
+// works in transactions of a bounded size; newID names each change.
+func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, error) {
+	const perTx = 1000
+	var after []byte
+	total := 0
+	for {
+		n := 0
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			q, err := queue(tx, sink)
+			if err != nil {
+				return err
+			}
+			c := tx.Bucket(bucketSnapshots).Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && n < perTx; k, v = c.Next() {
+				cur, err := contact.Parse(v)
+				if err != nil {
+					return fmt.Errorf("state: snapshot %s: %w", k, err)
+				}
+				change := contact.Change{ID: newID(), Kind: contact.Created, DetectedAt: now, Contact: cur}
+				if err := enqueue(tx, change, []*bolt.Bucket{q}); err != nil {
+					return err
+				}
+				after = append(after[:0], k...)
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil || n < perTx {
+			return total, err
+		}
+	}
+}
+
+// Queue returns up to limit changes from a sink's queue, oldest first,
+// starting after sequence number after (0 for the start).
+func (db *DB) Queue(sink string, after uint64, limit int) ([]Queued, error) {
+	var out []Queued
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		q, err := queue(tx, sink)
+		if err != nil {
+			return err
+		}
+		changes := tx.Bucket(bucketChanges)
+		c := q.Cursor()
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
+			var r record
+			if err := getJSON(changes, k, &r); err != nil {
+				return err
+			}
+			change, err := r.change()
+			if err != nil {
+				return fmt.Errorf("state: change %x: %w", k, err)
+			}
+			out = append(out, Queued{Seq: binary.BigEndian.Uint64(k), Change: change})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Ack records that a sink acknowledged the given changes: they leave its
+// queue, and a change record no other queue references is deleted.
+func (db *DB) Ack(sink string, seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		q, err := queue(tx, sink)
+		if err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			key := seqKey(seq)
+			if err := q.Delete(key); err != nil {
+				return fmt.Errorf("state: ack: %w", err)
+			}
+			if err := collect(tx, key); err != nil {
+				return err
+			}
+		}
+		return updateInfo(tx, sink, func(info *SinkInfo) { info.Delivered += uint64(len(seqs)) })
+	})
+}
+
+// collect deletes a change record that no queue references any more.
+func collect(tx *bolt.Tx, key []byte) error {
+	queues, err := allQueues(tx)
+	if err != nil {
+		return err
+	}
+	for _, q := range queues {
+		if q.Get(key) != nil {
+			return nil
+		}
+	}
+	return tx.Bucket(bucketChanges).Delete(key)
+}

@@ -1,0 +1,75 @@
+package state
+
+import (
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Run is the record of one sync run.
+type Run struct {
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Result     string    `json:"result"` // "success" or "failure"
+	Error      string    `json:"error,omitempty"`
+}
+
+// RecordRun stores the last run's record.
+func (db *DB) RecordRun(r Run) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketMeta), keyLastRun, r)
+	})
+}
+
+// Status is what `connect-sync status --json` prints.
+type Status struct {
+	LastRun  *Run         `json:"last_run"`
+	Contacts int          `json:"contacts"`
+	Sinks    []SinkStatus `json:"sinks"`
+}
+
+// SinkStatus is one sink's part of Status.
+type SinkStatus struct {
+	Name          string     `json:"name"`
+	Type          string     `json:"type"`
+	Delivered     uint64     `json:"delivered"`
+	Pending       int        `json:"pending"`
+	DeadLetters   int        `json:"dead_letters"`
+	LastError     string     `json:"last_error"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	Failures      []Failure  `json:"failures,omitempty"`
+}
+
+// Status reads the status from the state file, sinks in name order.
+func (db *DB) Status() (Status, error) {
+	var st Status
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta.Get(keyLastRun) != nil {
+			st.LastRun = new(Run)
+			if err := getJSON(meta, keyLastRun, st.LastRun); err != nil {
+				return err
+			}
+		}
+		st.Contacts = tx.Bucket(bucketContacts).Stats().KeyN
+		sinks := tx.Bucket(bucketSinks)
+		return sinks.ForEachBucket(func(name []byte) error {
+			b := sinks.Bucket(name)
+			var info SinkInfo
+			if err := getJSON(b, keyInfo, &info); err != nil {
+				return err
+			}
+			st.Sinks = append(st.Sinks, SinkStatus{
+				Name:          string(name),
+				Type:          info.Type,
+				Delivered:     info.Delivered,
+				Pending:       b.Bucket(keyQueue).Stats().KeyN,
+				LastError:     info.LastError,
+				LastSuccessAt: info.LastSuccessAt,
+				Failures:      info.Failures,
+			})
+			return nil
+		})
+	})
+	return st, err
+}

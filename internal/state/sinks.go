@@ -1,0 +1,142 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SinkInfo is what the state file knows of one sink.
+type SinkInfo struct {
+	// Type and Target identify the destination; when either changes in the
+	// config, the sink starts over with a back-fill.
+	Type          string     `json:"type"`
+	Target        string     `json:"target"`
+	Delivered     uint64     `json:"delivered"`
+	LastError     string     `json:"last_error,omitempty"`
+	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`
+	// Failures lists the contacts whose changes the sink refused in its
+	// last run; they stay queued and are tried again.
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+// Failure is a contact a sink could not take, and why.
+type Failure struct {
+	Contact string `json:"contact"`
+	Error   string `json:"error"`
+}
+
+// Sinks returns every registered sink by name.
+func (db *DB) Sinks() (map[string]SinkInfo, error) {
+	out := make(map[string]SinkInfo)
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSinks).ForEachBucket(func(name []byte) error {
+			var info SinkInfo
+			if err := getJSON(tx.Bucket(bucketSinks).Bucket(name), keyInfo, &info); err != nil {
+				return err
+			}
+			out[string(name)] = info
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RegisterSink starts tracking a sink with an empty queue. A sink of the
+// same name that was registered before is dropped first.
+func (db *DB) RegisterSink(name string, info SinkInfo) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := dropSink(tx, name); err != nil {
+			return err
+		}
+		b, err := tx.Bucket(bucketSinks).CreateBucket([]byte(name))
+		if err != nil {
+			return fmt.Errorf("state: register sink %s: %w", name, err)
+		}
+		if _, err := b.CreateBucket(keyQueue); err != nil {
+			return fmt.Errorf("state: register sink %s: %w", name, err)
+		}
+		return putJSON(b, keyInfo, info)
+	})
+}
+
+// DropSink forgets a sink: its queue and delivery record. The next run that
+// has it in the config registers it again and back-fills it.
+func (db *DB) DropSink(name string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error { return dropSink(tx, name) })
+}
+
+func dropSink(tx *bolt.Tx, name string) error {
+	sinks := tx.Bucket(bucketSinks)
+	b := sinks.Bucket([]byte(name))
+	if b == nil {
+		return nil
+	}
+	var keys [][]byte
+	if err := b.Bucket(keyQueue).ForEach(func(k, _ []byte) error {
+		keys = append(keys, k)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := sinks.DeleteBucket([]byte(name)); err != nil {
+		return fmt.Errorf("state: drop sink %s: %w", name, err)
+	}
+	for _, k := range keys {
+		if err := collect(tx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateSink changes a sink's record.
+func (db *DB) UpdateSink(name string, update func(*SinkInfo)) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error { return updateInfo(tx, name, update) })
+}
+
+// Pending counts the changes a sink has not acknowledged yet.
+func (db *DB) Pending(name string) (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		q, err := queue(tx, name)
+		if err != nil {
+			return err
+		}
+		n = q.Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+func updateInfo(tx *bolt.Tx, name string, update func(*SinkInfo)) error {
+	b := tx.Bucket(bucketSinks).Bucket([]byte(name))
+	if b == nil {
+		return fmt.Errorf("state: sink %s is not registered", name)
+	}
+	var info SinkInfo
+	if err := getJSON(b, keyInfo, &info); err != nil {
+		return err
+	}
+	update(&info)
+	return putJSON(b, keyInfo, info)
+}
+
+func queue(tx *bolt.Tx, sink string) (*bolt.Bucket, error) {
+	b := tx.Bucket(bucketSinks).Bucket([]byte(sink))
+	if b == nil {
+		return nil, fmt.Errorf("state: sink %s is not registered", sink)
+	}
+	return b.Bucket(keyQueue), nil
+}
+
+func allQueues(tx *bolt.Tx) ([]*bolt.Bucket, error) {
+	var queues []*bolt.Bucket
+	sinks := tx.Bucket(bucketSinks)
+	err := sinks.ForEachBucket(func(name []byte) error {
+		queues = append(queues, sinks.Bucket(name).Bucket(keyQueue))
+		return nil
+	})
+	return queues, err
+}

@@ -1,0 +1,201 @@
+// Package state is connect-sync's checkpoint and outbox, kept in one bbolt
+// file: what every contact looked like at the last run, and for every sink
+// the queue of changes it has not yet acknowledged.
+//
+// Layout (all keys and values are bytes):
+//
+//	meta       schema → "1", last_run → JSON Run
+//	contacts   contact id → Entry (16-byte content hash, then lastActivityAt)
+//	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
+//	changes    sequence (8-byte big endian) → JSON record of one change
+//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → ""}
+//
+// A change record is stored once and referenced from the queue of every
+// sink that still has to deliver it; it is removed with its last reference.
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout this code reads and writes.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketContacts  = []byte("contacts")
+	bucketSnapshots = []byte("snapshots")
+	bucketChanges   = []byte("changes")
+	bucketSinks     = []byte("sinks")
+
+	keySchema  = []byte("schema")
+	keyLastRun = []byte("last_run")
+	keyInfo    = []byte("info")
+	keyQueue   = []byte("queue")
+)
+
+// ErrLocked means another process has the state file open.
+var ErrLocked = errors.New("another connect-sync process holds the state file")
+
+// DB is an open state file.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens or creates the state file at path, mode 0600. It fails at once
+// with ErrLocked when another process holds the file, and refuses a file
+// written by a newer, unknown schema.
+func Open(path string) (*DB, error) {
+	return open(path, false)
+}
+
+// OpenReadOnly opens an existing state file without changing a byte of it
+// (for dry runs and status). A missing file is os.ErrNotExist.
+func OpenReadOnly(path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return open(path, true)
+}
+
+func open(path string, readOnly bool) (*DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 100 * time.Millisecond, ReadOnly: readOnly})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("state: %w: %s", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db := &DB{bolt: b, path: path}
+	if readOnly {
+		err = b.View(db.checkSchema)
+	} else {
+		err = b.Update(db.initialise)
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the file and releases its lock.
+func (db *DB) Close() error {
+	return db.bolt.Close()
+}
+
+// Path is the file's path.
+func (db *DB) Path() string { return db.path }
+
+func (db *DB) initialise(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keySchema) == nil {
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	}
+	return db.checkSchema(tx)
+}
+
+func (db *DB) checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("state: %s is not a connect-sync state file", db.path)
+	}
+	v, err := strconv.Atoi(string(meta.Get(keySchema)))
+	if err != nil {
+		return fmt.Errorf("state: %s has no valid schema version", db.path)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("state: %s has schema version %d, newer than the %d this connect-sync knows: upgrade connect-sync", db.path, v, SchemaVersion)
+	}
+	return nil
+}
+
+// Entry is the checkpoint of one contact: enough to tell whether it changed.
+type Entry struct {
+	Hash           [16]byte // of the contact's content, lastActivityAt excluded
+	LastActivityAt string
+}
+
+func (e Entry) marshal() []byte {
+	return append(e.Hash[:], e.LastActivityAt...)
+}
+
+func unmarshalEntry(b []byte) (Entry, error) {
+	var e Entry
+	if len(b) < len(e.Hash) {
+		return e, fmt.Errorf("state: corrupt checkpoint entry")
+	}
+	copy(e.Hash[:], b)
+	e.LastActivityAt = string(b[len(e.Hash):])
+	return e, nil
+}
+
+// Checkpoint returns every tracked contact's entry.
+func (db *DB) Checkpoint() (map[string]Entry, error) {
+	entries := make(map[string]Entry)
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
+			e, err := unmarshalEntry(v)
+			if err != nil {
+				return err
+			}
+			entries[string(k)] = e
+			return nil
+		})
+	})
+	return entries, err
+}
+
+// Snapshots returns the stored snapshots of the given contacts; ids without
+// one are absent from the result.
+func (db *DB) Snapshots(ids []string) (map[string]json.RawMessage, error) {
+	snaps := make(map[string]json.RawMessage, len(ids))
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSnapshots)
+		for _, id := range ids {
+			if v := b.Get([]byte(id)); v != nil {
+				snaps[id] = append(json.RawMessage(nil), v...)
+			}
+		}
+		return nil
+	})
+	return snaps, err
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("state: decode %s: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("state: encode %s: %w", key, err)
+	}
+	return b.Put(key, data)
+}
