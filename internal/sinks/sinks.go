@@ -53,6 +53,10 @@ type Config interface {
 	// Validate checks the settings and names the offending key with a
 	// *FieldError.
 	Validate() error
+	// Target names the destination (a path, a URL). The state file tracks a
+	// sink by name and target: a new target starts the sink over with every
+	// current contact.
+	Target() string
 	// Open creates the sink.
 	Open(env Env) (Sink, error)
 }

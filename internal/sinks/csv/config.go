@@ -1,0 +1,39 @@
+package csv
+
+import (
+	"errors"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Config is the csv sink's entry in the config file.
+type Config struct {
+	// Path is the file that holds the contacts; its folder must exist.
+	Path string `yaml:"path"`
+	// FormulaGuard prefixes cells that a spreadsheet would run as a formula
+	// with an apostrophe.
+	FormulaGuard bool `yaml:"csv_formula_guard"`
+}
+
+// DefaultConfig returns the settings that apply before the config file is
+// read: the formula guard is on.
+func DefaultConfig() *Config {
+	return &Config{FormulaGuard: true}
+}
+
+// Validate reports a missing path.
+func (c *Config) Validate() error {
+	if c.Path == "" {
+		return &sinks.FieldError{Key: "path", Err: errors.New("is required")}
+	}
+	return nil
+}
+
+// Target is the file's path.
+func (c *Config) Target() string { return c.Path }
+
+// Open creates the sink. It touches nothing on disk: the file is read on
+// the first delivery.
+func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
+	return &Sink{path: c.Path, name: env.Name, guard: c.FormulaGuard}, nil
+}

@@ -1,0 +1,115 @@
+// Package csv is the csv sink: one RFC 4180 file that always holds the
+// current contacts, one row each, sorted by id. The file is rewritten
+// atomically and durably, and only when a row changed, so its modification
+// time says when the contacts it shows last changed.
+//
+// Cells a spreadsheet would run as a formula are prefixed with an apostrophe
+// unless csv_formula_guard is false. Lines end with LF, so a newline inside
+// a cell reads back exactly as the API sent it.
+package csv
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+
+	"github.com/connect-sync/connect-sync/internal/atomicfile"
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Sink writes contacts to one CSV file. It stages a run's changes in memory
+// and writes them all in Commit. It serves one run at a time.
+type Sink struct {
+	path  string
+	name  string
+	guard bool
+	run   *run // nil until the run's first Deliver
+}
+
+// run is what the current run has staged. Rows are keyed by their id cell
+// and hold the record as the file does, newline included.
+type run struct {
+	found  bool              // the file existed when the run started
+	loaded map[string]string // the rows the file held
+	rows   map[string]string // the rows it should hold
+}
+
+// Deliver stages the changes. Its first call in a run reads the file; if
+// that fails, every change fails with an error wrapping
+// sinks.ErrUnavailable. Delivering a change again stages the same row.
+func (s *Sink) Deliver(_ context.Context, batch []contact.Change) []error {
+	errs := make([]error, len(batch))
+	if s.run == nil {
+		rows, found, err := s.load()
+		if err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+		s.run = &run{found: found, loaded: rows, rows: maps.Clone(rows)}
+	}
+	for i, ch := range batch {
+		errs[i] = s.stage(ch)
+	}
+	return errs
+}
+
+func (s *Sink) stage(ch contact.Change) error {
+	id, line, err := encodeRow(ch.Contact, s.guard)
+	if err != nil {
+		return fmt.Errorf("csv: contact %s: %w", ch.Contact.ID, err)
+	}
+	switch ch.Kind {
+	case contact.Created, contact.Updated:
+		s.run.rows[id] = line
+	case contact.Deleted:
+		delete(s.run.rows, id)
+	default:
+		return fmt.Errorf("csv: contact %s: unknown change kind %q", ch.Contact.ID, ch.Kind)
+	}
+	return nil
+}
+
+// Commit writes the staged rows if they differ from what the file held, or
+// if there was no file. Either way the run is over: the next Deliver reads
+// the file again, so a failed Commit leaves nothing half-staged.
+func (s *Sink) Commit(ctx context.Context) error {
+	r := s.run
+	s.run = nil
+	if r == nil || (r.found && maps.Equal(r.loaded, r.rows)) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("csv: %w", err)
+	}
+	return s.write(r.rows)
+}
+
+// Check reports whether a file can be created in the folder, the way Commit
+// creates one, and whether the file there, if any, has this version's
+// header.
+func (s *Sink) Check(context.Context) error {
+	dir, base := filepath.Dir(s.path), filepath.Base(s.path)
+	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+base+"-*")
+	if err != nil {
+		return unavailable("check", s.path, err)
+	}
+	f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return unavailable("check", s.path, err)
+	}
+	_, _, err = s.load()
+	return err
+}
+
+// Interface guards.
+var (
+	_ sinks.Sink      = (*Sink)(nil)
+	_ sinks.Committer = (*Sink)(nil)
+	_ sinks.Checker   = (*Sink)(nil)
+	_ sinks.Config    = (*Config)(nil)
+)

@@ -1,0 +1,117 @@
+package csv
+
+import (
+	"net/url"
+	"strings"
+
+	stdcsv "encoding/csv"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+// column is one column of the file: its header and how a contact fills it.
+type column struct {
+	name  string
+	value func(contact.Contact) string
+}
+
+// columns lists the file's columns in order; the header and every row are
+// derived from it, so they cannot drift apart.
+var columns = []column{
+	{"id", func(c contact.Contact) string { return c.ID }},
+	{"email", func(c contact.Contact) string { return c.Email }},
+	{"firstName", func(c contact.Contact) string { return c.FirstName }},
+	{"lastName", func(c contact.Contact) string { return c.LastName }},
+	{"fullName", func(c contact.Contact) string { return c.FullName }},
+	{"jobTitle", func(c contact.Contact) string { return c.JobTitle }},
+	{"companyName", func(c contact.Contact) string { return c.CompanyName }},
+	{phoneColumn, phoneNumbers},
+	{"facebookUrl", func(c contact.Contact) string { return c.FacebookURL }},
+	{"instagramUrl", func(c contact.Contact) string { return c.InstagramURL }},
+	{"linkedinUrl", func(c contact.Contact) string { return c.LinkedinURL }},
+	{"twitterUrl", func(c contact.Contact) string { return c.TwitterURL }},
+	{"note", func(c contact.Contact) string { return c.Note }},
+	{"photo", func(c contact.Contact) string { return webURL(c.Photo) }},
+	{"leadStatusId", func(c contact.Contact) string { return leadStatus(c).ID }},
+	{"leadStatusLabel", func(c contact.Contact) string { return leadStatus(c).Label }},
+	{"leadStatusType", func(c contact.Contact) string { return leadStatus(c).Type }},
+	{"lastActivityAt", func(c contact.Contact) string { return c.LastActivityAt }},
+	{"createdAt", func(c contact.Contact) string { return c.CreatedAt }},
+}
+
+const (
+	phoneColumn    = "phoneNumbers"
+	phoneSeparator = "; "
+)
+
+// header returns the names of the columns, in order.
+func header() []string {
+	names := make([]string, len(columns))
+	for i, col := range columns {
+		names[i] = col.name
+	}
+	return names
+}
+
+// encodeRow returns the contact's id cell, which keys its row, and its
+// record as the file holds it, newline included.
+func encodeRow(c contact.Contact, guard bool) (key, line string, err error) {
+	cells := make([]string, len(columns))
+	for i, col := range columns {
+		cells[i] = col.value(c)
+		if guard && looksLikeFormula(col.name, cells[i]) {
+			cells[i] = "'" + cells[i]
+		}
+	}
+	var b strings.Builder
+	w := stdcsv.NewWriter(&b) // UseCRLF stays false: CRLF would rewrite newlines inside cells
+	if err := w.Write(cells); err != nil {
+		return "", "", err
+	}
+	w.Flush()
+	return cells[0], b.String(), w.Error()
+}
+
+// looksLikeFormula reports whether a spreadsheet could take the cell for a
+// formula. Phone numbers such as "+1 555 0100" are let through: made only of
+// digits and punctuation, they cannot call anything.
+func looksLikeFormula(column, cell string) bool {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return false
+	}
+	return column != phoneColumn || !isPhoneList(cell)
+}
+
+func isPhoneList(cell string) bool {
+	for number := range strings.SplitSeq(cell, phoneSeparator) {
+		if number == "" || strings.Trim(number, "0123456789 +()-./") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func phoneNumbers(c contact.Contact) string {
+	numbers := make([]string, len(c.Phones))
+	for i, p := range c.Phones {
+		numbers[i] = p.Number
+	}
+	return strings.Join(numbers, phoneSeparator)
+}
+
+// webURL returns s if it is an http or https URL and "" otherwise, so that
+// no spreadsheet or viewer follows a javascript: or data: link.
+func webURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return s
+}
+
+func leadStatus(c contact.Contact) contact.LeadStatus {
+	if c.LeadStatus == nil {
+		return contact.LeadStatus{}
+	}
+	return *c.LeadStatus
+}
