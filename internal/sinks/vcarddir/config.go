@@ -1,0 +1,49 @@
+// Package vcarddir is the vcard-dir sink: a folder with one vCard file per
+// contact, the vdir layout that khard, vdirsyncer and phone sync apps read.
+package vcarddir
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Config is a vcard-dir sink's entry in the config file.
+type Config struct {
+	// Path is the folder; it is created with mode 0700 if missing.
+	Path string `yaml:"path"`
+	// Version is the vCard version written: "3.0" or "4.0".
+	Version string `yaml:"version"`
+}
+
+// DefaultConfig returns the settings that apply before the entry is decoded.
+func DefaultConfig() *Config {
+	return &Config{Version: card.Version3}
+}
+
+// Validate checks the settings; errors are *sinks.FieldError.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.Path) == "" {
+		return &sinks.FieldError{Key: "path", Err: errors.New("is required")}
+	}
+	if c.Version != card.Version3 && c.Version != card.Version4 {
+		return &sinks.FieldError{Key: "version", Err: fmt.Errorf("must be \"3.0\" or \"4.0\", not %q", c.Version)}
+	}
+	return nil
+}
+
+// Target is the folder's path.
+func (c *Config) Target() string { return c.Path }
+
+// Open creates the sink. It touches nothing on disk: the first delivery
+// creates the folder, so a folder that cannot be created (an unmounted
+// drive) stops this sink alone, as unavailable, rather than every run.
+func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("vcarddir: %w", err)
+	}
+	return &Sink{dir: c.Path, opts: card.Options{Version: c.Version, SourceURL: env.SourceURL}}, nil
+}

@@ -1,0 +1,139 @@
+package vcarddir
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/connect-sync/connect-sync/internal/atomicfile"
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Sink writes one card per contact into a folder, named by fileName. It
+// serves one run at a time.
+type Sink struct {
+	dir   string
+	opts  card.Options
+	ready bool // the folder exists and temporary files are cleared
+}
+
+// Deliver writes the card of each created or updated contact and removes
+// the file of each deleted one. A change is acknowledged once its file is
+// renamed into place (or removed) and the folder synced. A card whose bytes
+// equal the file on disk is not rewritten, so tools that sync the folder see
+// no change, and redelivery touches nothing.
+//
+// The first call creates the folder (mode 0700) and removes the temporary
+// files a crash left in it. When the folder itself fails (see
+// folderErrors), the rest of the batch is not attempted and every remaining
+// change gets that error, which wraps sinks.ErrUnavailable.
+func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
+	errs := make([]error, len(batch))
+	failed := s.prepare()
+	for i, ch := range batch {
+		switch {
+		case failed != nil:
+			errs[i] = failed
+		case ctx.Err() != nil:
+			errs[i] = fmt.Errorf("vcarddir: %w", ctx.Err())
+		default:
+			errs[i] = s.deliver(ch)
+			if errors.Is(errs[i], sinks.ErrUnavailable) {
+				failed = errs[i]
+			}
+		}
+	}
+	return errs
+}
+
+// prepare makes the folder ready for its first delivery.
+func (s *Sink) prepare() error {
+	if s.ready {
+		return nil
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
+	}
+	if err := atomicfile.RemoveStale(s.dir); err != nil {
+		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
+	}
+	s.ready = true
+	return nil
+}
+
+func (s *Sink) deliver(ch contact.Change) error {
+	name := fileName(ch.Contact.ID)
+	var err error
+	switch ch.Kind {
+	case contact.Created, contact.Updated:
+		err = s.write(filepath.Join(s.dir, name), ch.Contact)
+	case contact.Deleted:
+		err = s.remove(filepath.Join(s.dir, name))
+	default:
+		err = fmt.Errorf("unknown change kind %q", ch.Kind)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case isFolderError(err):
+		return fmt.Errorf("vcarddir: %s: %w: %w", name, sinks.ErrUnavailable, err)
+	default:
+		return fmt.Errorf("vcarddir: %s: %w", name, err)
+	}
+}
+
+func (s *Sink) write(path string, c contact.Contact) error {
+	var buf bytes.Buffer
+	if err := card.Encode(&buf, c, s.opts); err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+		// A crash may have come between an earlier rename and its folder
+		// sync; syncing now makes the acknowledgement true.
+		return atomicfile.SyncDir(s.dir)
+	}
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+}
+
+func (s *Sink) remove(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return atomicfile.SyncDir(s.dir)
+}
+
+// folderErrors say that the folder cannot take changes at all, whichever
+// contact is written: it is missing or not a folder, not writable, full, or
+// failing. Anything else (a folder in the way of one card, say) concerns
+// that change alone.
+var folderErrors = []error{
+	fs.ErrNotExist, fs.ErrPermission, syscall.ENOTDIR, syscall.EROFS,
+	syscall.ENOSPC, syscall.EDQUOT, syscall.EIO,
+}
+
+func isFolderError(err error) bool {
+	for _, target := range folderErrors {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// Interface guards.
+var (
+	_ sinks.Sink    = (*Sink)(nil)
+	_ sinks.Checker = (*Sink)(nil)
+	_ sinks.Config  = (*Config)(nil)
+)
