@@ -128,8 +128,10 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return report, err
 	}
-	if err := guardDeletes(plan, opts); err != nil {
-		return report, err
+	if !opts.AllowMassDelete {
+		if err := plan.CheckDeletes(opts.MaxDeleteFraction); err != nil {
+			return report, err
+		}
 	}
 	report.Created, report.Updated, report.Deleted = plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted)
 	for batch := range slices.Chunk(plan.Changes, commitBatch) {

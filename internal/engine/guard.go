@@ -23,18 +23,18 @@ func (e *MassDeleteError) Error() string {
 // workspace, deleting 3 of 5 contacts is ordinary.
 const minGuardedDeletes = 10
 
-// guardDeletes stops a run that would delete too much: more than the
-// configured fraction of the tracked contacts (and more than
-// minGuardedDeletes), or everything because the API returned an empty list.
-func guardDeletes(p *Plan, opts Options) error {
+// CheckDeletes is the delete guard: it refuses a plan that deletes more
+// than maxFraction of the tracked contacts (and more than
+// minGuardedDeletes), or all of them because the API returned an empty list.
+func (p *Plan) CheckDeletes(maxFraction float64) error {
 	deleted := p.Count(contact.Deleted)
-	if opts.AllowMassDelete || deleted == 0 {
+	if deleted == 0 {
 		return nil
 	}
 	emptied := p.Fetched == 0
-	tooMany := deleted > minGuardedDeletes && float64(deleted) > opts.MaxDeleteFraction*float64(p.Tracked)
+	tooMany := deleted > minGuardedDeletes && float64(deleted) > maxFraction*float64(p.Tracked)
 	if emptied || tooMany {
-		return &MassDeleteError{Deleted: deleted, Tracked: p.Tracked, MaxFraction: opts.MaxDeleteFraction}
+		return &MassDeleteError{Deleted: deleted, Tracked: p.Tracked, MaxFraction: maxFraction}
 	}
 	return nil
 }

@@ -1,0 +1,102 @@
+// Package config reads connect-sync's YAML configuration: strictly (an
+// unknown key is an error), with defaults, ${ENV} expansion in values, and
+// errors that name the file, line and key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Connect Connect `yaml:"connect"`
+	State   State   `yaml:"state"`
+	Sync    Sync    `yaml:"sync"`
+	Sinks   []Sink  `yaml:"sinks"`
+}
+
+// Connect is how to reach the Connect API.
+type Connect struct {
+	BaseURL    string        `yaml:"base_url"`
+	APIKey     secret.String `yaml:"api_key"`
+	APIKeyFile string        `yaml:"api_key_file"`
+	Query      string        `yaml:"query"`
+	Timeout    time.Duration `yaml:"timeout"`
+	MaxRetries int           `yaml:"max_retries"`
+}
+
+// State is where the checkpoint lives.
+type State struct {
+	Path string `yaml:"path"`
+}
+
+// Sync tunes change detection.
+type Sync struct {
+	MaxDeleteFraction float64 `yaml:"max_delete_fraction"`
+}
+
+// Sink is one entry of `sinks:`. Name and Type are common to all sinks;
+// Config holds the settings of that type.
+type Sink struct {
+	Name   string
+	Type   string
+	Config sinks.Config
+}
+
+// APIKeyEnv is the environment variable the API key is read from when the
+// config names none.
+const APIKeyEnv = "CONNECT_API_KEY"
+
+// defaults returns the configuration an empty file means.
+func defaults() Config {
+	return Config{
+		Connect: Connect{BaseURL: "https://api.skarbe.com", Timeout: 60 * time.Second, MaxRetries: 4},
+		State:   State{Path: "./connect-sync.db"},
+		Sync:    Sync{MaxDeleteFraction: 0.5},
+	}
+}
+
+// Sink returns the sink of that name.
+func (c *Config) Sink(name string) (Sink, bool) {
+	for _, s := range c.Sinks {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Sink{}, false
+}
+
+// ErrNoAPIKey means no API key was configured anywhere.
+var ErrNoAPIKey = errors.New("no API key: set connect.api_key, connect.api_key_file or " + APIKeyEnv)
+
+// Key returns the API key: connect.api_key, else the content of
+// connect.api_key_file (whitespace trimmed, the way systemd credentials
+// arrive), else the CONNECT_API_KEY environment variable. The file is read
+// here rather than at load, so commands that do not call the API (status,
+// reset) work where the credential is not readable.
+func (c *Connect) Key() (secret.String, error) {
+	switch {
+	case !c.APIKey.IsZero():
+		return c.APIKey, nil
+	case c.APIKeyFile != "":
+		b, err := os.ReadFile(c.APIKeyFile)
+		if err != nil {
+			return secret.String{}, fmt.Errorf("connect.api_key_file: %w", err)
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return secret.String{}, fmt.Errorf("connect.api_key_file: %s is empty", c.APIKeyFile)
+		}
+		return secret.New(key), nil
+	case os.Getenv(APIKeyEnv) != "":
+		return secret.New(os.Getenv(APIKeyEnv)), nil
+	}
+	return secret.String{}, ErrNoAPIKey
+}

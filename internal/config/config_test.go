@@ -1,0 +1,129 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/sinks/csv"
+	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
+)
+
+func TestLoadGood(t *testing.T) {
+	t.Setenv("TEST_CONNECT_KEY", "sk_live_from_env")
+	cfg, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cfg.Connect.Key(); got.Reveal() != "sk_live_from_env" {
+		t.Errorf("api key = %q", got.Reveal())
+	}
+	if cfg.Connect.BaseURL != "https://api.example.com/" || cfg.Connect.Query != "acme" || cfg.Connect.Timeout != 5*time.Second || cfg.Connect.MaxRetries != 2 {
+		t.Errorf("connect = %+v", cfg.Connect)
+	}
+	if cfg.Sync.MaxDeleteFraction != 0.25 || cfg.State.Path != "/var/lib/connect-sync/state.db" {
+		t.Errorf("sync = %+v, state = %+v", cfg.Sync, cfg.State)
+	}
+	c, ok := cfg.Sinks[0].Config.(*csv.Config)
+	if !ok || c.Path != "./contacts.csv" || c.FormulaGuard {
+		t.Errorf("csv sink = %#v", cfg.Sinks[0].Config)
+	}
+	v, ok := cfg.Sinks[1].Config.(*vcarddir.Config)
+	if !ok || v.Path != "./vcards" || v.Version != "4.0" {
+		t.Errorf("vcard-dir sink = %#v", cfg.Sinks[1].Config)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Load("testdata/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Connect.BaseURL != "https://api.skarbe.com" || cfg.Connect.Timeout != 60*time.Second || cfg.Connect.MaxRetries != 4 ||
+		cfg.State.Path != "./connect-sync.db" || cfg.Sync.MaxDeleteFraction != 0.5 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	if c := cfg.Sinks[0].Config.(*csv.Config); !c.FormulaGuard {
+		t.Error("the formula guard is off by default")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // each a whole line of the error
+	}{
+		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: csv, vcard-dir)`}},
+		{"unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: connect.base_ulr: unknown key (known here: api_key, api_key_file, base_url, max_retries, query, timeout)`}},
+		{"unknown-sink-key.yaml", []string{`testdata/unknown-sink-key.yaml:4: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)`}},
+		{"duplicate-name.yaml", []string{`testdata/duplicate-name.yaml:5: sinks[1].name: "out" is already the name of another sink`}},
+		{"bad-values.yaml", []string{
+			`testdata/bad-values.yaml:2: connect.base_url: must be an http or https URL, not "ftp://example.com"`,
+			`testdata/bad-values.yaml:3: connect.timeout: must be positive`,
+			`testdata/bad-values.yaml:4: connect.max_retries: must not be negative`,
+			`testdata/bad-values.yaml:6: sync.max_delete_fraction: must be between 0 and 1, not 1.5`,
+			`testdata/bad-values.yaml:11: sinks[0].version: must be "3.0" or "4.0", not "2.1"`,
+		}},
+		{"bad-duration.yaml", []string{"testdata/bad-duration.yaml:2: connect.timeout: cannot unmarshal !!str `soon` into time.Duration"}},
+		{"unset-env.yaml", []string{`testdata/unset-env.yaml:2: connect.api_key: environment variable TEST_CONNECT_UNSET is not set`}},
+		{"syntax.yaml", []string{`testdata/syntax.yaml:2: did not find expected key`}},
+		{"no-sinks.yaml", []string{`testdata/no-sinks.yaml: sinks: at least one sink is required`}},
+		{"both-keys.yaml", []string{`testdata/both-keys.yaml:3: connect.api_key_file: set connect.api_key or connect.api_key_file, not both`}},
+		{"missing-name.yaml", []string{`testdata/missing-name.yaml:2: sinks[0].name: is required`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", tt.file))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", err, strings.Join(tt.want, "\n"))
+			}
+			var cfgErr *Error
+			if !errors.As(err, &cfgErr) {
+				t.Errorf("%T is not a *config.Error", err)
+			}
+		})
+	}
+}
+
+func TestAPIKeySources(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "api_key")
+	os.WriteFile(keyFile, []byte("  sk_live_file\n"), 0o600)
+	tests := []struct {
+		name    string
+		connect Connect
+		env     string
+		want    string
+		wantErr error
+	}{
+		{"file trimmed", Connect{APIKeyFile: keyFile}, "", "sk_live_file", nil},
+		{"environment", Connect{}, "sk_live_env", "sk_live_env", nil},
+		{"none", Connect{}, "", "", ErrNoAPIKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(APIKeyEnv, tt.env)
+			key, err := tt.connect.Key()
+			if !errors.Is(err, tt.wantErr) || key.Reveal() != tt.want {
+				t.Errorf("Key() = %q, %v", key.Reveal(), err)
+			}
+		})
+	}
+	if _, err := (&Connect{APIKeyFile: filepath.Join(dir, "missing")}).Key(); err == nil || !strings.Contains(err.Error(), "connect.api_key_file") {
+		t.Errorf("missing key file: %v", err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", "sk_live_example")
+	if _, err := Load("../../config.example.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}

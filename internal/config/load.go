@@ -1,0 +1,303 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/sinks/csv"
+	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
+)
+
+// sinkTypes maps each sink `type:` to its settings with their defaults.
+// A new sink type is added here and nowhere else.
+var sinkTypes = map[string]func() sinks.Config{
+	"csv":       func() sinks.Config { return csv.DefaultConfig() },
+	"vcard-dir": func() sinks.Config { return vcarddir.DefaultConfig() },
+}
+
+// Error is a problem at a place in the config file.
+type Error struct {
+	File string
+	Line int    // 0 when the problem has no single place
+	Key  string // the key path, such as "sinks[1].type"
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Load reads, checks and validates the config file at path. Every problem
+// found is reported, each as an *Error, joined.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for a config already read; file names it in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	l := &loader{file: file, lines: map[string]int{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, l.syntaxError(err)
+	}
+	cfg := defaults()
+	if len(doc.Content) == 0 {
+		return nil, &Error{File: file, Err: errors.New("the file is empty")}
+	}
+	root := doc.Content[0]
+	l.walk(root, "", reflect.TypeFor[Config]())
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	if err := root.Decode(&cfg); err != nil {
+		return nil, l.syntaxError(err)
+	}
+	for i := range cfg.Sinks {
+		l.decodeSink(&cfg.Sinks[i], l.sinkNodes[i], fmt.Sprintf("sinks[%d]", i))
+	}
+	l.validate(&cfg)
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	return &cfg, nil
+}
+
+type loader struct {
+	file      string
+	lines     map[string]int // key path → line
+	sinkNodes []*yaml.Node
+	errs      []error
+}
+
+func (l *loader) fail(key string, err error) {
+	l.errs = append(l.errs, &Error{File: l.file, Line: l.line(key), Key: key, Err: err})
+}
+
+// line finds the line of a key path, or of its nearest parent.
+func (l *loader) line(key string) int {
+	for key != "" {
+		if n, ok := l.lines[key]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// syntaxError turns yaml's "yaml: line 3: ..." into "file:3: key: ...",
+// one error for each line yaml names.
+func (l *loader) syntaxError(err error) error {
+	var errs []error
+	for _, m := range yamlLine.FindAllStringSubmatch(err.Error(), -1) {
+		n, _ := strconv.Atoi(m[1])
+		errs = append(errs, &Error{File: l.file, Line: n, Key: l.keyAt(n), Err: errors.New(m[2])})
+	}
+	if len(errs) == 0 {
+		return &Error{File: l.file, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	return errors.Join(errs...)
+}
+
+// keyAt returns the deepest key path on a line, if any.
+func (l *loader) keyAt(line int) string {
+	key := ""
+	for k, n := range l.lines {
+		if n == line && len(k) > len(key) {
+			key = k
+		}
+	}
+	return key
+}
+
+// walk records the line of every key, expands ${ENV} in values, and
+// reports keys the target type does not have.
+func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		l.expand(n, path)
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			l.lines[p] = item.Line
+			switch {
+			case t == reflect.TypeFor[[]Sink]():
+				l.sinkNodes = append(l.sinkNodes, item)
+				l.walkMapping(item, p, sinkFields(item))
+			case t.Kind() == reflect.Slice:
+				l.walk(item, p, t.Elem())
+			}
+		}
+	case yaml.MappingNode:
+		l.walkMapping(n, path, yamlFields(t))
+	}
+}
+
+// walkMapping walks a mapping whose keys must be those of fields; with nil
+// fields, any key goes.
+func (l *loader) walkMapping(n *yaml.Node, path string, fields map[string]reflect.Type) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := joinKey(path, k.Value)
+		l.lines[p] = k.Line
+		t, ok := fields[k.Value]
+		switch {
+		case fields == nil:
+			t = reflect.TypeFor[any]()
+		case !ok:
+			l.fail(p, fmt.Errorf("unknown key (known here: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
+			continue
+		}
+		l.walk(v, p, t)
+	}
+}
+
+// sinkFields returns the keys a sink entry may have: the common ones and
+// those of its type. For an unknown type (reported by validate) it returns
+// nil, so that the entry's keys are not checked.
+func sinkFields(n *yaml.Node) map[string]reflect.Type {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "type" {
+			continue
+		}
+		newConfig, ok := sinkTypes[n.Content[i+1].Value]
+		if !ok {
+			return nil
+		}
+		fields := yamlFields(reflect.TypeOf(newConfig()))
+		fields["name"], fields["type"] = reflect.TypeFor[string](), reflect.TypeFor[string]()
+		return fields
+	}
+	return nil
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${NAME} in a value with the environment variable; an
+// unset variable is an error rather than a silent empty value.
+func (l *loader) expand(n *yaml.Node, path string) {
+	n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			l.fail(path, fmt.Errorf("environment variable %s is not set", name))
+		}
+		return v
+	})
+}
+
+func (l *loader) decodeSink(s *Sink, n *yaml.Node, path string) {
+	newConfig, ok := sinkTypes[s.Type]
+	if !ok {
+		return // reported by validate
+	}
+	s.Config = newConfig()
+	if err := n.Decode(s.Config); err != nil {
+		l.fail(path, err)
+	}
+}
+
+// UnmarshalYAML reads the common keys of a sink entry; the type's own
+// settings are decoded once the type is known.
+func (s *Sink) UnmarshalYAML(n *yaml.Node) error {
+	var common struct {
+		Name string `yaml:"name"`
+		Type string `yaml:"type"`
+	}
+	if err := n.Decode(&common); err != nil {
+		return err
+	}
+	s.Name, s.Type = common.Name, common.Type
+	return nil
+}
+
+func (l *loader) validate(c *Config) {
+	if u, err := url.Parse(c.Connect.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.fail("connect.base_url", fmt.Errorf("must be an http or https URL, not %q", c.Connect.BaseURL))
+	}
+	if !c.Connect.APIKey.IsZero() && c.Connect.APIKeyFile != "" {
+		l.fail("connect.api_key_file", errors.New("set connect.api_key or connect.api_key_file, not both"))
+	}
+	if c.Connect.Timeout <= 0 {
+		l.fail("connect.timeout", errors.New("must be positive"))
+	}
+	if c.Connect.MaxRetries < 0 {
+		l.fail("connect.max_retries", errors.New("must not be negative"))
+	}
+	if c.State.Path == "" {
+		l.fail("state.path", errors.New("is required"))
+	}
+	if f := c.Sync.MaxDeleteFraction; f < 0 || f > 1 {
+		l.fail("sync.max_delete_fraction", fmt.Errorf("must be between 0 and 1, not %g", f))
+	}
+	if len(c.Sinks) == 0 {
+		l.fail("sinks", errors.New("at least one sink is required"))
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sinks {
+		path := fmt.Sprintf("sinks[%d]", i)
+		switch {
+		case s.Name == "":
+			l.fail(path+".name", errors.New("is required"))
+		case seen[s.Name]:
+			l.fail(path+".name", fmt.Errorf("%q is already the name of another sink", s.Name))
+		}
+		seen[s.Name] = true
+		if s.Config == nil {
+			l.fail(path+".type", fmt.Errorf("unknown sink type %q (known: %s)", s.Type, strings.Join(slices.Sorted(maps.Keys(sinkTypes)), ", ")))
+			continue
+		}
+		l.validateSink(s, path)
+	}
+}
+
+func (l *loader) validateSink(s Sink, path string) {
+	err := s.Config.Validate()
+	var fe *sinks.FieldError
+	switch {
+	case err == nil:
+	case errors.As(err, &fe):
+		l.fail(path+"."+fe.Key, fe.Err)
+	default:
+		l.fail(path, err)
+	}
+}

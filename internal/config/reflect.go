@@ -1,0 +1,34 @@
+package config
+
+import (
+	"maps"
+	"reflect"
+	"strings"
+)
+
+// yamlFields maps the YAML keys of a struct type to their field types,
+// following inline structs. For any other type, where any key goes, it
+// returns nil.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+		case opts == "inline":
+			maps.Copy(fields, yamlFields(f.Type))
+		case name != "":
+			fields[name] = f.Type
+		default:
+			fields[strings.ToLower(f.Name)] = f.Type
+		}
+	}
+	return fields
+}
