@@ -13,18 +13,27 @@ const redacted = "[redacted]"
 // String is a secret value. Its String, GoString, LogValue, JSON and YAML
 // forms are all redacted; Reveal is the only way to read it, so every place
 // that uses the secret is easy to find.
+//
+// The value hides behind a function because fmt prints the unexported
+// fields of a struct that holds a String without calling its methods; a
+// function prints as an address.
 type String struct {
-	value string
+	value func() string
 }
 
 // New wraps a secret value.
-func New(value string) String { return String{value: value} }
+func New(value string) String { return String{value: func() string { return value }} }
 
 // Reveal returns the secret itself, for the one place that must send it.
-func (s String) Reveal() string { return s.value }
+func (s String) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return s.value()
+}
 
 // IsZero reports whether the secret is empty.
-func (s String) IsZero() bool { return s.value == "" }
+func (s String) IsZero() bool { return s.Reveal() == "" }
 
 func (s String) String() string   { return redacted }
 func (s String) GoString() string { return redacted }
@@ -40,5 +49,10 @@ func (s String) MarshalYAML() (any, error) { return redacted, nil }
 
 // UnmarshalYAML reads the secret from a config file.
 func (s *String) UnmarshalYAML(node *yaml.Node) error {
-	return node.Decode(&s.value)
+	var value string
+	if err := node.Decode(&value); err != nil {
+		return err
+	}
+	*s = New(value)
+	return nil
 }

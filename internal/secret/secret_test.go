@@ -27,6 +27,7 @@ func TestNeverPrinted(t *testing.T) {
 		"%q":   fmt.Sprintf("%q", s),
 		"%x":   fmt.Sprintf("%x", s),
 		"%v*":  fmt.Sprintf("%v", &s),
+		"held": fmt.Sprintf("%+v %#v", struct{ key String }{s}, struct{ key String }{s}),
 		"slog": logs.String(),
 		"json": string(j),
 		"yaml": string(y),

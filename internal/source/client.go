@@ -1,0 +1,154 @@
+// Package source is the client for the Connect (Skarbe) API, where
+// connect-sync reads its contacts. It sends the API key on every request,
+// bounds every attempt with a timeout, retries what is safe to retry with
+// exponential backoff and full jitter, and streams the contact list, which
+// arrives as one large JSON array, without holding it in memory.
+package source
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/secret"
+)
+
+// DefaultBaseURL is where the Connect API lives.
+const DefaultBaseURL = "https://api.skarbe.com"
+
+// DefaultTimeout bounds one request attempt when Options.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the API's root; DefaultBaseURL when empty. It may carry a
+	// path prefix and a trailing slash.
+	BaseURL string
+	// APIKey is sent as X-Api-Key. It never appears in errors or logs.
+	APIKey secret.String
+	// Timeout bounds each attempt, reading the whole body included;
+	// DefaultTimeout when zero.
+	Timeout time.Duration
+	// MaxRetries is how many times a failed request is retried after the
+	// first attempt; 0 means never.
+	MaxRetries int
+	// UserAgent identifies the program, such as "connect-sync/1.2.0";
+	// "connect-sync" when empty.
+	UserAgent string
+	// HTTPClient makes the requests; a plain http.Client when nil. Without
+	// a CheckRedirect of its own, it is given one that refuses redirects to
+	// another host, which would receive the API key.
+	HTTPClient *http.Client
+	// Logger gets a warning for every retry; nothing is logged when nil.
+	Logger *slog.Logger
+}
+
+// Client calls the Connect API. It is safe for concurrent use.
+type Client struct {
+	base       *url.URL
+	apiKey     secret.String
+	timeout    time.Duration
+	maxRetries int
+	userAgent  string
+	http       *http.Client
+	logger     *slog.Logger
+
+	// Tests replace these to observe backoff without waiting for it.
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+}
+
+// New checks the options and returns a client.
+func New(opts Options) (*Client, error) {
+	if opts.APIKey.IsZero() {
+		return nil, errors.New("source: missing API key")
+	}
+	if opts.Timeout < 0 {
+		return nil, fmt.Errorf("source: negative timeout %v", opts.Timeout)
+	}
+	if opts.MaxRetries < 0 {
+		return nil, fmt.Errorf("source: negative max retries %d", opts.MaxRetries)
+	}
+	base, err := url.Parse(cmp.Or(opts.BaseURL, DefaultBaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("source: base URL: %w", err)
+	}
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("source: base URL %q is not an http or https URL", base.Redacted())
+	}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		copied := *opts.HTTPClient
+		hc = &copied
+	}
+	if hc.CheckRedirect == nil {
+		hc.CheckRedirect = sameHostRedirect
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		base:       base,
+		apiKey:     opts.APIKey,
+		timeout:    cmp.Or(opts.Timeout, DefaultTimeout),
+		maxRetries: opts.MaxRetries,
+		userAgent:  cmp.Or(opts.UserAgent, "connect-sync"),
+		http:       hc,
+		logger:     logger,
+		sleep:      sleep,
+		now:        time.Now,
+	}, nil
+}
+
+// errRedirect is why a redirect was not followed; it is never retried.
+var errRedirect = errors.New("redirect to another host refused, it would receive the API key")
+
+// sameHostRedirect follows redirects like net/http does, except to another
+// host: net/http forwards custom headers such as X-Api-Key there.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("%w (%s)", errRedirect, req.URL.Host)
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// request describes one API call.
+type request struct {
+	endpoint string // short name for errors and logs, such as "contacts"
+	method   string
+	path     string
+	query    url.Values
+	body     []byte // JSON; nil for none
+}
+
+// newRequest builds the HTTP request for one attempt.
+func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
+	u := c.base.JoinPath(r.path)
+	u.RawQuery = r.query.Encode()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Api-Key", c.apiKey.Reveal())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}

@@ -1,0 +1,92 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+const contactsPath = "/api/connect/contacts"
+
+// readBufferSize is the read buffer for the contact list, which can be tens
+// of megabytes.
+const readBufferSize = 256 << 10
+
+// Contacts fetches every contact of the workspace, or only those matching
+// query when it is not empty, and calls each once per contact, in the
+// API's order, with the contact object exactly as the API sent it. each may
+// keep raw. The list is decoded as a stream, so memory does not grow with
+// it.
+//
+// Contacts returns nil only when the whole list arrived and each accepted
+// every contact. A response that is not a JSON array of objects, or that
+// ends early, fails the whole call, even after some contacts were handed
+// over: a partial list is never reported as a complete one. Failures are
+// retried only until the first contact is handed to each; after that,
+// any failure ends the call. An error from each stops the stream and is
+// returned, wrapped.
+func (c *Client) Contacts(ctx context.Context, query string, each func(raw json.RawMessage) error) error {
+	r := request{endpoint: "contacts", method: http.MethodGet, path: contactsPath}
+	if query != "" {
+		r.query = url.Values{"query": {query}}
+	}
+	return c.do(ctx, r, func(resp *http.Response) error {
+		return streamContacts(resp, each)
+	})
+}
+
+// streamContacts decodes the contact array in resp, one element at a time.
+func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) error {
+	br := bufio.NewReaderSize(resp.Body, readBufferSize)
+	if err := sniff(resp, br, '['); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(br)
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	n := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return streamError(n, err)
+		}
+		if raw[0] != '{' {
+			return final{fmt.Errorf("contact %d in the response is %s, not a JSON object", n+1, describe(raw[0]))}
+		}
+		if err := each(raw); err != nil {
+			return final{err}
+		}
+		n++
+	}
+	if _, err := dec.Token(); err != nil {
+		return streamError(n, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return final{fmt.Errorf("response has more after the contact array (%d contacts)", n)}
+	}
+	return nil
+}
+
+// streamError explains a decoding failure after n contacts. Once contacts
+// were handed over, it must not be retried: the caller would see them twice.
+func streamError(n int, err error) error {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		err = fmt.Errorf("response is not valid JSON (after %d contacts): %w", n, err)
+	} else {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		err = fmt.Errorf("response ended before the contact array did (after %d contacts): %w", n, err)
+	}
+	if n > 0 {
+		return final{err}
+	}
+	return err
+}

@@ -1,0 +1,177 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// minBackoff and maxBackoff bound the exponential backoff: the ceiling
+	// starts at minBackoff and doubles per attempt up to maxBackoff, and
+	// the wait is drawn uniformly below it (full jitter).
+	minBackoff = time.Second
+	maxBackoff = 30 * time.Second
+	// maxRetryAfter caps a server's Retry-After, so a bogus one cannot
+	// stall a run for hours; the retry budget still bounds the total.
+	maxRetryAfter = 2 * time.Minute
+)
+
+// do makes a request, retrying what is safe to retry, and hands each 2xx
+// response to read. Every error it returns starts with "source: <endpoint>".
+func (c *Client) do(ctx context.Context, r request, read func(*http.Response) error) error {
+	for attempt := 1; ; attempt++ {
+		retry, wait, err := c.attempt(ctx, r, read)
+		switch {
+		case err == nil:
+			return nil
+		case !retry || ctx.Err() != nil:
+			return fmt.Errorf("source: %s: %w", r.endpoint, err)
+		case attempt > c.maxRetries:
+			if attempt > 1 {
+				err = fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+			}
+			return fmt.Errorf("source: %s: %w", r.endpoint, err)
+		}
+		if wait == 0 {
+			wait = backoff(attempt)
+		}
+		c.logger.Warn("retrying Connect API request",
+			"endpoint", r.endpoint, "attempt", attempt, "wait", wait, "reason", err)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("source: %s: %w while waiting to retry after: %w", r.endpoint, serr, err)
+		}
+	}
+}
+
+// attempt makes one request. retry reports whether its failure may be
+// retried, and wait how long the server asked for (0 when it did not say).
+//
+// GET requests are retried on network errors, timeouts, 429 and 5xx. A POST
+// may already have created its contact when the connection broke or the
+// server failed, and retrying it would create a duplicate, so it is retried
+// only when the server cannot have processed it: on 429 and 503 (the server
+// turned it away) and when the connection could not even be made.
+func (c *Client) attempt(ctx context.Context, r request, read func(*http.Response) error) (retry bool, wait time.Duration, err error) {
+	attemptCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	defer func() {
+		if err != nil && attemptCtx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no complete response within %v: %w", c.timeout, err)
+		}
+	}()
+	req, err := c.newRequest(attemptCtx, r)
+	if err != nil {
+		return false, 0, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		retry = !errors.Is(err, errRedirect) && (r.method == http.MethodGet || isDialError(err))
+		return retry, 0, err
+	}
+	body := &recordingBody{ReadCloser: resp.Body}
+	resp.Body = body
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return retryStatus(r.method, resp.StatusCode), c.retryAfter(resp.Header.Get("Retry-After")), c.statusError(r.endpoint, resp)
+	}
+	err = read(resp)
+	var stop final
+	retry = err != nil && body.err != nil && r.method == http.MethodGet && !errors.As(err, &stop)
+	return retry, 0, err
+}
+
+// retryStatus reports whether a request that got status may be retried.
+func retryStatus(method string, status int) bool {
+	switch {
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		return true
+	case method == http.MethodGet:
+		return status >= 500
+	}
+	return false
+}
+
+// isDialError reports whether err happened while connecting, before any
+// byte of the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// final marks an error from reading a response that must not be retried
+// even though the connection failed, such as one after contacts were
+// already handed to the caller.
+type final struct{ error }
+
+func (f final) Unwrap() error { return f.error }
+
+// recordingBody remembers a read error, so a broken connection can be told
+// apart from a body that arrived whole but malformed.
+type recordingBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// backoff returns the wait before the retry that follows the given attempt
+// (1 for the first): full jitter below an exponential ceiling.
+func backoff(attempt int) time.Duration {
+	return rand.N(backoffCeiling(attempt) + 1)
+}
+
+// backoffCeiling is the longest backoff after the given attempt.
+func backoffCeiling(attempt int) time.Duration {
+	ceiling := minBackoff
+	for i := 1; i < attempt && ceiling < maxBackoff; i++ {
+		ceiling *= 2
+	}
+	return min(ceiling, maxBackoff)
+}
+
+// retryAfter reads a Retry-After header, given as seconds or as an HTTP
+// date, capped at maxRetryAfter. It returns 0 when the header is missing,
+// unreadable or not in the future, so the usual backoff applies.
+func (c *Client) retryAfter(header string) time.Duration {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(max(secs, 0)) * time.Second
+	}
+	when, err := http.ParseTime(header)
+	if err != nil {
+		return 0
+	}
+	return min(max(when.Sub(c.now()), 0), maxRetryAfter)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
