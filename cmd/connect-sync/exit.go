@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+)
+
+// The exit codes, in one place.
+const (
+	exitOK      = 0 // every sink is up to date
+	exitFailure = 1 // the run failed, or a sink still has undelivered changes
+	exitUsage   = 2 // bad command line or config (a missing API key included)
+)
+
+// usageError marks errors in how connect-sync was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode prints err and maps it to the exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "connect-sync: %v\n", err)
+	var cfgErr *config.Error
+	switch {
+	case errors.As(err, new(usageError)), errors.As(err, &cfgErr), errors.Is(err, config.ErrNoAPIKey):
+		return exitUsage
+	}
+	return exitFailure
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+)
+
+// common are the flags every command that reads the config takes.
+type common struct {
+	configPath string
+	logFormat  string
+	logLevel   string
+}
+
+// newFlagSet returns a command's flag set with the common flags on it.
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &common{}
+	defaultConfig := os.Getenv("CONNECT_SYNC_CONFIG")
+	if defaultConfig == "" {
+		defaultConfig = "./config.yaml"
+	}
+	fs.StringVar(&c.configPath, "config", defaultConfig, "config file (default $CONNECT_SYNC_CONFIG, else ./config.yaml)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return fs, c
+}
+
+// parse parses the command line; flag errors are usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+func (c *common) loadConfig() (*config.Config, error) {
+	return config.Load(c.configPath)
+}
+
+// logger builds the logger the flags ask for, writing to stderr.
+func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format: %q is not text or json", c.logFormat)}
+}

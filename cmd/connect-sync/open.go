@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/source"
+)
+
+// openSource builds the Connect API client the config describes.
+func openSource(cfg *config.Config, logger *slog.Logger) (*source.Client, error) {
+	key, err := cfg.Connect.Key()
+	if err != nil {
+		return nil, err
+	}
+	return source.New(source.Options{
+		BaseURL:    cfg.Connect.BaseURL,
+		APIKey:     key,
+		Timeout:    cfg.Connect.Timeout,
+		MaxRetries: cfg.Connect.MaxRetries,
+		UserAgent:  "connect-sync/" + version(),
+		Logger:     logger,
+	})
+}
+
+// openSinks opens every configured sink. The caller closes them with
+// closeSinks.
+func openSinks(cfg *config.Config, logger *slog.Logger) ([]engine.Sink, error) {
+	var opened []engine.Sink
+	for _, s := range cfg.Sinks {
+		sink, err := s.Config.Open(sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: cfg.Connect.BaseURL})
+		if err != nil {
+			return nil, errors.Join(err, closeSinks(opened))
+		}
+		opened = append(opened, engine.Sink{Name: s.Name, Type: s.Type, Target: s.Config.Target(), Sink: sink})
+	}
+	return opened, nil
+}
+
+// closeSinks releases what the sinks hold (connections, files).
+func closeSinks(list []engine.Sink) error {
+	var errs []error
+	for _, s := range list {
+		if c, ok := s.Sink.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("sync", stderr)
+	only := fs.String("sink", "", "deliver to this sink only (the others still get the changes queued)")
+	dryRun := fs.Bool("dry-run", false, "fetch and diff, print what would change, write nothing")
+	allowMassDelete := fs.Bool("allow-mass-delete", false, "let this run delete more than sync.max_delete_fraction of the contacts")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Sink(*only); *only != "" && !ok {
+		return usageError{fmt.Errorf("--sink: no sink named %q in %s", *only, c.configPath)}
+	}
+	src, err := openSource(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
+	}
+	opts := engine.Options{
+		Query:             cfg.Connect.Query,
+		MaxDeleteFraction: cfg.Sync.MaxDeleteFraction,
+		AllowMassDelete:   *allowMassDelete,
+		Only:              *only,
+	}
+	progress := newProgress(stderr)
+	_, err = syncOnce(ctx, cfg, src, opts, logger, progress)
+	return err
+}
+
+// syncOnce opens the state and the sinks, runs one sync and logs its
+// outcome.
+func syncOnce(ctx context.Context, cfg *config.Config, src engine.Source, opts engine.Options, logger *slog.Logger, progress *progressLine) (engine.Report, error) {
+	db, err := state.Open(cfg.State.Path)
+	if err != nil {
+		return engine.Report{}, err
+	}
+	defer db.Close()
+	sinkList, err := openSinks(cfg, logger)
+	if err != nil {
+		return engine.Report{}, err
+	}
+	e := &engine.Engine{Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter()}
+	report, err := e.Run(ctx, opts)
+	progress.clear()
+	err = errors.Join(err, closeSinks(sinkList))
+	logReport(logger, report, err)
+	return report, err
+}
+
+func logReport(logger *slog.Logger, r engine.Report, err error) {
+	for _, s := range r.Sinks {
+		logger.Info("sink done", "sink", s.Name, "delivered", s.Delivered, "pending", s.Pending, "failed_contacts", len(s.Failures))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelError
+	}
+	logger.Log(context.Background(), level, "sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
+}
+
+// printDryRun fetches and diffs against the state file, opened read-only so
+// that not a byte of it changes, and prints the plan.
+func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdout io.Writer) error {
+	var cp engine.Checkpoint = emptyCheckpoint{}
+	db, err := state.OpenReadOnly(cfg.State.Path)
+	switch {
+	case err == nil:
+		defer db.Close()
+		cp = db
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	plan, err := e.Detect(ctx, cfg.Connect.Query, cp)
+	if err != nil {
+		return err
+	}
+	for _, d := range plan.Changes {
+		c := d.Change
+		line := fmt.Sprintf("%-7s %s %s", c.Kind, c.Contact.ID, c.Contact.Email)
+		if len(c.ChangedFields) > 0 {
+			line += " (" + strings.Join(c.ChangedFields, ", ") + ")"
+		}
+		fmt.Fprintln(stdout, strings.TrimSpace(line))
+	}
+	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n",
+		plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted))
+	if err := plan.CheckDeletes(cfg.Sync.MaxDeleteFraction); err != nil {
+		fmt.Fprintf(stdout, "a real run would stop: %v\n", err)
+	}
+	return nil
+}
+
+// emptyCheckpoint stands for a state file that does not exist yet.
+type emptyCheckpoint struct{}
+
+func (emptyCheckpoint) Checkpoint() (map[string]state.Entry, error) {
+	return map[string]state.Entry{}, nil
+}
+
+func (emptyCheckpoint) Snapshots([]string) (map[string]json.RawMessage, error) {
+	return map[string]json.RawMessage{}, nil
+}
