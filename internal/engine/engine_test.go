@@ -114,13 +114,13 @@ func summary(changes []contact.Change) []string {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	src    *fakeSource
 	db     *state.DB
 	engine *Engine
 }
 
-func newHarness(t *testing.T, contacts int, sinkList ...Sink) *harness {
+func newHarness(t testing.TB, contacts int, sinkList ...Sink) *harness {
 	t.Helper()
 	db, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
