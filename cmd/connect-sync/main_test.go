@@ -252,6 +252,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}{
 		{"unknown command", "", nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"unknown flag", "", nil, []string{"sync", "--frob"}, 2, "flag provided but not defined: -frob"},
+		{"missing config file", "", nil, []string{"sync", "--config", "/nonexistent/config.yaml"}, 2, "/nonexistent/config.yaml: open"},
 		{"unknown sink", "", nil, []string{"sync", "--sink", "nope"}, 2, `no sink named "nope"`},
 		{"config error", "connect:\n  api_key: k\nsinks:\n  - name: a\n    type: csvv\n", nil, []string{"sync"}, 2, `config.yaml:5: sinks[0].type: unknown sink type "csvv"`},
 		{"missing api key", "connect:\n  base_url: http://127.0.0.1:1\nsinks:\n  - name: a\n    type: csv\n    path: a.csv\n", []string{"CONNECT_API_KEY="}, []string{"sync"}, 2, "no API key"},

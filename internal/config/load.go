@@ -55,7 +55,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, &Error{File: path, Err: err}
 	}
 	return Parse(path, data)
 }

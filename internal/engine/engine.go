@@ -121,9 +121,6 @@ func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 
 func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	var report Report
-	if err := e.registerSinks(opts.Only); err != nil {
-		return report, err
-	}
 	plan, err := e.Detect(ctx, opts.Query, e.Store)
 	if err != nil {
 		return report, err
@@ -133,6 +130,13 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 			return report, err
 		}
 	}
+	// Sinks are registered (and back-filled from the snapshots) only now,
+	// so that a failed fetch or a refused run changes nothing, and before
+	// the commit, so that a new sink gets this run's changes after its
+	// back-fill.
+	if err := e.registerSinks(opts.Only); err != nil {
+		return report, err
+	}
 	report.Created, report.Updated, report.Deleted = plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted)
 	for batch := range slices.Chunk(plan.Changes, commitBatch) {
 		if err := e.Store.Commit(batch); err != nil {
@@ -141,17 +145,18 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	}
 	crashpoint.Hit("after-queue")
 	report.Sinks = e.deliverAll(ctx, opts.Only)
+	var errs []error
 	for _, s := range report.Sinks {
-		if s.Pending > 0 {
-			return report, ErrPending
+		if s.Pending > 0 || s.Err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %d pending: %w", s.Name, s.Pending, errors.Join(ErrPending, s.Err)))
 		}
 	}
-	return report, nil
+	return report, errors.Join(errs...)
 }
 
 // commitBatch bounds the contacts committed per transaction: each contact's
 // checkpoint and queued change commit together, which is all that crash
-// safety needs, and small transactions keep memory flat.
+// safety needs, and bounded transactions keep bbolt's dirty pages small.
 const commitBatch = 1000
 
 // registerSinks starts tracking configured sinks the state does not know
@@ -164,13 +169,13 @@ func (e *Engine) registerSinks(only string) error {
 	}
 	for _, s := range e.selected(only) {
 		info, ok := known[s.Name]
-		if ok && info.Type == s.Type && info.Target == s.Target {
+		if ok && info.Type == s.Type && info.Target == s.Target && !info.Backfilling {
 			continue
 		}
-		if ok {
+		if ok && !info.Backfilling {
 			e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
 		}
-		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target}); err != nil {
+		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Backfilling: true}); err != nil {
 			return err
 		}
 		n, err := e.Store.Backfill(s.Name, e.now(), newChangeID)

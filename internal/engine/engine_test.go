@@ -437,3 +437,20 @@ func TestProgressAndClock(t *testing.T) {
 		t.Errorf("detected at %v", got[0].DetectedAt)
 	}
 }
+
+func TestInterruptedBackfillStartsOver(t *testing.T) {
+	h := newHarness(t, 5, Sink{Name: "a", Type: "test", Sink: &recorder{}})
+	h.mustRun()
+	// As if the process died right after registering b, before its back-fill.
+	h.db.RegisterSink("b", state.SinkInfo{Type: "test", Backfilling: true})
+	b := &recorder{}
+	h.engine.Sinks = append(h.engine.Sinks, Sink{Name: "b", Type: "test", Sink: b})
+	h.mustRun()
+	if got := summary(b.take()); len(got) != 5 {
+		t.Fatalf("b got %v, want every contact", got)
+	}
+	h.mustRun()
+	if got := b.take(); len(got) != 0 {
+		t.Fatalf("a finished back-fill ran again: %v", summary(got))
+	}
+}

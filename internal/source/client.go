@@ -109,13 +109,14 @@ func New(opts Options) (*Client, error) {
 }
 
 // errRedirect is why a redirect was not followed; it is never retried.
-var errRedirect = errors.New("redirect to another host refused, it would receive the API key")
+var errRedirect = errors.New("redirect to another host or to plain http refused, it would receive the API key")
 
 // sameHostRedirect follows redirects like net/http does, except to another
-// host: net/http forwards custom headers such as X-Api-Key there.
+// host or from https to http: net/http forwards custom headers such as
+// X-Api-Key there.
 func sameHostRedirect(req *http.Request, via []*http.Request) error {
-	if req.URL.Host != via[0].URL.Host {
-		return fmt.Errorf("%w (%s)", errRedirect, req.URL.Host)
+	if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
+		return fmt.Errorf("%w (%s)", errRedirect, req.URL.Redacted())
 	}
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")

@@ -122,7 +122,9 @@ func enqueue(tx *bolt.Tx, c contact.Change, queues []*bolt.Bucket) error {
 
 // Backfill queues a creation of every tracked contact for one sink, so that
 // a sink added to the config (or reset) receives all current contacts. It
-// works in transactions of a bounded size; newID names each change.
+// works in transactions of a bounded size; newID names each change. When it
+// is done it clears the sink's Backfilling mark, so an interrupted back-fill
+// can be told from a finished one.
 func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, error) {
 	const perTx = 1000
 	var after []byte
@@ -155,9 +157,12 @@ func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, er
 			}
 			return nil
 		})
-		total += n
-		if err != nil || n < perTx {
+		if err != nil {
 			return total, err
+		}
+		total += n
+		if n < perTx {
+			return total, db.UpdateSink(sink, func(info *SinkInfo) { info.Backfilling = false })
 		}
 	}
 }

@@ -11,8 +11,11 @@ import (
 type SinkInfo struct {
 	// Type and Target identify the destination; when either changes in the
 	// config, the sink starts over with a back-fill.
-	Type          string     `json:"type"`
-	Target        string     `json:"target"`
+	Type   string `json:"type"`
+	Target string `json:"target"`
+	// Backfilling is set while the back-fill of a new sink is under way;
+	// a sink still marked after a crash is back-filled again from scratch.
+	Backfilling   bool       `json:"backfilling,omitempty"`
 	Delivered     uint64     `json:"delivered"`
 	LastError     string     `json:"last_error,omitempty"`
 	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`

@@ -8,7 +8,7 @@
 //	contacts   contact id → Entry (16-byte content hash, then lastActivityAt)
 //	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
 //	changes    sequence (8-byte big endian) → JSON record of one change
-//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → ""}
+//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1}
 //
 // A change record is stored once and referenced from the queue of every
 // sink that still has to deliver it; it is removed with its last reference.
@@ -93,9 +93,6 @@ func open(path string, readOnly bool) (*DB, error) {
 func (db *DB) Close() error {
 	return db.bolt.Close()
 }
-
-// Path is the file's path.
-func (db *DB) Path() string { return db.path }
 
 func (db *DB) initialise(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks} {
