@@ -205,12 +205,16 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 		if err != nil {
 			return err
 		}
+		queues, err := allQueues(tx)
+		if err != nil {
+			return err
+		}
 		for _, seq := range seqs {
 			key := seqKey(seq)
 			if err := q.Delete(key); err != nil {
 				return fmt.Errorf("state: ack: %w", err)
 			}
-			if err := collect(tx, key); err != nil {
+			if err := collect(tx, queues, key); err != nil {
 				return err
 			}
 		}
@@ -219,11 +223,7 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 }
 
 // collect deletes a change record that no queue references any more.
-func collect(tx *bolt.Tx, key []byte) error {
-	queues, err := allQueues(tx)
-	if err != nil {
-		return err
-	}
+func collect(tx *bolt.Tx, queues []*bolt.Bucket, key []byte) error {
 	for _, q := range queues {
 		if q.Get(key) != nil {
 			return nil

@@ -86,8 +86,12 @@ func dropSink(tx *bolt.Tx, name string) error {
 	if err := sinks.DeleteBucket([]byte(name)); err != nil {
 		return fmt.Errorf("state: drop sink %s: %w", name, err)
 	}
+	queues, err := allQueues(tx)
+	if err != nil {
+		return err
+	}
 	for _, k := range keys {
-		if err := collect(tx, k); err != nil {
+		if err := collect(tx, queues, k); err != nil {
 			return err
 		}
 	}
