@@ -48,6 +48,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger gets a warning for every retry; nothing is logged when nil.
 	Logger *slog.Logger
+	// Observe, if set, is told about every attempt once it is over: the
+	// endpoint ("contacts", "lead-statuses", "me", "create-contact"), the
+	// HTTP status (0 when no response arrived) and how long it took, the
+	// body included. Metrics hang here.
+	Observe func(endpoint string, status int, elapsed time.Duration)
 }
 
 // Client calls the Connect API. It is safe for concurrent use.
@@ -59,6 +64,7 @@ type Client struct {
 	userAgent  string
 	http       *http.Client
 	logger     *slog.Logger
+	observe    func(endpoint string, status int, elapsed time.Duration)
 
 	// Tests replace these to observe backoff without waiting for it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -103,6 +109,7 @@ func New(opts Options) (*Client, error) {
 		userAgent:  cmp.Or(opts.UserAgent, "connect-sync"),
 		http:       hc,
 		logger:     logger,
+		observe:    opts.Observe,
 		sleep:      sleep,
 		now:        time.Now,
 	}, nil

@@ -293,10 +293,10 @@ func TestResponseErrors(t *testing.T) {
 	}{
 		{"lead statuses not a list", respond(200, "application/json", `{"data": []}`),
 			func(c *Client) error { _, err := c.LeadStatuses(ctx); return err },
-			"source: lead statuses: response is not a JSON array (got a JSON object, status 200)"},
+			"source: lead-statuses: response is not a JSON array (got a JSON object, status 200)"},
 		{"lead status without id", respond(200, "application/json", `[{"label": "x"}]`),
 			func(c *Client) error { _, err := c.LeadStatuses(ctx); return err },
-			"source: lead statuses: lead status 1 in the response has no id"},
+			"source: lead-statuses: lead status 1 in the response has no id"},
 		{"me as HTML", respond(200, "text/html", `<html>maintenance</html>`),
 			func(c *Client) error { _, err := c.Me(ctx); return err },
 			"source: me: response is not a JSON object (got HTML, status 200)"},
@@ -305,16 +305,16 @@ func TestResponseErrors(t *testing.T) {
 			"source: me: decode response: unexpected EOF"},
 		{"create invalid", apiError(400, "Invalid email"),
 			func(c *Client) error { _, err := c.CreateContact(ctx, map[string]any{"email": "x"}); return err },
-			"source: create contact: the Connect API answered 400: Invalid email"},
+			"source: create-contact: the Connect API answered 400: Invalid email"},
 		{"create without id", respond(201, "application/json", `{"email": "a@example.com"}`),
 			func(c *Client) error {
 				_, err := c.CreateContact(ctx, map[string]any{"email": "a@example.com"})
 				return err
 			},
-			"source: create contact: contact: missing id"},
+			"source: create-contact: contact: missing id"},
 		{"create unencodable", respond(201, "application/json", `{"id": 1}`),
 			func(c *Client) error { _, err := c.CreateContact(ctx, map[string]any{"note": func() {}}); return err },
-			"source: create contact: encode fields: json: unsupported type: func()"},
+			"source: create-contact: encode fields: json: unsupported type: func()"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 // LeadStatuses fetches the workspace's lead statuses, in the API's order.
 func (c *Client) LeadStatuses(ctx context.Context) ([]contact.LeadStatus, error) {
-	r := request{endpoint: "lead statuses", method: http.MethodGet, path: contactsPath + "/lead-statuses"}
+	r := request{endpoint: "lead-statuses", method: http.MethodGet, path: contactsPath + "/lead-statuses"}
 	var statuses []contact.LeadStatus
 	err := c.do(ctx, r, func(resp *http.Response) error {
 		var items []map[string]json.RawMessage
@@ -86,9 +86,9 @@ func (c *Client) Me(ctx context.Context) (Me, error) {
 func (c *Client) CreateContact(ctx context.Context, fields map[string]any) (contact.Contact, error) {
 	body, err := json.Marshal(fields)
 	if err != nil {
-		return contact.Contact{}, fmt.Errorf("source: create contact: encode fields: %w", err)
+		return contact.Contact{}, fmt.Errorf("source: create-contact: encode fields: %w", err)
 	}
-	r := request{endpoint: "create contact", method: http.MethodPost, path: contactsPath, body: body}
+	r := request{endpoint: "create-contact", method: http.MethodPost, path: contactsPath, body: body}
 	var created contact.Contact
 	err = c.do(ctx, r, func(resp *http.Response) error {
 		var raw json.RawMessage

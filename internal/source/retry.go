@@ -62,6 +62,11 @@ func (c *Client) do(ctx context.Context, r request, read func(*http.Response) er
 func (c *Client) attempt(ctx context.Context, r request, read func(*http.Response) error) (retry bool, wait time.Duration, err error) {
 	attemptCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var status int
+	if c.observe != nil {
+		start := c.now()
+		defer func() { c.observe(r.endpoint, status, c.now().Sub(start)) }()
+	}
 	defer func() {
 		if err != nil && attemptCtx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no complete response within %v: %w", c.timeout, err)
@@ -76,6 +81,7 @@ func (c *Client) attempt(ctx context.Context, r request, read func(*http.Respons
 		retry = !errors.Is(err, errRedirect) && (r.method == http.MethodGet || isDialError(err))
 		return retry, 0, err
 	}
+	status = resp.StatusCode
 	body := &recordingBody{ReadCloser: resp.Body}
 	resp.Body = body
 	defer resp.Body.Close()

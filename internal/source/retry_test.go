@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -242,5 +243,29 @@ func TestRetryAfter(t *testing.T) {
 		if got := c.retryAfter(tt.header); got != tt.want {
 			t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
 		}
+	}
+}
+
+func TestObserveSeesEveryAttempt(t *testing.T) {
+	type attempt struct {
+		endpoint string
+		status   int
+	}
+	var got []attempt
+	opts := Options{MaxRetries: 3, Observe: func(endpoint string, status int, elapsed time.Duration) {
+		if elapsed < 0 {
+			t.Errorf("negative duration %v", elapsed)
+		}
+		got = append(got, attempt{endpoint, status})
+	}}
+	h := newHarness(t, opts, apiError(503, "down"), drop(""), ok)
+	if _, err := h.contacts(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	// The dropped connection sent a 200 header before breaking, so it
+	// counts as a 200 whose body failed.
+	want := []attempt{{"contacts", 503}, {"contacts", 200}, {"contacts", 200}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("observed %v, want %v", got, want)
 	}
 }
