@@ -20,8 +20,8 @@ const deliverBatch = 500
 
 // deliverAll drains every selected sink's queue, each in its own goroutine
 // so that a slow destination does not hold up the others.
-func (e *Engine) deliverAll(ctx context.Context, only string) []SinkReport {
-	selected := e.selected(only)
+func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
+	selected := e.selected(opts.Only)
 	var (
 		wg        sync.WaitGroup
 		delivered atomic.Int64
@@ -29,7 +29,7 @@ func (e *Engine) deliverAll(ctx context.Context, only string) []SinkReport {
 	)
 	for i, s := range selected {
 		wg.Go(func() {
-			d := drain{engine: e, sink: s, blocked: map[string]bool{}, delivered: &delivered}
+			d := drain{engine: e, sink: s, stop: opts.Stop, blocked: map[string]bool{}, delivered: &delivered}
 			reports[i] = d.run(ctx)
 		})
 	}
@@ -42,6 +42,7 @@ func (e *Engine) deliverAll(ctx context.Context, only string) []SinkReport {
 type drain struct {
 	engine    *Engine
 	sink      Sink
+	stop      <-chan struct{}
 	blocked   map[string]bool // contacts with a failed change this run
 	staged    []uint64        // for a Committer: accepted, not yet committed
 	failures  []state.Failure
@@ -53,8 +54,9 @@ type drain struct {
 func (d *drain) run(ctx context.Context) SinkReport {
 	d.report.Name = d.sink.Name
 	err := d.deliverQueue(ctx)
-	if c, ok := d.sink.Sink.(sinks.Committer); ok && err == nil && len(d.staged) > 0 {
-		err = d.commit(ctx, c)
+	// A stopped run still commits what the sink accepted.
+	if c, ok := d.sink.Sink.(sinks.Committer); ok && (err == nil || errors.Is(err, ErrStopped)) && len(d.staged) > 0 {
+		err = errors.Join(d.commit(ctx, c), err)
 	}
 	if err == nil {
 		err = d.stopped
@@ -67,13 +69,19 @@ func (d *drain) run(ctx context.Context) SinkReport {
 	return d.report
 }
 
-// deliverQueue walks the queue page by page, in sequence order.
+// deliverQueue walks the queue page by page, in sequence order, until it
+// is empty, the sink stops, or the run is asked to stop.
 func (d *drain) deliverQueue(ctx context.Context) error {
 	var after uint64
 	for d.stopped == nil && ctx.Err() == nil {
 		page, err := d.engine.Store.Queue(d.sink.Name, after, deliverBatch)
 		if err != nil || len(page) == 0 {
 			return err
+		}
+		select {
+		case <-d.stop:
+			return ErrStopped
+		default:
 		}
 		after = page[len(page)-1].Seq
 		var batch []state.Queued
@@ -116,6 +124,9 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 	var acked []uint64
 	for i, err := range errs {
 		id := batch[i].Change.Contact.ID
+		if err != nil {
+			d.report.Failed++
+		}
 		switch {
 		case err == nil:
 			acked = append(acked, batch[i].Seq)

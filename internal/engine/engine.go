@@ -73,6 +73,12 @@ type Options struct {
 	// Only, when set, limits delivery to the sink of that name; the others
 	// still get the run's changes queued.
 	Only string
+	// Stop, when closed, asks the run to end early and cleanly, as for a
+	// service shutdown: a fetch in progress is abandoned (nothing was
+	// written yet), and delivery ends after the batch in flight, whose
+	// acknowledgements are recorded. What is left stays queued. Cancelling
+	// the context instead ends the run at once.
+	Stop <-chan struct{}
 }
 
 // Stage is a step of a run that Progress counts.
@@ -94,6 +100,7 @@ type Report struct {
 type SinkReport struct {
 	Name      string
 	Delivered int
+	Failed    int // changes the sink returned an error for
 	Pending   int
 	Err       error // why the sink stopped early, if it did
 	Failures  []state.Failure
@@ -102,6 +109,9 @@ type SinkReport struct {
 // ErrPending means a run finished but some sink still has changes it did
 // not acknowledge.
 var ErrPending = errors.New("some changes are still pending")
+
+// ErrStopped means the run ended early because Options.Stop was closed.
+var ErrStopped = errors.New("the run was stopped before it finished")
 
 // Run performs one sync. It returns ErrPending when a sink kept changes
 // queued, a *MassDeleteError when the delete guard stopped it, or the error
@@ -121,7 +131,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 
 func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	var report Report
-	plan, err := e.Detect(ctx, opts.Query, e.Store)
+	plan, err := e.detectUnlessStopped(ctx, opts)
 	if err != nil {
 		return report, err
 	}
@@ -144,7 +154,7 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	crashpoint.Hit("after-queue")
-	report.Sinks = e.deliverAll(ctx, opts.Only)
+	report.Sinks = e.deliverAll(ctx, opts)
 	var errs []error
 	for _, s := range report.Sinks {
 		if s.Pending > 0 || s.Err != nil {
@@ -152,6 +162,24 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	return report, errors.Join(errs...)
+}
+
+// detectUnlessStopped is Detect, abandoned when opts.Stop closes.
+func (e *Engine) detectUnlessStopped(ctx context.Context, opts Options) (*Plan, error) {
+	detectCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-opts.Stop:
+			cancel()
+		case <-detectCtx.Done():
+		}
+	}()
+	plan, err := e.Detect(detectCtx, opts.Query, e.Store)
+	if err != nil && ctx.Err() == nil && detectCtx.Err() != nil {
+		return nil, ErrStopped
+	}
+	return plan, err
 }
 
 // commitBatch bounds the contacts committed per transaction: each contact's

@@ -454,3 +454,93 @@ func TestInterruptedBackfillStartsOver(t *testing.T) {
 		t.Fatalf("a finished back-fill ran again: %v", summary(got))
 	}
 }
+
+// stopper closes stop when the sink is first handed a batch, as a
+// shutdown signal arriving mid-delivery would.
+type stopper struct {
+	sinks.Sink
+	stop chan struct{}
+	once sync.Once
+}
+
+func (s *stopper) Deliver(ctx context.Context, batch []contact.Change) []error {
+	s.once.Do(func() { close(s.stop) })
+	return s.Sink.Deliver(ctx, batch)
+}
+
+// stoppingCommitter is a stopper over a Committer.
+type stoppingCommitter struct {
+	stopper
+	committer sinks.Committer
+}
+
+func (s *stoppingCommitter) Commit(ctx context.Context) error { return s.committer.Commit(ctx) }
+
+func TestStopEndsDeliveryAfterTheBatchInFlight(t *testing.T) {
+	const contacts = deliverBatch + 200
+	tests := []struct {
+		name string
+		sink func(stop chan struct{}) (sinks.Sink, func() []contact.Change)
+	}{
+		{"sink", func(stop chan struct{}) (sinks.Sink, func() []contact.Change) {
+			rec := &recorder{}
+			return &stopper{Sink: rec, stop: stop}, rec.take
+		}},
+		{"committer", func(stop chan struct{}) (sinks.Sink, func() []contact.Change) {
+			s := &staging{}
+			return &stoppingCommitter{stopper: stopper{Sink: s, stop: stop}, committer: s}, s.take
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := make(chan struct{})
+			sink, take := tt.sink(stop)
+			h := newHarness(t, contacts, Sink{Name: "s", Type: "test", Sink: sink})
+			report, err := h.run(Options{Stop: stop})
+			if !errors.Is(err, ErrStopped) || !errors.Is(err, ErrPending) {
+				t.Fatalf("err = %v, want ErrStopped and ErrPending", err)
+			}
+			if got := len(take()); got != deliverBatch || report.Sinks[0].Delivered != deliverBatch {
+				t.Fatalf("delivered %d (reported %d), want the batch in flight: %d", got, report.Sinks[0].Delivered, deliverBatch)
+			}
+			if n, _ := h.db.Pending("s"); n != contacts-deliverBatch {
+				t.Fatalf("pending %d, want %d", n, contacts-deliverBatch)
+			}
+			// The next run delivers the rest, once.
+			h.run(Options{})
+			if got := len(take()); got != contacts-deliverBatch {
+				t.Errorf("next run delivered %d, want %d", got, contacts-deliverBatch)
+			}
+		})
+	}
+}
+
+// blockingSource hangs in the fetch until its context ends.
+type blockingSource struct {
+	fakeSource
+	fetching chan struct{}
+}
+
+func (s *blockingSource) Contacts(ctx context.Context, _ string, _ func(json.RawMessage) error) error {
+	close(s.fetching)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStopAbandonsTheFetch(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 0, Sink{Name: "r", Type: "test", Sink: rec})
+	src := &blockingSource{fetching: make(chan struct{})}
+	h.engine.Source = src
+	stop := make(chan struct{})
+	go func() {
+		<-src.fetching
+		close(stop)
+	}()
+	if _, err := h.run(Options{Stop: stop}); !errors.Is(err, ErrStopped) {
+		t.Fatalf("err = %v, want ErrStopped", err)
+	}
+	if sinks, _ := h.db.Sinks(); len(sinks) != 0 {
+		t.Errorf("a stopped fetch registered sinks: %v", sinks)
+	}
+}

@@ -14,18 +14,26 @@ type Run struct {
 	Error      string    `json:"error,omitempty"`
 }
 
-// RecordRun stores the last run's record.
+// RecordRun stores the last run's record, and when it succeeded, its time
+// as the last success.
 func (db *DB) RecordRun(r Run) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketMeta), keyLastRun, r)
+		meta := tx.Bucket(bucketMeta)
+		if r.Result == "success" {
+			if err := putJSON(meta, keyLastSuccess, r.FinishedAt); err != nil {
+				return err
+			}
+		}
+		return putJSON(meta, keyLastRun, r)
 	})
 }
 
 // Status is what `connect-sync status --json` prints.
 type Status struct {
-	LastRun  *Run         `json:"last_run"`
-	Contacts int          `json:"contacts"`
-	Sinks    []SinkStatus `json:"sinks"`
+	LastRun       *Run         `json:"last_run"`
+	LastSuccessAt *time.Time   `json:"last_success_at"`
+	Contacts      int          `json:"contacts"`
+	Sinks         []SinkStatus `json:"sinks"`
 }
 
 // SinkStatus is one sink's part of Status.
@@ -48,6 +56,12 @@ func (db *DB) Status() (Status, error) {
 		if meta.Get(keyLastRun) != nil {
 			st.LastRun = new(Run)
 			if err := getJSON(meta, keyLastRun, st.LastRun); err != nil {
+				return err
+			}
+		}
+		if meta.Get(keyLastSuccess) != nil {
+			st.LastSuccessAt = new(time.Time)
+			if err := getJSON(meta, keyLastSuccess, st.LastSuccessAt); err != nil {
 				return err
 			}
 		}

@@ -37,10 +37,11 @@ var (
 	bucketChanges   = []byte("changes")
 	bucketSinks     = []byte("sinks")
 
-	keySchema  = []byte("schema")
-	keyLastRun = []byte("last_run")
-	keyInfo    = []byte("info")
-	keyQueue   = []byte("queue")
+	keySchema      = []byte("schema")
+	keyLastRun     = []byte("last_run")
+	keyLastSuccess = []byte("last_success")
+	keyInfo        = []byte("info")
+	keyQueue       = []byte("queue")
 )
 
 // ErrLocked means another process has the state file open.

@@ -160,3 +160,24 @@ func countChanges(t *testing.T, db *DB) int {
 	})
 	return n
 }
+
+func TestLastSuccessOutlivesAFailedRun(t *testing.T) {
+	db, _ := openTemp(t)
+	ok := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	runs := []Run{
+		{StartedAt: ok.Add(-time.Second), FinishedAt: ok, Result: "success"},
+		{StartedAt: ok.Add(time.Minute), FinishedAt: ok.Add(2 * time.Minute), Result: "failure", Error: "source: contacts: 503"},
+	}
+	for _, r := range runs {
+		if err := db.RecordRun(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := db.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastRun == nil || st.LastRun.Result != "failure" || st.LastSuccessAt == nil || !st.LastSuccessAt.Equal(ok) {
+		t.Errorf("last run %+v, last success %v; want the failure and %v", st.LastRun, st.LastSuccessAt, ok)
+	}
+}
