@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -20,6 +22,22 @@ type Config struct {
 	State   State   `yaml:"state"`
 	Sync    Sync    `yaml:"sync"`
 	Sinks   []Sink  `yaml:"sinks"`
+
+	// Schedule is when `connect-sync run` syncs: a 5-field cron
+	// expression, a descriptor such as @hourly or @every 5m, optionally
+	// after CRON_TZ=Zone. Cron holds it parsed.
+	Schedule        string        `yaml:"schedule"`
+	Cron            cron.Schedule `yaml:"-"`
+	RunOnStart      bool          `yaml:"run_on_start"`
+	ScheduleJitter  time.Duration `yaml:"schedule_jitter"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	HTTP            HTTP          `yaml:"http"`
+}
+
+// HTTP is the daemon's listener for metrics, status, health and POST /sync.
+type HTTP struct {
+	// Listen is host:port; empty disables the listener.
+	Listen string `yaml:"listen"`
 }
 
 // Connect is how to reach the Connect API.
@@ -60,6 +78,11 @@ func defaults() Config {
 		Connect: Connect{BaseURL: "https://api.skarbe.com", Timeout: 60 * time.Second, MaxRetries: 4},
 		State:   State{Path: "./connect-sync.db"},
 		Sync:    Sync{MaxDeleteFraction: 0.5},
+
+		Schedule:        "@every 5m",
+		RunOnStart:      true,
+		ShutdownTimeout: 30 * time.Second,
+		HTTP:            HTTP{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -76,11 +99,15 @@ func (c *Config) Sink(name string) (Sink, bool) {
 // ErrNoAPIKey means no API key was configured anywhere.
 var ErrNoAPIKey = errors.New("no API key: set connect.api_key, connect.api_key_file or " + APIKeyEnv)
 
+// ErrAPIKeyFile means connect.api_key_file could not be read or is empty.
+var ErrAPIKeyFile = errors.New("connect.api_key_file")
+
 // Key returns the API key: connect.api_key, else the content of
-// connect.api_key_file (whitespace trimmed, the way systemd credentials
-// arrive), else the CONNECT_API_KEY environment variable. The file is read
-// here rather than at load, so commands that do not call the API (status,
-// reset) work where the credential is not readable.
+// connect.api_key_file, else the CONNECT_API_KEY environment variable,
+// whitespace trimmed (the way systemd credentials and shell exports
+// arrive). The file is read here rather than at load, so commands that do
+// not call the API (status, reset) work where the credential is not
+// readable, and a long-running service picks up a rotated key.
 func (c *Connect) Key() (secret.String, error) {
 	switch {
 	case !c.APIKey.IsZero():
@@ -88,15 +115,15 @@ func (c *Connect) Key() (secret.String, error) {
 	case c.APIKeyFile != "":
 		b, err := os.ReadFile(c.APIKeyFile)
 		if err != nil {
-			return secret.String{}, fmt.Errorf("connect.api_key_file: %w", err)
+			return secret.String{}, fmt.Errorf("%w: %w", ErrAPIKeyFile, err)
 		}
 		key := strings.TrimSpace(string(b))
 		if key == "" {
-			return secret.String{}, fmt.Errorf("connect.api_key_file: %s is empty", c.APIKeyFile)
+			return secret.String{}, fmt.Errorf("%w: %s is empty", ErrAPIKeyFile, c.APIKeyFile)
 		}
 		return secret.New(key), nil
-	case os.Getenv(APIKeyEnv) != "":
-		return secret.New(os.Getenv(APIKeyEnv)), nil
+	case strings.TrimSpace(os.Getenv(APIKeyEnv)) != "":
+		return secret.New(strings.TrimSpace(os.Getenv(APIKeyEnv))), nil
 	}
 	return secret.String{}, ErrNoAPIKey
 }

@@ -46,6 +46,9 @@ func TestDefaults(t *testing.T) {
 		cfg.State.Path != "./connect-sync.db" || cfg.Sync.MaxDeleteFraction != 0.5 {
 		t.Errorf("defaults: %+v", cfg)
 	}
+	if cfg.Schedule != "@every 5m" || !cfg.RunOnStart || cfg.ScheduleJitter != 0 || cfg.ShutdownTimeout != 30*time.Second || cfg.HTTP.Listen != "127.0.0.1:9464" {
+		t.Errorf("daemon defaults: %+v", cfg)
+	}
 	if c := cfg.Sinks[0].Config.(*csv.Config); !c.FormulaGuard {
 		t.Error("the formula guard is off by default")
 	}
@@ -73,6 +76,12 @@ func TestLoadErrors(t *testing.T) {
 		{"no-sinks.yaml", []string{`testdata/no-sinks.yaml: sinks: at least one sink is required`}},
 		{"both-keys.yaml", []string{`testdata/both-keys.yaml:3: connect.api_key_file: set connect.api_key or connect.api_key_file, not both`}},
 		{"missing-name.yaml", []string{`testdata/missing-name.yaml:2: sinks[0].name: is required`}},
+		{"bad-schedule.yaml", []string{
+			`testdata/bad-schedule.yaml:1: schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
+			`testdata/bad-schedule.yaml:2: schedule_jitter: must not be negative`,
+			`testdata/bad-schedule.yaml:3: shutdown_timeout: must be positive`,
+			`testdata/bad-schedule.yaml:5: http.listen: must be host:port or empty: address 9464: missing port in address`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -92,6 +101,40 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+func TestSchedule(t *testing.T) {
+	from := time.Date(2026, 11, 25, 10, 2, 0, 0, time.UTC)
+	tests := []struct {
+		schedule string
+		next     time.Time // the first run after from; zero for an error
+	}{
+		{"*/5 * * * *", time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)},
+		{"@hourly", time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)},
+		{"@every 90s", from.Add(90 * time.Second)},
+		{"CRON_TZ=Asia/Tokyo 0 3 * * *", time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)},
+		{"*/5 * * * * *", time.Time{}},
+		{"@every soon", time.Time{}},
+		{"CRON_TZ=Nowhere/Special 0 3 * * *", time.Time{}},
+		{"", time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.schedule, func(t *testing.T) {
+			cfg, err := Parse("config.yaml", []byte("schedule: \""+tt.schedule+"\"\nsinks: [{name: a, type: csv, path: a.csv}]\n"))
+			if tt.next.IsZero() {
+				if err == nil || !strings.HasPrefix(err.Error(), "config.yaml:1: schedule: ") {
+					t.Errorf("error = %v, want one at config.yaml:1: schedule", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Cron.Next(from); !got.Equal(tt.next) {
+				t.Errorf("next run after %v = %v, want %v", from, got, tt.next)
+			}
+		})
+	}
+}
+
 func TestAPIKeySources(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "api_key")
@@ -104,7 +147,8 @@ func TestAPIKeySources(t *testing.T) {
 		wantErr error
 	}{
 		{"file trimmed", Connect{APIKeyFile: keyFile}, "", "sk_live_file", nil},
-		{"environment", Connect{}, "sk_live_env", "sk_live_env", nil},
+		{"environment trimmed", Connect{}, " sk_live_env\n", "sk_live_env", nil},
+		{"blank environment", Connect{}, " ", "", ErrNoAPIKey},
 		{"none", Connect{}, "", "", ErrNoAPIKey},
 	}
 	for _, tt := range tests {
@@ -116,7 +160,7 @@ func TestAPIKeySources(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&Connect{APIKeyFile: filepath.Join(dir, "missing")}).Key(); err == nil || !strings.Contains(err.Error(), "connect.api_key_file") {
+	if _, err := (&Connect{APIKeyFile: filepath.Join(dir, "missing")}).Key(); !errors.Is(err, ErrAPIKeyFile) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing key file: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -268,6 +270,22 @@ func (l *loader) validate(c *Config) {
 	}
 	if f := c.Sync.MaxDeleteFraction; f < 0 || f > 1 {
 		l.fail("sync.max_delete_fraction", fmt.Errorf("must be between 0 and 1, not %g", f))
+	}
+	if sched, err := cron.ParseStandard(c.Schedule); err != nil {
+		l.fail("schedule", fmt.Errorf("%q: %w", c.Schedule, err))
+	} else {
+		c.Cron = sched
+	}
+	if c.ScheduleJitter < 0 {
+		l.fail("schedule_jitter", errors.New("must not be negative"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		l.fail("shutdown_timeout", errors.New("must be positive"))
+	}
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
+		}
 	}
 	if len(c.Sinks) == 0 {
 		l.fail("sinks", errors.New("at least one sink is required"))
