@@ -1,0 +1,148 @@
+package metrics
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+// observed is a Metrics that saw one good and one failed run.
+func observed() *Metrics {
+	m := New("1.2.3", true)
+	m.ObserveRequest("contacts", 200, 300*time.Millisecond)
+	m.ObserveRequest("contacts", 0, time.Second)
+	m.ObserveRequest("lead-statuses", 503, 10*time.Millisecond)
+	m.ObserveRun(t0, t0.Add(2*time.Second), engine.Report{Created: 3, Updated: 1, Sinks: []engine.SinkReport{
+		{Name: "csv", Delivered: 4}, {Name: "hook", Delivered: 1, Failed: 3},
+	}}, nil)
+	m.ObserveRun(t0.Add(time.Minute), t0.Add(time.Minute+time.Second), engine.Report{Deleted: 1}, errors.New("boom"))
+	m.RunSkipped()
+	success := t0.Add(2 * time.Second)
+	m.ObserveState(state.Status{
+		LastRun:       &state.Run{FinishedAt: t0.Add(time.Minute + time.Second), Result: "failure"},
+		LastSuccessAt: &success,
+		Contacts:      42,
+		Sinks: []state.SinkStatus{
+			{Name: "csv", LastSuccessAt: &success},
+			{Name: "hook", Pending: 3},
+		},
+	})
+	return m
+}
+
+func TestSeries(t *testing.T) {
+	want := `
+# HELP connect_sync_runs_total Sync runs that finished, by result; a run that left changes pending is a failure.
+# TYPE connect_sync_runs_total counter
+connect_sync_runs_total{result="failure"} 1
+connect_sync_runs_total{result="success"} 1
+# HELP connect_sync_runs_skipped_total Scheduled runs skipped because the previous run was still going.
+# TYPE connect_sync_runs_skipped_total counter
+connect_sync_runs_skipped_total 1
+# HELP connect_sync_changes_total Contact changes detected, by kind.
+# TYPE connect_sync_changes_total counter
+connect_sync_changes_total{kind="created"} 3
+connect_sync_changes_total{kind="deleted"} 1
+connect_sync_changes_total{kind="updated"} 1
+# HELP connect_sync_contacts Contacts tracked in the checkpoint.
+# TYPE connect_sync_contacts gauge
+connect_sync_contacts 42
+# HELP connect_sync_last_run_timestamp_seconds When the last sync run finished, whatever its result.
+# TYPE connect_sync_last_run_timestamp_seconds gauge
+connect_sync_last_run_timestamp_seconds 1.795600861e+09
+# HELP connect_sync_last_success_timestamp_seconds When the last successful sync run finished.
+# TYPE connect_sync_last_success_timestamp_seconds gauge
+connect_sync_last_success_timestamp_seconds 1.795600802e+09
+# HELP connect_sync_source_requests_total Requests to the Connect API, each attempt counted, by endpoint and HTTP status ("error" when no response came).
+# TYPE connect_sync_source_requests_total counter
+connect_sync_source_requests_total{code="200",endpoint="contacts"} 1
+connect_sync_source_requests_total{code="503",endpoint="lead-statuses"} 1
+connect_sync_source_requests_total{code="error",endpoint="contacts"} 1
+# HELP connect_sync_sink_deliveries_total Changes handed to a sink, by sink and whether the sink acknowledged them.
+# TYPE connect_sync_sink_deliveries_total counter
+connect_sync_sink_deliveries_total{result="failure",sink="csv"} 0
+connect_sync_sink_deliveries_total{result="failure",sink="hook"} 3
+connect_sync_sink_deliveries_total{result="success",sink="csv"} 4
+connect_sync_sink_deliveries_total{result="success",sink="hook"} 1
+# HELP connect_sync_sink_pending Changes queued for a sink and not acknowledged yet.
+# TYPE connect_sync_sink_pending gauge
+connect_sync_sink_pending{sink="csv"} 0
+connect_sync_sink_pending{sink="hook"} 3
+# HELP connect_sync_sink_last_success_timestamp_seconds When a sink last finished a run with nothing left pending.
+# TYPE connect_sync_sink_last_success_timestamp_seconds gauge
+connect_sync_sink_last_success_timestamp_seconds{sink="csv"} 1.795600802e+09
+`
+	names := []string{
+		"connect_sync_runs_total", "connect_sync_runs_skipped_total", "connect_sync_changes_total", "connect_sync_contacts",
+		"connect_sync_last_run_timestamp_seconds", "connect_sync_last_success_timestamp_seconds",
+		"connect_sync_source_requests_total", "connect_sync_sink_deliveries_total", "connect_sync_sink_pending",
+		"connect_sync_sink_last_success_timestamp_seconds",
+	}
+	if err := testutil.GatherAndCompare(observed().Gatherer(), strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEverySeriesIsThere(t *testing.T) {
+	m := observed()
+	for _, name := range []string{
+		"connect_sync_run_duration_seconds", "connect_sync_source_request_duration_seconds", "connect_sync_build_info",
+		"go_goroutines", "process_cpu_seconds_total",
+	} {
+		if n, err := testutil.GatherAndCount(m.Gatherer(), name); err != nil || n == 0 {
+			t.Errorf("%s: %d series, %v", name, n, err)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	problems, err := testutil.GatherAndLint(observed().Gatherer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestRemovedSinkLeavesTheGauges(t *testing.T) {
+	m := observed()
+	m.ObserveState(state.Status{Sinks: []state.SinkStatus{{Name: "csv"}}})
+	if n, _ := testutil.GatherAndCount(m.Gatherer(), "connect_sync_sink_pending"); n != 1 {
+		t.Errorf("%d pending series after the hook sink left, want 1", n)
+	}
+}
+
+func TestTextfile(t *testing.T) {
+	m := New("1.2.3", false)
+	m.ObserveRun(t0, t0.Add(time.Second), engine.Report{Created: 5}, nil)
+	path := filepath.Join(t.TempDir(), "connect-sync.prom")
+	if err := m.WriteTextfile(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{`connect_sync_changes_total{kind="created"} 5`, `connect_sync_runs_total{result="success"} 1`, "connect_sync_build_info{"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("textfile lacks %q", want)
+		}
+	}
+	// node_exporter has its own go_ and process_ series; duplicates would
+	// make it reject the file.
+	if strings.Contains(text, "go_goroutines") || strings.Contains(text, "process_") {
+		t.Error("textfile carries the Go or process collectors")
+	}
+}
