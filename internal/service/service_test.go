@@ -1,0 +1,397 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/metrics"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// every is a schedule finer than cron's one second, for tests.
+type every time.Duration
+
+func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+
+// job is a sync run the test controls: each run reports its start and
+// waits for release (or for whatever wait says).
+type job struct {
+	started chan int // the run's number
+	release chan struct{}
+	wait    func(ctx context.Context, stop <-chan struct{}, release <-chan struct{}) error
+
+	mu                    sync.Mutex
+	runs, running, maxRun int
+}
+
+func newJob() *job {
+	return &job{started: make(chan int, 100), release: make(chan struct{})}
+}
+
+func (j *job) run(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
+	j.mu.Lock()
+	j.runs++
+	j.running++
+	j.maxRun = max(j.maxRun, j.running)
+	n := j.runs
+	j.mu.Unlock()
+	defer func() {
+		j.mu.Lock()
+		j.running--
+		j.mu.Unlock()
+	}()
+	j.started <- n
+	if j.wait != nil {
+		return engine.Report{}, j.wait(ctx, stop, j.release)
+	}
+	<-j.release
+	return engine.Report{Created: 1}, nil
+}
+
+type harness struct {
+	t       *testing.T
+	svc     *Service
+	url     string
+	signals chan os.Signal
+	exited  chan struct{} // closed when Serve returned err
+	err     error
+}
+
+func start(t *testing.T, settings Settings, reload func() (Settings, error)) *harness {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		t: t,
+		svc: &Service{
+			Reload:  reload,
+			Status:  func() (state.Status, error) { return state.Status{Contacts: 7}, nil },
+			Metrics: metrics.New("test", false),
+			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		},
+		url:     "http://" + ln.Addr().String(),
+		signals: make(chan os.Signal, 2),
+		exited:  make(chan struct{}),
+	}
+	if settings.ShutdownTimeout == 0 {
+		settings.ShutdownTimeout = time.Minute
+	}
+	go func() {
+		h.err = h.svc.Serve(settings, h.signals, ln)
+		close(h.exited)
+	}()
+	t.Cleanup(func() {
+		for {
+			select {
+			case <-h.exited:
+				return
+			case h.signals <- syscall.SIGTERM:
+			}
+		}
+	})
+	return h
+}
+
+// wait returns what Serve returned.
+func (h *harness) wait() error {
+	h.t.Helper()
+	select {
+	case <-h.exited:
+		return h.err
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("Serve did not return")
+		return nil
+	}
+}
+
+func (h *harness) post(path string) int {
+	h.t.Helper()
+	resp, err := http.Post(h.url+path, "", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (h *harness) get(path string, v any) int {
+	h.t.Helper()
+	resp, err := http.Get(h.url + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode
+}
+
+// counter reads a counter's value from the registry.
+func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func TestTicksDuringARunAreSkipped(t *testing.T) {
+	j := newJob()
+	h := start(t, Settings{Schedule: every(5 * time.Millisecond), RunOnStart: true, Job: j.run}, nil)
+	<-j.started
+	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total") < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	j.release <- struct{}{}
+	<-j.started // the next tick starts a run again
+	close(j.release)
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if j.maxRun != 1 {
+		t.Errorf("%d runs at once", j.maxRun)
+	}
+}
+
+func TestSyncEndpoint(t *testing.T) {
+	j := newJob()
+	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil)
+	if code := h.post("/sync"); code != http.StatusAccepted {
+		t.Fatalf("POST /sync when idle: %d, want 202", code)
+	}
+	<-j.started
+	if code := h.post("/sync"); code != http.StatusConflict {
+		t.Errorf("POST /sync during a run: %d, want 409", code)
+	}
+	j.release <- struct{}{}
+	for h.post("/sync") != http.StatusAccepted {
+		time.Sleep(time.Millisecond) // until the loop has seen the run finish
+	}
+	if n := <-j.started; n != 2 {
+		t.Errorf("run %d started, want 2", n)
+	}
+	var status state.Status
+	if code := h.get("/status", &status); code != http.StatusOK || status.Contacts != 7 {
+		t.Errorf("/status: %d %+v", code, status)
+	}
+	var health map[string]string
+	if code := h.get("/healthz", &health); code != http.StatusOK {
+		t.Errorf("/healthz: %d", code)
+	}
+	if resp, err := http.Get(h.url + "/sync"); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /sync: %v %v", resp.StatusCode, err)
+	}
+}
+
+func TestShutdownLetsTheRunFinishItsDeliveries(t *testing.T) {
+	j := newJob()
+	var cancelled bool
+	j.wait = func(ctx context.Context, stop <-chan struct{}, _ <-chan struct{}) error {
+		<-stop
+		cancelled = ctx.Err() != nil
+		return engine.ErrStopped
+	}
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	<-j.started
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if cancelled {
+		t.Error("the run was cancelled instead of stopped")
+	}
+	if code := h.svc.Metrics; counter(t, code.Gatherer(), "connect_sync_runs_total") != 1 {
+		t.Error("the stopped run was not counted")
+	}
+}
+
+func TestShutdownTimeoutCancelsTheRun(t *testing.T) {
+	j := newJob()
+	j.wait = func(ctx context.Context, _ <-chan struct{}, _ <-chan struct{}) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, ShutdownTimeout: 20 * time.Millisecond, Job: j.run}, nil)
+	<-j.started
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	j := newJob()
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	defer close(j.release)
+	<-j.started
+	h.signals <- syscall.SIGTERM
+	h.signals <- syscall.SIGINT
+	if err := h.wait(); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Serve: %v, want ErrInterrupted", err)
+	}
+}
+
+func TestReloadKeepsTheOldSettingsOnError(t *testing.T) {
+	first, second := newJob(), newJob()
+	close(first.release)
+	close(second.release)
+	reloads := make(chan error) // a send returns once Reload runs
+	reload := func() (Settings, error) {
+		if err := <-reloads; err != nil {
+			return Settings{}, err
+		}
+		return Settings{Schedule: every(time.Hour), ShutdownTimeout: time.Minute, Job: second.run}, nil
+	}
+	h := start(t, Settings{Schedule: every(time.Hour), Job: first.run}, reload)
+
+	h.signals <- syscall.SIGHUP
+	reloads <- errors.New("config.yaml:3: schedule: bad")
+	for h.post("/sync") != http.StatusAccepted {
+		time.Sleep(time.Millisecond)
+	}
+	<-first.started
+
+	h.signals <- syscall.SIGHUP
+	reloads <- nil
+	for h.post("/sync") != http.StatusAccepted {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-second.started:
+	case <-first.started:
+		t.Fatal("the run after a good reload used the old settings")
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	ok := func(age time.Duration) *state.Run {
+		return &state.Run{FinishedAt: now.Add(-age), Result: "success"}
+	}
+	tests := []struct {
+		name    string
+		last    *state.Run
+		running bool
+		ready   bool
+		reason  string
+	}{
+		{"nothing due yet", nil, false, true, "no run is due yet"},
+		{"first run going", nil, true, false, "the first run has not finished yet"},
+		{"recent success", ok(14 * time.Minute), false, true, "succeeded"},
+		{"recent success, running again", ok(time.Minute), true, true, "succeeded"},
+		{"stale success", ok(16 * time.Minute), false, false, "16m0s ago: more than 3 schedule intervals (15m0s)"},
+		{"failure", &state.Run{FinishedAt: now, Result: "failure", Error: "source: contacts: 503"}, false, false, "failed: source: contacts: 503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ready, reason := readiness(now, tt.last, tt.running, every(5*time.Minute), 0)
+			if ready != tt.ready || !strings.Contains(reason, tt.reason) {
+				t.Errorf("readiness = %v %q, want %v and %q", ready, reason, tt.ready, tt.reason)
+			}
+		})
+	}
+}
+
+func TestReadyzEndpoint(t *testing.T) {
+	j := newJob()
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	<-j.started
+	var body struct {
+		Ready  bool   `json:"ready"`
+		Reason string `json:"reason"`
+	}
+	if code := h.get("/readyz", &body); code != http.StatusServiceUnavailable || body.Ready {
+		t.Errorf("during the first run: %d %+v, want 503", code, body)
+	}
+	j.release <- struct{}{}
+	for h.get("/readyz", &body) != http.StatusOK {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSystemdNotifications listens where systemd would and checks what
+// the service tells it over a life: ready, status, watchdog, reload, stop.
+func TestSystemdNotifications(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: socket, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", socket)
+	t.Setenv("WATCHDOG_USEC", "20000")
+	messages := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(messages)
+				return
+			}
+			messages <- string(buf[:n])
+		}
+	}()
+	// next waits for a message, skipping watchdog pings unless asked for.
+	next := func(want string) {
+		t.Helper()
+		for {
+			select {
+			case m := <-messages:
+				if strings.HasPrefix(m, want) {
+					return
+				}
+				if m != "WATCHDOG=1" && !strings.HasPrefix(m, "STATUS=") {
+					t.Fatalf("got %q while waiting for %q", m, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no %q", want)
+			}
+		}
+	}
+
+	j := newJob()
+	reload := func() (Settings, error) { return Settings{}, errors.New("bad config") }
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, reload)
+	next("READY=1")
+	next("STATUS=Syncing")
+	j.release <- struct{}{}
+	next("STATUS=Last run ")
+	next("WATCHDOG=1")
+	h.signals <- syscall.SIGHUP
+	next("RELOADING=1")
+	next("READY=1")
+	h.signals <- syscall.SIGTERM
+	next("STOPPING=1")
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
