@@ -21,4 +21,6 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# The systemd units: exposure score 2.0 or lower, and they load cleanly.
+scripts/check-units.sh
 go test -race -count=1 ./...

@@ -25,7 +25,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "config %s: ok\n", c.configPath)
-	src, err := openSource(cfg, logger)
+	src, err := openSource(cfg, logger, nil)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 const demoConfig = `# Written by connect-sync demo. The API is a fake served on loopback
@@ -66,14 +67,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, err := openSource(cfg, logger)
+	src, err := openSource(cfg, logger, nil)
 	if err != nil {
 		return err
 	}
+	db, err := state.Open(cfg.State.Path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	opts := engine.Options{MaxDeleteFraction: cfg.Sync.MaxDeleteFraction}
 
 	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())
-	first, err := syncOnce(ctx, cfg, src, opts, logger, nil)
+	first, err := syncOnce(ctx, cfg, db, src, opts, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -86,7 +92,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, e := range edits {
 		fmt.Fprintln(stdout, "at the source: "+e)
 	}
-	second, err := syncOnce(ctx, cfg, src, opts, logger, nil)
+	second, err := syncOnce(ctx, cfg, db, src, opts, logger, nil)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "connect-sync: %v\n", err)
 	var cfgErr *config.Error
 	switch {
-	case errors.As(err, new(usageError)), errors.As(err, &cfgErr), errors.Is(err, config.ErrNoAPIKey):
+	case errors.As(err, new(usageError)), errors.As(err, &cfgErr), errors.Is(err, config.ErrNoAPIKey), errors.Is(err, config.ErrAPIKeyFile):
 		return exitUsage
 	}
 	return exitFailure

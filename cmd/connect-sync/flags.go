@@ -4,9 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 )
@@ -49,20 +47,4 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func (c *common) loadConfig() (*config.Config, error) {
 	return config.Load(c.configPath)
-}
-
-// logger builds the logger the flags ask for, writing to stderr.
-func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)}
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(c.logFormat) {
-	case "text":
-		return slog.New(slog.NewTextHandler(stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log-format: %q is not text or json", c.logFormat)}
 }

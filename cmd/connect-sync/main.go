@@ -21,6 +21,7 @@ func main() {
 // commands maps each subcommand to its implementation.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
 	"sync":    runSync,
+	"run":     runRun,
 	"check":   runCheck,
 	"status":  runStatus,
 	"reset":   runReset,
@@ -32,6 +33,7 @@ const usage = `usage: connect-sync COMMAND [flags]
 
 commands:
   sync      run one sync, then exit
+  run       run as a service: sync on the config's schedule, serve metrics and health
   check     validate the config, reach the API, check each sink's destination
   status    show the last run and each sink's progress from the state file
   reset     forget one sink's deliveries so the next run back-fills it

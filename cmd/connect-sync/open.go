@@ -4,18 +4,25 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/source"
 )
 
-// openSource builds the Connect API client the config describes.
-func openSource(cfg *config.Config, logger *slog.Logger) (*source.Client, error) {
+// openSource builds the Connect API client the config describes, counting
+// its requests in m unless m is nil.
+func openSource(cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*source.Client, error) {
 	key, err := cfg.Connect.Key()
 	if err != nil {
 		return nil, err
+	}
+	var observe func(string, int, time.Duration)
+	if m != nil {
+		observe = m.ObserveRequest
 	}
 	return source.New(source.Options{
 		BaseURL:    cfg.Connect.BaseURL,
@@ -24,6 +31,7 @@ func openSource(cfg *config.Config, logger *slog.Logger) (*source.Client, error)
 		MaxRetries: cfg.Connect.MaxRetries,
 		UserAgent:  "connect-sync/" + version(),
 		Logger:     logger,
+		Observe:    observe,
 	})
 }
 

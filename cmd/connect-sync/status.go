@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-func runStatus(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("status", stderr)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := parse(fs, args); err != nil {
@@ -21,12 +25,7 @@ func runStatus(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	db, err := state.OpenReadOnly(cfg.State.Path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	st, err := db.Status()
+	st, err := readStatus(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -39,6 +38,55 @@ func runStatus(_ context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// readStatus reads the state file, or, while a running service holds it,
+// asks the service's HTTP listener.
+func readStatus(ctx context.Context, cfg *config.Config) (state.Status, error) {
+	db, err := state.OpenReadOnly(cfg.State.Path)
+	switch {
+	case err == nil:
+		defer db.Close()
+		return db.Status()
+	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
+		st, herr := serviceStatus(ctx, cfg.HTTP.Listen)
+		if herr != nil {
+			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
+		}
+		return st, nil
+	}
+	return state.Status{}, err
+}
+
+// serviceStatus gets the status from a running service's /status.
+func serviceStatus(ctx context.Context, listen string) (state.Status, error) {
+	var st state.Status
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return st, err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost" // a listener on every address answers there too
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return st, nil
+}
+
 func printStatus(w io.Writer, st state.Status) {
 	if st.LastRun == nil {
 		fmt.Fprintln(w, "last run: none yet")
@@ -47,6 +95,9 @@ func printStatus(w io.Writer, st state.Status) {
 		fmt.Fprintf(w, "last run: %s, %s (took %s)\n", r.Result, r.FinishedAt.Local().Format(time.DateTime), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 		if r.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", r.Error)
+		}
+		if r.Result != "success" && st.LastSuccessAt != nil {
+			fmt.Fprintf(w, "last success: %s\n", st.LastSuccessAt.Local().Format(time.DateTime))
 		}
 	}
 	fmt.Fprintf(w, "contacts tracked: %d\n\n", st.Contacts)

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -21,6 +23,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	only := fs.String("sink", "", "deliver to this sink only (the others still get the changes queued)")
 	dryRun := fs.Bool("dry-run", false, "fetch and diff, print what would change, write nothing")
 	allowMassDelete := fs.Bool("allow-mass-delete", false, "let this run delete more than sync.max_delete_fraction of the contacts")
+	textfile := fs.String("metrics-textfile", "", "after the run, write its metrics to this file (atomically) for node_exporter's textfile collector")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -35,32 +38,42 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, ok := cfg.Sink(*only); *only != "" && !ok {
 		return usageError{fmt.Errorf("--sink: no sink named %q in %s", *only, c.configPath)}
 	}
-	src, err := openSource(cfg, logger)
+	m := metrics.New(version(), false)
+	src, err := openSource(cfg, logger, m)
 	if err != nil {
 		return err
 	}
 	if *dryRun {
 		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
 	}
+	db, err := state.Open(cfg.State.Path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	opts := engine.Options{
 		Query:             cfg.Connect.Query,
 		MaxDeleteFraction: cfg.Sync.MaxDeleteFraction,
 		AllowMassDelete:   *allowMassDelete,
 		Only:              *only,
 	}
-	progress := newProgress(stderr)
-	_, err = syncOnce(ctx, cfg, src, opts, logger, progress)
+	started := time.Now()
+	report, err := syncOnce(ctx, cfg, db, src, opts, logger, newProgress(stderr))
+	if *textfile != "" {
+		m.ObserveRun(started, time.Now(), report, err)
+		if st, serr := db.Status(); serr == nil {
+			m.ObserveState(st)
+		}
+		if werr := m.WriteTextfile(*textfile); werr != nil {
+			err = errors.Join(err, fmt.Errorf("--metrics-textfile: %w", werr))
+		}
+	}
 	return err
 }
 
-// syncOnce opens the state and the sinks, runs one sync and logs its
-// outcome.
-func syncOnce(ctx context.Context, cfg *config.Config, src engine.Source, opts engine.Options, logger *slog.Logger, progress *progressLine) (engine.Report, error) {
-	db, err := state.Open(cfg.State.Path)
-	if err != nil {
-		return engine.Report{}, err
-	}
-	defer db.Close()
+// syncOnce opens the sinks, runs one sync with the state file db and logs
+// its outcome. Both the one-shot command and the service run this.
+func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, src engine.Source, opts engine.Options, logger *slog.Logger, progress *progressLine) (engine.Report, error) {
 	sinkList, err := openSinks(cfg, logger)
 	if err != nil {
 		return engine.Report{}, err
@@ -75,7 +88,11 @@ func syncOnce(ctx context.Context, cfg *config.Config, src engine.Source, opts e
 
 func logReport(logger *slog.Logger, r engine.Report, err error) {
 	for _, s := range r.Sinks {
-		logger.Info("sink done", "sink", s.Name, "delivered", s.Delivered, "pending", s.Pending, "failed_contacts", len(s.Failures))
+		level := slog.LevelInfo
+		if s.Delivered == 0 && s.Pending == 0 && s.Err == nil {
+			level = slog.LevelDebug // a quiet poll logs one line, not one per sink
+		}
+		logger.Log(context.Background(), level, "sink done", "sink", s.Name, "delivered", s.Delivered, "pending", s.Pending, "failed_contacts", len(s.Failures))
 	}
 	level := slog.LevelInfo
 	if err != nil {

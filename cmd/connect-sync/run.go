@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/metrics"
+	"github.com/connect-sync/connect-sync/internal/service"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// runRun is `connect-sync run`: the long-lived service. It handles SIGINT,
+// SIGTERM and SIGHUP itself, so it does not use ctx, which main cancels on
+// the first signal.
+func runRun(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlagSet("run", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := cfg.Connect.Key(); err != nil {
+		return err
+	}
+	// Watch for signals before the slow steps, so that none is missed.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	// The service holds the state file for its whole life; `status` asks
+	// the HTTP listener instead.
+	db, err := state.Open(cfg.State.Path)
+	if err != nil {
+		return err
+	}
+	var ln net.Listener
+	if cfg.HTTP.Listen != "" {
+		if ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+			return errors.Join(fmt.Errorf("http.listen: %w", err), db.Close())
+		}
+	}
+	d := &daemon{configPath: c.configPath, running: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
+	svc := &service.Service{Reload: d.reload, Status: db.Status, Metrics: d.metrics, Logger: logger}
+	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "schedule", cfg.Schedule)
+	err = svc.Serve(d.settings(cfg), signals, ln)
+	if errors.Is(err, service.ErrInterrupted) {
+		// Not even the state file is closed: a bbolt file is consistent
+		// after every commit, and the kernel drops the lock.
+		return err
+	}
+	logger.Info("connect-sync stopped")
+	return errors.Join(err, db.Close())
+}
+
+// daemon is what the service's runs share: the state file, the metrics,
+// and the config file to reload.
+type daemon struct {
+	configPath string
+	running    *config.Config // the config the service started with
+	db         *state.DB
+	metrics    *metrics.Metrics
+	logger     *slog.Logger
+}
+
+// settings turns a config into the service's settings; its runs use that
+// config until a reload replaces it.
+func (d *daemon) settings(cfg *config.Config) service.Settings {
+	return service.Settings{
+		Schedule:        cfg.Cron,
+		Jitter:          cfg.ScheduleJitter,
+		RunOnStart:      cfg.RunOnStart,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
+			// The source is built for each run, so that a rotated
+			// api_key_file is read again.
+			src, err := openSource(cfg, d.logger, d.metrics)
+			if err != nil {
+				return engine.Report{}, err
+			}
+			opts := engine.Options{Query: cfg.Connect.Query, MaxDeleteFraction: cfg.Sync.MaxDeleteFraction, Stop: stop}
+			return syncOnce(ctx, cfg, d.db, src, opts, d.logger, nil)
+		},
+	}
+}
+
+// reload reads and checks the config file again, on SIGHUP. The state
+// file and the listener stay as they are until a restart.
+func (d *daemon) reload() (service.Settings, error) {
+	cfg, err := config.Load(d.configPath)
+	if err != nil {
+		return service.Settings{}, err
+	}
+	if _, err := cfg.Connect.Key(); err != nil {
+		return service.Settings{}, err
+	}
+	if cfg.State.Path != d.running.State.Path {
+		d.logger.Warn("state.path changed: the new path applies after a restart", "in_use", d.running.State.Path)
+	}
+	if cfg.HTTP.Listen != d.running.HTTP.Listen {
+		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.running.HTTP.Listen)
+	}
+	return d.settings(cfg), nil
+}
