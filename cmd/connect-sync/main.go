@@ -20,13 +20,14 @@ func main() {
 
 // commands maps each subcommand to its implementation.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"sync":    runSync,
-	"run":     runRun,
-	"check":   runCheck,
-	"status":  runStatus,
-	"reset":   runReset,
-	"demo":    runDemo,
-	"version": runVersion,
+	"sync":      runSync,
+	"run":       runRun,
+	"check":     runCheck,
+	"status":    runStatus,
+	"reset":     runReset,
+	"redeliver": runRedeliver,
+	"demo":      runDemo,
+	"version":   runVersion,
 }
 
 const usage = `usage: connect-sync COMMAND [flags]
@@ -37,6 +38,7 @@ commands:
   check     validate the config, reach the API, check each sink's destination
   status    show the last run and each sink's progress from the state file
   reset     forget one sink's deliveries so the next run back-fills it
+  redeliver send a sink's dead letters again (and enable a sink disabled by a 410)
   demo      run the whole pipeline against a built-in fake API
   version   print the version
 

@@ -112,8 +112,17 @@ func printStatus(w io.Writer, st state.Status) {
 	}
 	tw.Flush()
 	for _, s := range st.Sinks {
+		if s.Disabled != "" {
+			fmt.Fprintf(w, "%s: DISABLED: %s; `connect-sync redeliver --sink %s --all` enables it again\n", s.Name, s.Disabled, s.Name)
+		}
 		for _, f := range s.Failures {
 			fmt.Fprintf(w, "%s: contact %s: %s\n", s.Name, f.Contact, f.Error)
+		}
+		for _, l := range s.DeadLetterList {
+			fmt.Fprintf(w, "%s: dead letter %s: contact %s %s, %s: %s\n", s.Name, l.Event, l.Contact, l.Kind, l.At.Local().Format(time.DateTime), l.Error)
+		}
+		if more := s.DeadLetters - len(s.DeadLetterList); more > 0 {
+			fmt.Fprintf(w, "%s: %d more dead letters\n", s.Name, more)
 		}
 	}
 }

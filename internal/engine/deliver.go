@@ -27,7 +27,12 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 		delivered atomic.Int64
 		reports   = make([]SinkReport, len(selected))
 	)
+	known, err := e.Store.Sinks()
 	for i, s := range selected {
+		if reason := known[s.Name].Disabled; err != nil || reason != "" {
+			reports[i] = e.skip(s, err, reason)
+			continue
+		}
 		wg.Go(func() {
 			d := drain{engine: e, sink: s, stop: opts.Stop, blocked: map[string]bool{}, delivered: &delivered}
 			reports[i] = d.run(ctx)
@@ -35,6 +40,17 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 	}
 	wg.Wait()
 	return reports
+}
+
+// skip reports a sink that gets nothing this run: disabled, or its state
+// could not be read.
+func (e *Engine) skip(s Sink, err error, disabled string) SinkReport {
+	if err == nil {
+		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s` enables it again", disabled, s.Name)
+	}
+	pending, perr := e.Store.Pending(s.Name)
+	e.Logger.Error("sink skipped: its changes stay queued", "sink", s.Name, "error", err)
+	return SinkReport{Name: s.Name, Pending: pending, Err: errors.Join(err, perr)}
 }
 
 // drain delivers one sink's queue in order. Changes of a contact whose
@@ -47,6 +63,7 @@ type drain struct {
 	staged    []uint64        // for a Committer: accepted, not yet committed
 	failures  []state.Failure
 	stopped   error // the destination failed as a whole
+	gone      bool  // the destination asked never to be sent to again
 	delivered *atomic.Int64
 	report    SinkReport
 }
@@ -121,7 +138,10 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 	if len(errs) != len(batch) {
 		return fmt.Errorf("sink %s returned %d results for %d changes", d.sink.Name, len(errs), len(batch))
 	}
-	var acked []uint64
+	var (
+		acked   []uint64
+		burials []state.Burial
+	)
 	for i, err := range errs {
 		id := batch[i].Change.Contact.ID
 		if err != nil {
@@ -130,16 +150,28 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 		switch {
 		case err == nil:
 			acked = append(acked, batch[i].Seq)
+		case errors.Is(err, sinks.ErrGone):
+			if d.stopped == nil {
+				d.stopped = err
+			}
+			d.gone = true
 		case errors.Is(err, sinks.ErrUnavailable) || ctx.Err() != nil:
 			if d.stopped == nil {
 				d.stopped = err
 			}
+		case errors.Is(err, sinks.ErrPermanent):
+			burials = append(burials, state.Burial{Seq: batch[i].Seq, Error: err.Error(), At: d.engine.now()})
+			d.engine.Logger.Error("sink refused a change for good: it moves to the dead letters", "sink", d.sink.Name, "contact", id, "event", batch[i].Change.ID, "error", err)
 		default:
 			d.blocked[id] = true
 			d.failures = append(d.failures, state.Failure{Contact: id, Error: err.Error()})
 			d.engine.Logger.Error("sink could not take a contact; it stays queued", "sink", d.sink.Name, "contact", id, "error", err)
 		}
 	}
+	if err := d.engine.Store.Bury(d.sink.Name, burials); err != nil {
+		return err
+	}
+	d.report.Buried += len(burials)
 	crashpoint.Hit("after-deliver")
 	if _, ok := d.sink.Sink.(sinks.Committer); ok {
 		d.staged = append(d.staged, acked...)
@@ -177,6 +209,9 @@ func (d *drain) record(err error) {
 	uerr := d.engine.Store.UpdateSink(d.sink.Name, func(info *state.SinkInfo) {
 		info.Failures = d.failures
 		info.LastError = ""
+		if d.gone {
+			info.Disabled = d.stopped.Error()
+		}
 		switch {
 		case err != nil:
 			info.LastError = err.Error()

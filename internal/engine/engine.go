@@ -39,6 +39,7 @@ type Store interface {
 	Backfill(sink string, now time.Time, newID func() string) (int, error)
 	Queue(sink string, after uint64, limit int) ([]state.Queued, error)
 	Ack(sink string, seqs []uint64) error
+	Bury(sink string, burials []state.Burial) error
 	Pending(sink string) (int, error)
 	UpdateSink(name string, update func(*state.SinkInfo)) error
 	RecordRun(r state.Run) error
@@ -104,11 +105,16 @@ type SinkReport struct {
 	Pending   int
 	Err       error // why the sink stopped early, if it did
 	Failures  []state.Failure
+	Buried    int // changes moved to the dead letters this run
 }
 
 // ErrPending means a run finished but some sink still has changes it did
 // not acknowledge.
 var ErrPending = errors.New("some changes are still pending")
+
+// ErrBuried means a sink refused changes for good in this run: they are
+// in its dead letters, for `connect-sync redeliver`.
+var ErrBuried = errors.New("changes moved to the dead letters")
 
 // ErrStopped means the run ended early because Options.Stop was closed.
 var ErrStopped = errors.New("the run was stopped before it finished")
@@ -159,6 +165,9 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	for _, s := range report.Sinks {
 		if s.Pending > 0 || s.Err != nil {
 			errs = append(errs, fmt.Errorf("sink %s: %d pending: %w", s.Name, s.Pending, errors.Join(ErrPending, s.Err)))
+		}
+		if s.Buried > 0 {
+			errs = append(errs, fmt.Errorf("sink %s: %d changes refused for good, now dead letters: %w", s.Name, s.Buried, ErrBuried))
 		}
 	}
 	return report, errors.Join(errs...)

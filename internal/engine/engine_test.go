@@ -75,14 +75,22 @@ type recorder struct {
 	down     bool            // every change fails with ErrUnavailable
 	refuse   map[string]bool // these contacts fail on their own
 	loseAcks bool            // deliver, then report failure (an ack lost in a crash)
+	reject   map[string]bool // these contacts are refused for good (ErrPermanent)
+	gone     bool            // every change fails with ErrGone
+	calls    int
 }
 
 func (r *recorder) Deliver(_ context.Context, batch []contact.Change) []error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.calls++
 	errs := make([]error, len(batch))
 	for i, c := range batch {
 		switch {
+		case r.gone:
+			errs[i] = fmt.Errorf("410: %w", sinks.ErrGone)
+		case r.reject[c.Contact.ID]:
+			errs[i] = fmt.Errorf("422 invalid: %w", sinks.ErrPermanent)
 		case r.down:
 			errs[i] = fmt.Errorf("receiver: %w", sinks.ErrUnavailable)
 		case r.refuse[c.Contact.ID]:
@@ -542,5 +550,61 @@ func TestStopAbandonsTheFetch(t *testing.T) {
 	}
 	if sinks, _ := h.db.Sinks(); len(sinks) != 0 {
 		t.Errorf("a stopped fetch registered sinks: %v", sinks)
+	}
+}
+
+func TestRefusedForGoodIsBuriedAndTheContactGoesOn(t *testing.T) {
+	rec := &recorder{reject: map[string]bool{"2": true}}
+	h := newHarness(t, 3, Sink{Name: "r", Type: "test", Sink: rec})
+	if _, err := h.run(Options{}); !errors.Is(err, ErrBuried) {
+		t.Fatalf("err = %v, want ErrBuried", err)
+	}
+	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 3]" {
+		t.Fatalf("delivered %v", got)
+	}
+	st, _ := h.db.Status()
+	if s := st.Sinks[0]; s.Pending != 0 || s.DeadLetters != 1 || s.DeadLetterList[0].Contact != "2" {
+		t.Fatalf("status %+v", s)
+	}
+	// A dead letter does not hold back the contact's next change.
+	rec.reject = nil
+	h.src.edit(2, "note", "fixed")
+	h.mustRun()
+	if got := summary(rec.take()); fmt.Sprint(got) != "[updated 2]" {
+		t.Fatalf("after the edit, delivered %v", got)
+	}
+	if n, err := h.db.Redeliver("r", ""); err != nil || n != 1 {
+		t.Fatalf("redeliver: %d %v", n, err)
+	}
+	h.mustRun()
+	if got := summary(rec.take()); fmt.Sprint(got) != "[created 2]" {
+		t.Errorf("after redeliver, delivered %v", got)
+	}
+}
+
+func TestGoneDisablesTheSinkUntilRedeliver(t *testing.T) {
+	rec, other := &recorder{gone: true}, &recorder{}
+	h := newHarness(t, 2, Sink{Name: "r", Type: "test", Sink: rec}, Sink{Name: "other", Type: "test", Sink: other})
+	if _, err := h.run(Options{}); !errors.Is(err, sinks.ErrGone) {
+		t.Fatalf("err = %v, want ErrGone", err)
+	}
+	rec.gone = false
+	h.src.edit(1, "note", "edited")
+	calls := rec.calls
+	if _, err := h.run(Options{}); err == nil || !strings.Contains(err.Error(), "redeliver --sink r") {
+		t.Fatalf("err = %v, want the disabled sink named with the way out", err)
+	}
+	if rec.calls != calls {
+		t.Fatal("a disabled sink was sent changes")
+	}
+	if got := summary(other.take()); len(got) != 3 {
+		t.Errorf("the other sink got %v, want 2 creations and the update", got)
+	}
+	if _, err := h.db.Redeliver("r", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun()
+	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 2 updated 1]" {
+		t.Errorf("after redeliver, delivered %v", got)
 	}
 }

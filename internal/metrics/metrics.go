@@ -37,6 +37,7 @@ type Metrics struct {
 	requestDuration *prometheus.HistogramVec
 	deliveries      *prometheus.CounterVec
 	pending         *prometheus.GaugeVec
+	deadLetters     *prometheus.GaugeVec
 	sinkLastSuccess *prometheus.GaugeVec
 }
 
@@ -92,6 +93,10 @@ func New(version string, runtimeCollectors bool) *Metrics {
 			Name: "connect_sync_sink_pending",
 			Help: "Changes queued for a sink and not acknowledged yet.",
 		}, []string{"sink"}),
+		deadLetters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "connect_sync_sink_dead_letters",
+			Help: "Changes a sink refused for good, kept for `connect-sync redeliver`.",
+		}, []string{"sink"}),
 		sinkLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "connect_sync_sink_last_success_timestamp_seconds",
 			Help: "When a sink last finished a run with nothing left pending.",
@@ -103,7 +108,7 @@ func New(version string, runtimeCollectors bool) *Metrics {
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	m.reg.MustRegister(m.runs, m.runsSkipped, m.runDuration, m.lastRun, m.lastSuccess, m.contacts,
-		m.changes, m.requests, m.requestDuration, m.deliveries, m.pending, m.sinkLastSuccess, buildInfo)
+		m.changes, m.requests, m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.sinkLastSuccess, buildInfo)
 	if runtimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -177,9 +182,11 @@ func (m *Metrics) ObserveState(st state.Status) {
 	}
 	m.contacts.Set(float64(st.Contacts))
 	m.pending.Reset()
+	m.deadLetters.Reset()
 	m.sinkLastSuccess.Reset()
 	for _, s := range st.Sinks {
 		m.pending.WithLabelValues(s.Name).Set(float64(s.Pending))
+		m.deadLetters.WithLabelValues(s.Name).Set(float64(s.DeadLetters))
 		m.deliveries.WithLabelValues(s.Name, "success")
 		m.deliveries.WithLabelValues(s.Name, "failure")
 		if s.LastSuccessAt != nil {

@@ -34,7 +34,7 @@ func observed() *Metrics {
 		Contacts:      42,
 		Sinks: []state.SinkStatus{
 			{Name: "csv", LastSuccessAt: &success},
-			{Name: "hook", Pending: 3},
+			{Name: "hook", Pending: 3, DeadLetters: 2},
 		},
 	})
 	return m
@@ -78,6 +78,10 @@ connect_sync_sink_deliveries_total{result="success",sink="hook"} 1
 # TYPE connect_sync_sink_pending gauge
 connect_sync_sink_pending{sink="csv"} 0
 connect_sync_sink_pending{sink="hook"} 3
+# HELP connect_sync_sink_dead_letters Changes a sink refused for good, kept for ` + "`connect-sync redeliver`" + `.
+# TYPE connect_sync_sink_dead_letters gauge
+connect_sync_sink_dead_letters{sink="csv"} 0
+connect_sync_sink_dead_letters{sink="hook"} 2
 # HELP connect_sync_sink_last_success_timestamp_seconds When a sink last finished a run with nothing left pending.
 # TYPE connect_sync_sink_last_success_timestamp_seconds gauge
 connect_sync_sink_last_success_timestamp_seconds{sink="csv"} 1.795600802e+09
@@ -86,7 +90,7 @@ connect_sync_sink_last_success_timestamp_seconds{sink="csv"} 1.795600802e+09
 		"connect_sync_runs_total", "connect_sync_runs_skipped_total", "connect_sync_changes_total", "connect_sync_contacts",
 		"connect_sync_last_run_timestamp_seconds", "connect_sync_last_success_timestamp_seconds",
 		"connect_sync_source_requests_total", "connect_sync_sink_deliveries_total", "connect_sync_sink_pending",
-		"connect_sync_sink_last_success_timestamp_seconds",
+		"connect_sync_sink_last_success_timestamp_seconds", "connect_sync_sink_dead_letters",
 	}
 	if err := testutil.GatherAndCompare(observed().Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)

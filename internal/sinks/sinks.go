@@ -24,8 +24,13 @@ type Sink interface {
 	//
 	// An error that wraps ErrUnavailable says the destination itself is
 	// failing: the engine stops delivering to this sink for the run and keeps
-	// the rest queued. Any other error concerns that change alone; it stays
-	// queued and the contact's later changes wait behind it.
+	// the rest queued. One that wraps ErrGone says the destination asked
+	// never to be sent to again: the sink is disabled until `redeliver` or a
+	// config change. One that wraps ErrPermanent says the destination will
+	// never take that change: it moves to the sink's dead letters (for
+	// `redeliver`) and the contact's later changes go on. Any other error
+	// concerns that change alone; it stays queued and the contact's later
+	// changes wait behind it.
 	Deliver(ctx context.Context, batch []contact.Change) []error
 }
 
@@ -43,9 +48,16 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
-// ErrUnavailable marks errors that concern the whole destination rather than
-// one change.
-var ErrUnavailable = errors.New("destination unavailable")
+// The errors a sink wraps to tell the engine what to do; see Sink.Deliver.
+var (
+	// ErrUnavailable marks errors that concern the whole destination
+	// rather than one change.
+	ErrUnavailable = errors.New("destination unavailable")
+	// ErrGone means the destination is gone for good (an HTTP 410).
+	ErrGone = errors.New("destination gone")
+	// ErrPermanent means the destination refused one change for good.
+	ErrPermanent = errors.New("refused for good")
+)
 
 // Config is one sink type's configuration, decoded strictly from the sink's
 // entry in the config file.

@@ -205,7 +205,7 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 		if err != nil {
 			return err
 		}
-		queues, err := allQueues(tx)
+		refs, err := references(tx)
 		if err != nil {
 			return err
 		}
@@ -214,7 +214,7 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 			if err := q.Delete(key); err != nil {
 				return fmt.Errorf("state: ack: %w", err)
 			}
-			if err := collect(tx, queues, key); err != nil {
+			if err := collect(tx, refs, key); err != nil {
 				return err
 			}
 		}
@@ -222,10 +222,11 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 	})
 }
 
-// collect deletes a change record that no queue references any more.
-func collect(tx *bolt.Tx, queues []*bolt.Bucket, key []byte) error {
-	for _, q := range queues {
-		if q.Get(key) != nil {
+// collect deletes a change record that no queue or dead letter references
+// any more.
+func collect(tx *bolt.Tx, refs []*bolt.Bucket, key []byte) error {
+	for _, r := range refs {
+		if r.Get(key) != nil {
 			return nil
 		}
 	}

@@ -45,8 +45,16 @@ type SinkStatus struct {
 	DeadLetters   int        `json:"dead_letters"`
 	LastError     string     `json:"last_error"`
 	LastSuccessAt *time.Time `json:"last_success_at"`
+	Disabled      string     `json:"disabled,omitempty"`
 	Failures      []Failure  `json:"failures,omitempty"`
+	// DeadLetterList holds the oldest dead letters, up to
+	// statusDeadLetters of them.
+	DeadLetterList []DeadLetter `json:"dead_letter_list,omitempty"`
 }
+
+// statusDeadLetters bounds the dead letters Status lists; DeadLetters
+// counts them all.
+const statusDeadLetters = 20
 
 // Status reads the status from the state file, sinks in name order.
 func (db *DB) Status() (Status, error) {
@@ -73,15 +81,28 @@ func (db *DB) Status() (Status, error) {
 			if err := getJSON(b, keyInfo, &info); err != nil {
 				return err
 			}
-			st.Sinks = append(st.Sinks, SinkStatus{
+			s := SinkStatus{
 				Name:          string(name),
 				Type:          info.Type,
 				Delivered:     info.Delivered,
 				Pending:       b.Bucket(keyQueue).Stats().KeyN,
 				LastError:     info.LastError,
 				LastSuccessAt: info.LastSuccessAt,
+				Disabled:      info.Disabled,
 				Failures:      info.Failures,
-			})
+			}
+			if dead := b.Bucket(keyDead); dead != nil {
+				s.DeadLetters = dead.Stats().KeyN
+				c := dead.Cursor()
+				for k, v := c.First(); k != nil && len(s.DeadLetterList) < statusDeadLetters; k, v = c.Next() {
+					l, err := readLetter(tx, k, v)
+					if err != nil {
+						return err
+					}
+					s.DeadLetterList = append(s.DeadLetterList, l)
+				}
+			}
+			st.Sinks = append(st.Sinks, s)
 			return nil
 		})
 	})

@@ -15,7 +15,11 @@ type SinkInfo struct {
 	Target string `json:"target"`
 	// Backfilling is set while the back-fill of a new sink is under way;
 	// a sink still marked after a crash is back-filled again from scratch.
-	Backfilling   bool       `json:"backfilling,omitempty"`
+	Backfilling bool `json:"backfilling,omitempty"`
+	// Disabled says why the destination asked never to be sent to again
+	// (an HTTP 410); nothing is delivered to it until `redeliver` or a
+	// new target.
+	Disabled      string     `json:"disabled,omitempty"`
 	Delivered     uint64     `json:"delivered"`
 	LastError     string     `json:"last_error,omitempty"`
 	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`
@@ -86,12 +90,12 @@ func dropSink(tx *bolt.Tx, name string) error {
 	if err := sinks.DeleteBucket([]byte(name)); err != nil {
 		return fmt.Errorf("state: drop sink %s: %w", name, err)
 	}
-	queues, err := allQueues(tx)
+	refs, err := references(tx)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := collect(tx, queues, k); err != nil {
+		if err := collect(tx, refs, k); err != nil {
 			return err
 		}
 	}
@@ -136,6 +140,21 @@ func queue(tx *bolt.Tx, sink string) (*bolt.Bucket, error) {
 		return nil, fmt.Errorf("state: sink %s is not registered", sink)
 	}
 	return b.Bucket(keyQueue), nil
+}
+
+// references returns every bucket that keeps change records alive: the
+// queues and the dead letters.
+func references(tx *bolt.Tx) ([]*bolt.Bucket, error) {
+	var refs []*bolt.Bucket
+	sinks := tx.Bucket(bucketSinks)
+	err := sinks.ForEachBucket(func(name []byte) error {
+		refs = append(refs, sinks.Bucket(name).Bucket(keyQueue))
+		if dead := sinks.Bucket(name).Bucket(keyDead); dead != nil {
+			refs = append(refs, dead)
+		}
+		return nil
+	})
+	return refs, err
 }
 
 func allQueues(tx *bolt.Tx) ([]*bolt.Bucket, error) {

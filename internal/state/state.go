@@ -42,6 +42,7 @@ var (
 	keyLastSuccess = []byte("last_success")
 	keyInfo        = []byte("info")
 	keyQueue       = []byte("queue")
+	keyDead        = []byte("dead")
 )
 
 // ErrLocked means another process has the state file open.

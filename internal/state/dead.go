@@ -1,0 +1,132 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+// Burial is a change a sink refused for good: it leaves the sink's queue
+// for its dead letters, which keep it, with why, until `redeliver`.
+type Burial struct {
+	Seq   uint64
+	Error string
+	At    time.Time
+}
+
+// DeadLetter is one of a sink's dead letters, for `status`.
+type DeadLetter struct {
+	Event   string       `json:"event"` // the change's id, the webhook-id
+	Contact string       `json:"contact"`
+	Kind    contact.Kind `json:"kind"`
+	Error   string       `json:"error"`
+	At      time.Time    `json:"at"`
+}
+
+// letter is how a dead letter's reason is stored; the key is the change's
+// sequence number, whose record stays in the changes bucket.
+type letter struct {
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
+}
+
+// Bury moves changes from a sink's queue to its dead letters.
+func (db *DB) Bury(sink string, burials []Burial) error {
+	if len(burials) == 0 {
+		return nil
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		q, err := queue(tx, sink)
+		if err != nil {
+			return err
+		}
+		dead, err := tx.Bucket(bucketSinks).Bucket([]byte(sink)).CreateBucketIfNotExists(keyDead)
+		if err != nil {
+			return fmt.Errorf("state: bury: %w", err)
+		}
+		for _, b := range burials {
+			key := seqKey(b.Seq)
+			if err := putJSON(dead, key, letter{Error: b.Error, At: b.At}); err != nil {
+				return err
+			}
+			if err := q.Delete(key); err != nil {
+				return fmt.Errorf("state: bury: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Redeliver puts a sink's dead letters back in its queue, where their
+// original sequence numbers put them ahead of newer changes: the one whose
+// change id is event, or every one when event is empty. It enables the
+// sink again if it was disabled, and returns how many letters moved.
+func (db *DB) Redeliver(sink, event string) (int, error) {
+	moved := 0
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		q, err := queue(tx, sink)
+		if err != nil {
+			return err
+		}
+		if dead := deadBucket(tx, sink); dead != nil {
+			var keys [][]byte
+			err := dead.ForEach(func(k, v []byte) error {
+				l, err := readLetter(tx, k, v)
+				if err != nil {
+					return err
+				}
+				if event == "" || l.Event == event {
+					keys = append(keys, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if err := q.Put(k, queued); err != nil {
+					return fmt.Errorf("state: redeliver: %w", err)
+				}
+				if err := dead.Delete(k); err != nil {
+					return fmt.Errorf("state: redeliver: %w", err)
+				}
+			}
+			moved = len(keys)
+		}
+		if event != "" && moved == 0 {
+			return fmt.Errorf("state: sink %s has no dead letter %q", sink, event)
+		}
+		return updateInfo(tx, sink, func(info *SinkInfo) { info.Disabled = "" })
+	})
+	return moved, err
+}
+
+func deadBucket(tx *bolt.Tx, sink string) *bolt.Bucket {
+	b := tx.Bucket(bucketSinks).Bucket([]byte(sink))
+	if b == nil {
+		return nil
+	}
+	return b.Bucket(keyDead)
+}
+
+// readLetter joins a dead letter with its change record.
+func readLetter(tx *bolt.Tx, key, value []byte) (DeadLetter, error) {
+	var l letter
+	if err := json.Unmarshal(value, &l); err != nil {
+		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
+	}
+	var r record
+	if err := getJSON(tx.Bucket(bucketChanges), key, &r); err != nil {
+		return DeadLetter{}, err
+	}
+	c, err := contact.Parse(r.Contact)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
+	}
+	return DeadLetter{Event: r.ID, Contact: c.ID, Kind: r.Kind, Error: l.Error, At: l.At}, nil
+}
