@@ -67,10 +67,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, err := openSource(cfg, logger, nil)
-	if err != nil {
-		return err
-	}
 	db, err := state.Open(cfg.State.Path)
 	if err != nil {
 		return err
@@ -79,7 +75,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	opts := engine.Options{MaxDeleteFraction: cfg.Sync.MaxDeleteFraction}
 
 	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())
-	first, err := syncOnce(ctx, cfg, db, src, opts, logger, nil)
+	first, err := syncOnce(ctx, cfg, db, opts, logger, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -92,7 +88,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, e := range edits {
 		fmt.Fprintln(stdout, "at the source: "+e)
 	}
-	second, err := syncOnce(ctx, cfg, db, src, opts, logger, nil)
+	second, err := syncOnce(ctx, cfg, db, opts, logger, nil, nil)
 	if err != nil {
 		return err
 	}

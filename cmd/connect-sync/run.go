@@ -19,9 +19,15 @@ import (
 )
 
 // runRun is `connect-sync run`: the long-lived service. It handles SIGINT,
-// SIGTERM and SIGHUP itself, so it does not use ctx, which main cancels on
-// the first signal.
-func runRun(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// SIGTERM and SIGHUP itself, from its first moment; main's ctx only tells
+// it about a signal that came before that.
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	if ctx.Err() != nil {
+		return nil
+	}
 	fs, c := newFlagSet("run", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,11 +43,6 @@ func runRun(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := cfg.Connect.Key(); err != nil {
 		return err
 	}
-	// Watch for signals before the slow steps, so that none is missed.
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
-
 	// The service holds the state file for its whole life; `status` asks
 	// the HTTP listener instead.
 	db, err := state.Open(cfg.State.Path)
@@ -54,11 +55,11 @@ func runRun(_ context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.Join(fmt.Errorf("http.listen: %w", err), db.Close())
 		}
 	}
-	d := &daemon{configPath: c.configPath, running: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
+	d := &daemon{configPath: c.configPath, initial: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
 	svc := &service.Service{Reload: d.reload, Status: db.Status, Metrics: d.metrics, Logger: logger}
 	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "schedule", cfg.Schedule)
 	err = svc.Serve(d.settings(cfg), signals, ln)
-	if errors.Is(err, service.ErrInterrupted) {
+	if errors.Is(err, service.ErrInterrupted) || errors.Is(err, service.ErrStuck) {
 		// Not even the state file is closed: a bbolt file is consistent
 		// after every commit, and the kernel drops the lock.
 		return err
@@ -71,7 +72,7 @@ func runRun(_ context.Context, args []string, stdout, stderr io.Writer) error {
 // and the config file to reload.
 type daemon struct {
 	configPath string
-	running    *config.Config // the config the service started with
+	initial    *config.Config // the config the service started with
 	db         *state.DB
 	metrics    *metrics.Metrics
 	logger     *slog.Logger
@@ -88,12 +89,8 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 		Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
 			// The source is built for each run, so that a rotated
 			// api_key_file is read again.
-			src, err := openSource(cfg, d.logger, d.metrics)
-			if err != nil {
-				return engine.Report{}, err
-			}
 			opts := engine.Options{Query: cfg.Connect.Query, MaxDeleteFraction: cfg.Sync.MaxDeleteFraction, Stop: stop}
-			return syncOnce(ctx, cfg, d.db, src, opts, d.logger, nil)
+			return syncOnce(ctx, cfg, d.db, opts, d.logger, nil, d.metrics)
 		},
 	}
 }
@@ -108,11 +105,11 @@ func (d *daemon) reload() (service.Settings, error) {
 	if _, err := cfg.Connect.Key(); err != nil {
 		return service.Settings{}, err
 	}
-	if cfg.State.Path != d.running.State.Path {
-		d.logger.Warn("state.path changed: the new path applies after a restart", "in_use", d.running.State.Path)
+	if cfg.State.Path != d.initial.State.Path {
+		d.logger.Warn("state.path changed: the new path applies after a restart", "in_use", d.initial.State.Path)
 	}
-	if cfg.HTTP.Listen != d.running.HTTP.Listen {
-		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.running.HTTP.Listen)
+	if cfg.HTTP.Listen != d.initial.HTTP.Listen {
+		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.initial.HTTP.Listen)
 	}
 	return d.settings(cfg), nil
 }

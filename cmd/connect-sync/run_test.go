@@ -349,18 +349,39 @@ func TestServiceRefusesABadStart(t *testing.T) {
 func TestMetricsTextfile(t *testing.T) {
 	w := newWorkspace(t, 5)
 	prom := w.path("connect-sync.prom")
+	read := func() map[string]*dto.MetricFamily {
+		t.Helper()
+		b, err := os.ReadFile(prom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		m, err := parser.TextToMetricFamilies(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
 	w.mustRun("sync", "--metrics-textfile", prom)
-	b, err := os.ReadFile(prom)
-	if err != nil {
-		t.Fatal(err)
+	if m := read(); value(m, "connect_sync_changes_total", "kind", "created") != 5 ||
+		value(m, "connect_sync_runs_total", "result", "success") != 1 || value(m, "connect_sync_contacts") != 5 {
+		t.Errorf("textfile after a good run: %v", m)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	m, err := parser.TextToMetricFamilies(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
+
+	// A run that fails before it starts (a key file that is not there)
+	// still writes the file, and the state file records the failure.
+	base, _ := os.ReadFile(w.config)
+	w.writeConfig(strings.Replace(string(base), "api_key: ${TEST_API_KEY}", "api_key_file: "+w.path("missing-key"), 1))
+	if r := w.run(nil, "sync", "--metrics-textfile", prom); r.code != 2 {
+		t.Fatalf("exit %d, want 2:\n%s", r.code, r.stderr)
 	}
-	if value(m, "connect_sync_changes_total", "kind", "created") != 5 || value(m, "connect_sync_runs_total", "result", "success") != 1 ||
-		value(m, "connect_sync_contacts") != 5 {
-		t.Errorf("textfile:\n%s", b)
+	if m := read(); value(m, "connect_sync_runs_total", "result", "failure") != 1 || value(m, "connect_sync_runs_total", "result", "success") != 0 {
+		t.Errorf("textfile after a failed run: %v", m)
+	}
+	r := w.mustRun("status", "--json")
+	var st state.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.LastRun == nil || st.LastRun.Result != state.RunFailed ||
+		!strings.Contains(st.LastRun.Error, "connect.api_key_file") {
+		t.Errorf("status after the failed run: %v %+v", err, st.LastRun)
 	}
 }

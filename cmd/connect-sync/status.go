@@ -96,7 +96,7 @@ func printStatus(w io.Writer, st state.Status) {
 		if r.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", r.Error)
 		}
-		if r.Result != "success" && st.LastSuccessAt != nil {
+		if r.Result != state.RunSucceeded && st.LastSuccessAt != nil {
 			fmt.Fprintf(w, "last success: %s\n", st.LastSuccessAt.Local().Format(time.DateTime))
 		}
 	}

@@ -38,32 +38,26 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, ok := cfg.Sink(*only); *only != "" && !ok {
 		return usageError{fmt.Errorf("--sink: no sink named %q in %s", *only, c.configPath)}
 	}
-	m := metrics.New(version(), false)
-	src, err := openSource(cfg, logger, m)
-	if err != nil {
-		return err
-	}
 	if *dryRun {
+		src, err := openSource(cfg, logger, nil)
+		if err != nil {
+			return err
+		}
 		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
 	}
-	db, err := state.Open(cfg.State.Path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	opts := engine.Options{
 		Query:             cfg.Connect.Query,
 		MaxDeleteFraction: cfg.Sync.MaxDeleteFraction,
 		AllowMassDelete:   *allowMassDelete,
 		Only:              *only,
 	}
+	m := metrics.New(version(), false)
 	started := time.Now()
-	report, err := syncOnce(ctx, cfg, db, src, opts, logger, newProgress(stderr))
+	report, err := syncWithState(ctx, cfg, opts, logger, newProgress(stderr), m)
 	if *textfile != "" {
+		// Written whatever happened, a failure to open the state file
+		// included: a stale file would tell the last good run's story.
 		m.ObserveRun(started, time.Now(), report, err)
-		if st, serr := db.Status(); serr == nil {
-			m.ObserveState(st)
-		}
 		if werr := m.WriteTextfile(*textfile); werr != nil {
 			err = errors.Join(err, fmt.Errorf("--metrics-textfile: %w", werr))
 		}
@@ -71,11 +65,36 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return err
 }
 
-// syncOnce opens the sinks, runs one sync with the state file db and logs
-// its outcome. Both the one-shot command and the service run this.
-func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, src engine.Source, opts engine.Options, logger *slog.Logger, progress *progressLine) (engine.Report, error) {
-	sinkList, err := openSinks(cfg, logger)
+// syncWithState is one sync with the state file opened for it.
+func syncWithState(ctx context.Context, cfg *config.Config, opts engine.Options, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) (engine.Report, error) {
+	db, err := state.Open(cfg.State.Path)
 	if err != nil {
+		return engine.Report{}, err
+	}
+	defer db.Close()
+	report, err := syncOnce(ctx, cfg, db, opts, logger, progress, m)
+	if st, serr := db.Status(); serr == nil {
+		m.ObserveState(st)
+	}
+	return report, err
+}
+
+// syncOnce builds the source and the sinks, runs one sync with the state
+// file db and logs its outcome; m counts the API requests. Both the
+// one-shot command and the service run this. Failing to build the source
+// or a sink is recorded in the state file as a failed run, like the
+// engine records its own.
+func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine.Options, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) (engine.Report, error) {
+	started := time.Now()
+	src, err := openSource(cfg, logger, m)
+	var sinkList []engine.Sink
+	if err == nil {
+		sinkList, err = openSinks(cfg, logger)
+	}
+	if err != nil {
+		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}
+		err = errors.Join(err, db.RecordRun(run))
+		logReport(logger, engine.Report{}, err)
 		return engine.Report{}, err
 	}
 	e := &engine.Engine{Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter()}

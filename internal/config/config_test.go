@@ -76,6 +76,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no-sinks.yaml", []string{`testdata/no-sinks.yaml: sinks: at least one sink is required`}},
 		{"both-keys.yaml", []string{`testdata/both-keys.yaml:3: connect.api_key_file: set connect.api_key or connect.api_key_file, not both`}},
 		{"missing-name.yaml", []string{`testdata/missing-name.yaml:2: sinks[0].name: is required`}},
+		{"long-jitter.yaml", []string{`testdata/long-jitter.yaml:2: schedule_jitter: 2m0s must be shorter than the time between runs (1m0s)`}},
 		{"bad-schedule.yaml", []string{
 			`testdata/bad-schedule.yaml:1: schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
 			`testdata/bad-schedule.yaml:2: schedule_jitter: must not be negative`,
@@ -114,6 +115,7 @@ func TestSchedule(t *testing.T) {
 		{"*/5 * * * * *", time.Time{}},
 		{"@every soon", time.Time{}},
 		{"CRON_TZ=Nowhere/Special 0 3 * * *", time.Time{}},
+		{"0 0 30 2 *", time.Time{}}, // 30 February
 		{"", time.Time{}},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
@@ -271,14 +272,7 @@ func (l *loader) validate(c *Config) {
 	if f := c.Sync.MaxDeleteFraction; f < 0 || f > 1 {
 		l.fail("sync.max_delete_fraction", fmt.Errorf("must be between 0 and 1, not %g", f))
 	}
-	if sched, err := cron.ParseStandard(c.Schedule); err != nil {
-		l.fail("schedule", fmt.Errorf("%q: %w", c.Schedule, err))
-	} else {
-		c.Cron = sched
-	}
-	if c.ScheduleJitter < 0 {
-		l.fail("schedule_jitter", errors.New("must not be negative"))
-	}
+	l.validateSchedule(c)
 	if c.ShutdownTimeout <= 0 {
 		l.fail("shutdown_timeout", errors.New("must be positive"))
 	}
@@ -305,6 +299,27 @@ func (l *loader) validate(c *Config) {
 			continue
 		}
 		l.validateSink(s, path)
+	}
+}
+
+// validateSchedule parses the schedule and checks that it fires, and that
+// the jitter leaves the runs in their order.
+func (l *loader) validateSchedule(c *Config) {
+	sched, err := cron.ParseStandard(c.Schedule)
+	var next time.Time
+	switch {
+	case err != nil:
+		l.fail("schedule", fmt.Errorf("%q: %w", c.Schedule, err))
+	case sched.Next(time.Now()).IsZero():
+		l.fail("schedule", fmt.Errorf("%q never fires", c.Schedule))
+	default:
+		c.Cron, next = sched, sched.Next(time.Now())
+	}
+	switch {
+	case c.ScheduleJitter < 0:
+		l.fail("schedule_jitter", errors.New("must not be negative"))
+	case c.Cron != nil && c.ScheduleJitter >= c.Cron.Next(next).Sub(next):
+		l.fail("schedule_jitter", fmt.Errorf("%v must be shorter than the time between runs (%v)", c.ScheduleJitter, c.Cron.Next(next).Sub(next)))
 	}
 }
 

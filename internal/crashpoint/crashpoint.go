@@ -18,24 +18,24 @@ import (
 const EnvVar = "CONNECT_SYNC_CRASHPOINT"
 
 var (
-	point, nth, signal = parse(os.Getenv(EnvVar))
-	hits               atomic.Int64
+	point, nth, sig = parse(os.Getenv(EnvVar))
+	hits            atomic.Int64
 )
 
-var signals = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP}
+var signalNames = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP}
 
 func parse(v string) (string, int64, syscall.Signal) {
 	v, sigName, _ := strings.Cut(v, "=")
-	sig, ok := signals[sigName]
+	s, ok := signalNames[sigName]
 	if !ok {
-		sig = syscall.SIGKILL
+		s = syscall.SIGKILL
 	}
 	name, count, found := strings.Cut(v, ":")
 	n, err := strconv.ParseInt(count, 10, 64)
 	if !found || err != nil || n < 1 {
 		n = 1
 	}
-	return name, n, sig
+	return name, n, s
 }
 
 // Hit marks that the run reached the named point. When it is the point the
@@ -47,8 +47,8 @@ func Hit(name string) {
 	if point == "" || name != point || hits.Add(1) != nth {
 		return
 	}
-	syscall.Kill(os.Getpid(), signal)
-	if signal == syscall.SIGKILL {
+	syscall.Kill(os.Getpid(), sig)
+	if sig == syscall.SIGKILL {
 		select {} // the signal is on its way
 	}
 }

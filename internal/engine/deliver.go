@@ -95,11 +95,6 @@ func (d *drain) deliverQueue(ctx context.Context) error {
 		if err != nil || len(page) == 0 {
 			return err
 		}
-		select {
-		case <-d.stop:
-			return ErrStopped
-		default:
-		}
 		after = page[len(page)-1].Seq
 		var batch []state.Queued
 		inBatch := map[string]bool{}
@@ -125,10 +120,16 @@ func (d *drain) deliverQueue(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// deliver hands one batch to the sink and records what it acknowledged.
+// deliver hands one batch to the sink and records what it acknowledged,
+// unless the run was asked to stop.
 func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	select {
+	case <-d.stop:
+		return ErrStopped
+	default:
 	}
 	changes := make([]contact.Change, len(batch))
 	for i, q := range batch {
@@ -213,6 +214,7 @@ func (d *drain) record(err error) {
 			info.Disabled = d.stopped.Error()
 		}
 		switch {
+		case errors.Is(err, ErrStopped):
 		case err != nil:
 			info.LastError = err.Error()
 		case len(d.failures) > 0:
@@ -221,7 +223,10 @@ func (d *drain) record(err error) {
 			info.LastSuccessAt = &now
 		}
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStopped):
+		d.engine.Logger.Info("sink stopped early for the shutdown; its changes stay queued for the next run", "sink", d.sink.Name)
+	case err != nil:
 		d.engine.Logger.Error("sink stopped; its changes stay queued for the next run", "sink", d.sink.Name, "error", err)
 	}
 	if uerr != nil {

@@ -125,9 +125,12 @@ var ErrStopped = errors.New("the run was stopped before it finished")
 func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 	started := e.now()
 	report, err := e.run(ctx, opts)
-	run := state.Run{StartedAt: started, FinishedAt: e.now(), Result: "success"}
-	if err != nil {
-		run.Result, run.Error = "failure", err.Error()
+	run := state.Run{StartedAt: started, FinishedAt: e.now(), Result: state.RunSucceeded}
+	switch {
+	case errors.Is(err, ErrStopped):
+		run.Result, run.Error = state.RunStopped, err.Error()
+	case err != nil:
+		run.Result, run.Error = state.RunFailed, err.Error()
 	}
 	if rerr := e.Store.RecordRun(run); rerr != nil {
 		err = errors.Join(err, rerr)
@@ -185,7 +188,7 @@ func (e *Engine) detectUnlessStopped(ctx context.Context, opts Options) (*Plan, 
 		}
 	}()
 	plan, err := e.Detect(detectCtx, opts.Query, e.Store)
-	if err != nil && ctx.Err() == nil && detectCtx.Err() != nil {
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		return nil, ErrStopped
 	}
 	return plan, err

@@ -7,9 +7,11 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,9 @@ import (
 // concurrent use.
 type Metrics struct {
 	reg *prometheus.Registry
+
+	mu    sync.Mutex
+	sinks map[string]bool // the sinks the per-sink gauges are set for
 
 	runs            *prometheus.CounterVec
 	runsSkipped     prometheus.Counter
@@ -58,7 +63,7 @@ func New(version string, runtimeCollectors bool) *Metrics {
 		runDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "connect_sync_run_duration_seconds",
 			Help:    "How long sync runs took.",
-			Buckets: prometheus.ExponentialBuckets(0.05, 2.5, 10), // 50 ms to about 3 h
+			Buckets: prometheus.ExponentialBuckets(0.05, 2.5, 14), // 50 ms to about 2 h
 		}),
 		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "connect_sync_last_run_timestamp_seconds",
@@ -153,14 +158,17 @@ func (m *Metrics) ObserveRequest(endpoint string, status int, elapsed time.Durat
 }
 
 // ObserveRun records a finished run: its result and duration, the changes
-// it detected and what each sink acknowledged or refused.
+// it detected and what each sink acknowledged or refused. A run stopped
+// early by a shutdown counts as neither a success nor a failure.
 func (m *Metrics) ObserveRun(started, finished time.Time, r engine.Report, err error) {
-	result := "success"
-	if err != nil {
-		result = "failure"
+	switch {
+	case err == nil:
+		m.runs.WithLabelValues("success").Inc()
+		m.runDuration.Observe(finished.Sub(started).Seconds())
+	case !errors.Is(err, engine.ErrStopped):
+		m.runs.WithLabelValues("failure").Inc()
+		m.runDuration.Observe(finished.Sub(started).Seconds())
 	}
-	m.runs.WithLabelValues(result).Inc()
-	m.runDuration.Observe(finished.Sub(started).Seconds())
 	m.changes.WithLabelValues(string(contact.Created)).Add(float64(r.Created))
 	m.changes.WithLabelValues(string(contact.Updated)).Add(float64(r.Updated))
 	m.changes.WithLabelValues(string(contact.Deleted)).Add(float64(r.Deleted))
@@ -181,9 +189,7 @@ func (m *Metrics) ObserveState(st state.Status) {
 		m.lastSuccess.Set(seconds(*st.LastSuccessAt))
 	}
 	m.contacts.Set(float64(st.Contacts))
-	m.pending.Reset()
-	m.deadLetters.Reset()
-	m.sinkLastSuccess.Reset()
+	m.forgetSinks(st.Sinks)
 	for _, s := range st.Sinks {
 		m.pending.WithLabelValues(s.Name).Set(float64(s.Pending))
 		m.deadLetters.WithLabelValues(s.Name).Set(float64(s.DeadLetters))
@@ -191,8 +197,29 @@ func (m *Metrics) ObserveState(st state.Status) {
 		m.deliveries.WithLabelValues(s.Name, "failure")
 		if s.LastSuccessAt != nil {
 			m.sinkLastSuccess.WithLabelValues(s.Name).Set(seconds(*s.LastSuccessAt))
+		} else {
+			m.sinkLastSuccess.DeleteLabelValues(s.Name) // reset since
 		}
 	}
+}
+
+// forgetSinks deletes the series of sinks that left the state file. Only
+// those: resetting every series would let a scrape in between see none.
+func (m *Metrics) forgetSinks(current []state.SinkStatus) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := map[string]bool{}
+	for _, s := range current {
+		now[s.Name] = true
+	}
+	for name := range m.sinks {
+		if !now[name] {
+			m.pending.DeleteLabelValues(name)
+			m.deadLetters.DeleteLabelValues(name)
+			m.sinkLastSuccess.DeleteLabelValues(name)
+		}
+	}
+	m.sinks = now
 }
 
 func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

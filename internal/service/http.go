@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -12,8 +13,8 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// Handler serves the service's endpoints.
-func (s *Service) Handler() http.Handler {
+// handler serves the service's endpoints on a listener at addr.
+func (s *Service) handler(addr net.Addr) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.HandleFunc("GET /status", s.serveStatus)
@@ -22,7 +23,38 @@ func (s *Service) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("POST /sync", s.serveSync)
-	return mux
+	tcp, ok := addr.(*net.TCPAddr)
+	return refuseBrowsers(ok && tcp.IP.IsLoopback(), mux)
+}
+
+// refuseBrowsers turns away what only a browser misled by some web page
+// sends: a POST carrying an Origin header (a cross-site form or fetch
+// starting a run), and, on a loopback listener, a Host header that is not
+// loopback (DNS rebinding, to read /status). curl, Prometheus and probes
+// send neither.
+func refuseBrowsers(loopback bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case loopback && !isLoopbackHost(r.Host):
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "this listener answers only to a loopback Host"})
+		case r.Method != http.MethodGet && r.Header.Get("Origin") != "":
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from web pages are refused"})
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func isLoopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // serveStatus answers what `connect-sync status --json` prints, which
@@ -38,7 +70,7 @@ func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	ready, reason := readiness(time.Now(), s.last, s.running, s.settings.Schedule, s.settings.Jitter)
+	ready, reason := readiness(time.Now(), s.last, s.lastSuccess, s.running, s.settings.Schedule, s.settings.Jitter)
 	s.mu.Unlock()
 	code := http.StatusOK
 	if !ready {
@@ -47,30 +79,34 @@ func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, map[string]any{"ready": ready, "reason": reason})
 }
 
-// staleAfter is how many schedule intervals the last successful run may
-// be old before the service is not ready.
+// staleAfter is how many scheduled runs may pass after the last
+// successful one before the service is not ready.
 const staleAfter = 3
 
-// readiness says whether the service is doing its job: the last run
-// succeeded and is recent, or no run was due yet.
-func readiness(now time.Time, last *state.Run, running bool, sched cron.Schedule, jitter time.Duration) (bool, string) {
-	if last == nil {
-		if running {
-			return false, "the first run has not finished yet"
-		}
+// readiness says whether the service is doing its job: the last run did
+// not fail, and no more than staleAfter scheduled runs came and went since
+// the last success; or no run was due yet. A run stopped by a shutdown is
+// not a failure.
+func readiness(now time.Time, last *state.Run, lastSuccess time.Time, running bool, sched cron.Schedule, jitter time.Duration) (bool, string) {
+	switch {
+	case last == nil && running:
+		return false, "the first run has not finished yet"
+	case last == nil:
 		return true, "no run is due yet"
+	case last.Result == state.RunFailed:
+		return false, fmt.Sprintf("the last run, finished %s, failed: %s", last.FinishedAt.Format(time.RFC3339), last.Error)
+	case lastSuccess.IsZero():
+		return false, "no run has succeeded yet"
 	}
-	finished := last.FinishedAt.Format(time.RFC3339)
-	if last.Result != "success" {
-		return false, fmt.Sprintf("the last run, finished %s, failed: %s", finished, last.Error)
+	deadline := lastSuccess
+	for range staleAfter {
+		deadline = sched.Next(deadline)
 	}
-	next := sched.Next(now)
-	limit := staleAfter*sched.Next(next).Sub(next) + jitter
-	if age := now.Sub(last.FinishedAt); age > limit {
-		return false, fmt.Sprintf("the last run finished %s, %s ago: more than %d schedule intervals (%s)",
-			finished, age.Round(time.Second), staleAfter, limit)
+	success := lastSuccess.Format(time.RFC3339)
+	if now.After(deadline.Add(jitter)) {
+		return false, fmt.Sprintf("the last successful run finished %s, and %d scheduled runs have come and gone since", success, staleAfter)
 	}
-	return true, "the last run, finished " + finished + ", succeeded"
+	return true, "the last successful run finished " + success
 }
 
 func (s *Service) serveSync(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
 
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
@@ -184,6 +185,7 @@ func TestTicksDuringARunAreSkipped(t *testing.T) {
 func TestSyncEndpoint(t *testing.T) {
 	j := newJob()
 	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil)
+	t.Cleanup(func() { close(j.release) })
 	if code := h.post("/sync"); code != http.StatusAccepted {
 		t.Fatalf("POST /sync when idle: %d, want 202", code)
 	}
@@ -211,6 +213,86 @@ func TestSyncEndpoint(t *testing.T) {
 	}
 }
 
+func TestRequestsFromWebPagesAreRefused(t *testing.T) {
+	j := newJob()
+	close(j.release)
+	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		header http.Header
+		want   int
+	}{
+		{"curl", http.MethodPost, "/sync", nil, http.StatusAccepted},
+		{"cross-site form", http.MethodPost, "/sync", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},
+		{"DNS rebinding", http.MethodGet, "/status", http.Header{"Host": {"evil.example:9464"}}, http.StatusForbidden},
+		{"localhost", http.MethodGet, "/status", http.Header{"Host": {"localhost:9464"}}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, h.url+tt.path, nil)
+			for k, v := range tt.header {
+				req.Header[k] = v
+			}
+			req.Host = req.Header.Get("Host")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s %s: %d, want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestSyncDuringShutdownIsRefused(t *testing.T) {
+	j := newJob()
+	j.wait = func(ctx context.Context, _ <-chan struct{}, release <-chan struct{}) error {
+		<-release
+		return nil
+	}
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	<-j.started
+	h.signals <- syscall.SIGTERM
+	for h.post("/sync") != http.StatusServiceUnavailable {
+		time.Sleep(time.Millisecond)
+	}
+	close(j.release)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestARunThatIgnoresCancellationIsLeftBehind(t *testing.T) {
+	cancelGrace = 10 * time.Millisecond
+	t.Cleanup(func() { cancelGrace = 5 * time.Second })
+	j := newJob()
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, ShutdownTimeout: 10 * time.Millisecond, Job: j.run}, nil)
+	t.Cleanup(func() { close(j.release) })
+	<-j.started
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); !errors.Is(err, ErrStuck) {
+		t.Fatalf("Serve: %v, want ErrStuck", err)
+	}
+}
+
+func TestAPanickingRunFailsAndTheServiceGoesOn(t *testing.T) {
+	j := newJob()
+	j.wait = func(context.Context, <-chan struct{}, <-chan struct{}) error { panic("boom") }
+	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	<-j.started
+	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total") < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	var body struct{ Reason string }
+	if code := h.get("/readyz", &body); code != http.StatusServiceUnavailable || !strings.Contains(body.Reason, "panicked: boom") {
+		t.Errorf("/readyz after a panic: %d %q", code, body.Reason)
+	}
+}
+
 func TestShutdownLetsTheRunFinishItsDeliveries(t *testing.T) {
 	j := newJob()
 	var cancelled bool
@@ -228,8 +310,8 @@ func TestShutdownLetsTheRunFinishItsDeliveries(t *testing.T) {
 	if cancelled {
 		t.Error("the run was cancelled instead of stopped")
 	}
-	if code := h.svc.Metrics; counter(t, code.Gatherer(), "connect_sync_runs_total") != 1 {
-		t.Error("the stopped run was not counted")
+	if n := counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total"); n != 0 {
+		t.Errorf("the stopped run counted as %v finished runs, want 0", n)
 	}
 }
 
@@ -293,26 +375,40 @@ func TestReloadKeepsTheOldSettingsOnError(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	ok := func(age time.Duration) *state.Run {
-		return &state.Run{FinishedAt: now.Add(-age), Result: "success"}
+	ran := func(result string, ago time.Duration) *state.Run {
+		return &state.Run{FinishedAt: now.Add(-ago), Result: result, Error: "source: contacts: 503"}
+	}
+	twiceADay, err := cron.ParseStandard("0 9,10 * * *")
+	if err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
-		name    string
-		last    *state.Run
-		running bool
-		ready   bool
-		reason  string
+		name        string
+		last        *state.Run
+		lastSuccess time.Duration // how long ago; 0 for never
+		running     bool
+		sched       cron.Schedule
+		ready       bool
+		reason      string
 	}{
-		{"nothing due yet", nil, false, true, "no run is due yet"},
-		{"first run going", nil, true, false, "the first run has not finished yet"},
-		{"recent success", ok(14 * time.Minute), false, true, "succeeded"},
-		{"recent success, running again", ok(time.Minute), true, true, "succeeded"},
-		{"stale success", ok(16 * time.Minute), false, false, "16m0s ago: more than 3 schedule intervals (15m0s)"},
-		{"failure", &state.Run{FinishedAt: now, Result: "failure", Error: "source: contacts: 503"}, false, false, "failed: source: contacts: 503"},
+		{"nothing due yet", nil, 0, false, every(5 * time.Minute), true, "no run is due yet"},
+		{"first run going", nil, 0, true, every(5 * time.Minute), false, "the first run has not finished yet"},
+		{"recent success", ran(state.RunSucceeded, 14*time.Minute), 14 * time.Minute, false, every(5 * time.Minute), true, "the last successful run finished"},
+		{"recent success, running again", ran(state.RunSucceeded, time.Minute), time.Minute, true, every(5 * time.Minute), true, "the last successful run finished"},
+		{"stale success", ran(state.RunSucceeded, 16*time.Minute), 16 * time.Minute, false, every(5 * time.Minute), false, "3 scheduled runs have come and gone"},
+		{"failure", ran(state.RunFailed, 0), time.Minute, false, every(5 * time.Minute), false, "failed: source: contacts: 503"},
+		{"stopped after a recent success", ran(state.RunStopped, 0), time.Minute, false, every(5 * time.Minute), true, "the last successful run finished"},
+		{"stopped, never succeeded", ran(state.RunStopped, 0), 0, false, every(5 * time.Minute), false, "no run has succeeded yet"},
+		// Yesterday's 10:00 run, at 09:59: only one scheduled run passed.
+		{"uneven schedule", ran(state.RunSucceeded, 24*time.Hour-time.Minute), 24*time.Hour - time.Minute, false, twiceADay, true, "the last successful run finished"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ready, reason := readiness(now, tt.last, tt.running, every(5*time.Minute), 0)
+			var lastSuccess time.Time
+			if tt.lastSuccess > 0 {
+				lastSuccess = now.Add(-tt.lastSuccess)
+			}
+			ready, reason := readiness(now, tt.last, lastSuccess, tt.running, tt.sched, 0)
 			if ready != tt.ready || !strings.Contains(reason, tt.reason) {
 				t.Errorf("readiness = %v %q, want %v and %q", ready, reason, tt.ready, tt.reason)
 			}

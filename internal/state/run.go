@@ -10,16 +10,23 @@ import (
 type Run struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
-	Result     string    `json:"result"` // "success" or "failure"
+	Result     string    `json:"result"` // RunSucceeded, RunFailed or RunStopped
 	Error      string    `json:"error,omitempty"`
 }
+
+// The results of a run.
+const (
+	RunSucceeded = "success"
+	RunFailed    = "failure"
+	RunStopped   = "stopped" // ended early by a shutdown; the rest stays queued
+)
 
 // RecordRun stores the last run's record, and when it succeeded, its time
 // as the last success.
 func (db *DB) RecordRun(r Run) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if r.Result == "success" {
+		if r.Result == RunSucceeded {
 			if err := putJSON(meta, keyLastSuccess, r.FinishedAt); err != nil {
 				return err
 			}
