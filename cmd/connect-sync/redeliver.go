@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 
+	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // runRedeliver puts a sink's dead letters back in its queue, so the next
 // run sends them again, and enables a sink disabled by a 410.
-func runRedeliver(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("redeliver", stderr)
 	name := fs.String("sink", "", "the sink whose dead letters to send again (required)")
 	event := fs.String("event", "", "the one dead letter to send again, by its event id (see status)")
@@ -29,22 +32,40 @@ func runRedeliver(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	db, err := state.Open(cfg.State.Path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	known, err := db.Sinks()
-	if err != nil {
-		return err
-	}
-	if _, ok := known[*name]; !ok {
-		return usageError{fmt.Errorf("redeliver: the state file has no sink named %q", *name)}
-	}
-	n, err := db.Redeliver(*name, *event)
+	n, err := redeliver(ctx, cfg, *name, *event)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "sink %s: %d dead letters queued again; the next sync sends them\n", *name, n)
 	return nil
+}
+
+// redeliver moves dead letters back in the queue through the state file,
+// or, while a running service holds it, through the service.
+func redeliver(ctx context.Context, cfg *config.Config, sink, event string) (int, error) {
+	db, err := state.Open(cfg.State.Path)
+	switch {
+	case err == nil:
+		defer db.Close()
+		known, err := db.Sinks()
+		if err != nil {
+			return 0, err
+		}
+		if _, ok := known[sink]; !ok {
+			return 0, usageError{fmt.Errorf("redeliver: the state file has no sink named %q", sink)}
+		}
+		return db.Redeliver(sink, event)
+	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
+		query := url.Values{"event": {event}}
+		if event == "" {
+			query = url.Values{"all": {"true"}}
+		}
+		var answer struct{ Requeued int }
+		path := "/sinks/" + url.PathEscape(sink) + "/redeliver?" + query.Encode()
+		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodPost, path, &answer); herr != nil {
+			return 0, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
+		}
+		return answer.Requeued, nil
+	}
+	return 0, err
 }

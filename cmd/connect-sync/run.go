@@ -56,7 +56,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	d := &daemon{configPath: c.configPath, initial: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
-	svc := &service.Service{Reload: d.reload, Status: db.Status, Metrics: d.metrics, Logger: logger}
+	svc := &service.Service{Reload: d.reload, Status: db.Status, Redeliver: db.Redeliver, Metrics: d.metrics, Logger: logger}
 	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "schedule", cfg.Schedule)
 	err = svc.Serve(d.settings(cfg), signals, ln)
 	if errors.Is(err, service.ErrInterrupted) || errors.Is(err, service.ErrStuck) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"text/tabwriter"
 	"time"
@@ -47,44 +46,13 @@ func readStatus(ctx context.Context, cfg *config.Config) (state.Status, error) {
 		defer db.Close()
 		return db.Status()
 	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
-		st, herr := serviceStatus(ctx, cfg.HTTP.Listen)
-		if herr != nil {
+		var st state.Status
+		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &st); herr != nil {
 			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
 		}
 		return st, nil
 	}
 	return state.Status{}, err
-}
-
-// serviceStatus gets the status from a running service's /status.
-func serviceStatus(ctx context.Context, listen string) (state.Status, error) {
-	var st state.Status
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return st, err
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "localhost" // a listener on every address answers there too
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return st, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("GET %s: %w", url, err)
-	}
-	return st, nil
 }
 
 func printStatus(w io.Writer, st state.Status) {

@@ -23,6 +23,7 @@ func (s *Service) handler(addr net.Addr) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("POST /sync", s.serveSync)
+	mux.HandleFunc("POST /sinks/{sink}/redeliver", s.serveRedeliver)
 	tcp, ok := addr.(*net.TCPAddr)
 	return refuseBrowsers(ok && tcp.IP.IsLoopback(), mux)
 }
@@ -119,6 +120,22 @@ func (s *Service) serveSync(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "a run is in progress"})
 	}
+}
+
+// serveRedeliver is `connect-sync redeliver` while the service holds the
+// state file: ?event=ID for one dead letter, ?all=true for every one.
+func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
+	event, all := r.URL.Query().Get("event"), r.URL.Query().Get("all") == "true"
+	if (event == "") == !all {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give event=ID or all=true"})
+		return
+	}
+	n, err := s.Redeliver(r.PathValue("sink"), event)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -58,9 +58,12 @@ type Service struct {
 	// keeps the settings it has.
 	Reload func() (Settings, error)
 	// Status reads the state file, for /status and the metrics.
-	Status  func() (state.Status, error)
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Status func() (state.Status, error)
+	// Redeliver queues a sink's dead letters again (state.DB.Redeliver),
+	// for POST /sinks/{name}/redeliver.
+	Redeliver func(sink, event string) (int, error)
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 
 	mu          sync.Mutex
 	settings    Settings

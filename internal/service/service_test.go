@@ -73,7 +73,7 @@ type harness struct {
 	err     error
 }
 
-func start(t *testing.T, settings Settings, reload func() (Settings, error)) *harness {
+func start(t *testing.T, settings Settings, reload func() (Settings, error), options ...func(*Service)) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,6 +93,9 @@ func start(t *testing.T, settings Settings, reload func() (Settings, error)) *ha
 	}
 	if settings.ShutdownTimeout == 0 {
 		settings.ShutdownTimeout = time.Minute
+	}
+	for _, option := range options {
+		option(h.svc)
 	}
 	go func() {
 		h.err = h.svc.Serve(settings, h.signals, ln)
@@ -489,5 +492,42 @@ func TestSystemdNotifications(t *testing.T) {
 	next("STOPPING=1")
 	if err := h.wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRedeliverEndpoint(t *testing.T) {
+	j := newJob()
+	close(j.release)
+	type call struct{ sink, event string }
+	calls := make(chan call, 10)
+	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil, func(s *Service) {
+		s.Redeliver = func(sink, event string) (int, error) {
+			calls <- call{sink, event}
+			if sink != "hook" {
+				return 0, errors.New("state: sink " + sink + " is not registered")
+			}
+			return 2, nil
+		}
+	})
+	tests := []struct {
+		path string
+		want int
+		call *call
+	}{
+		{"/sinks/hook/redeliver?all=true", http.StatusOK, &call{"hook", ""}},
+		{"/sinks/hook/redeliver?event=msg_1", http.StatusOK, &call{"hook", "msg_1"}},
+		{"/sinks/hook/redeliver", http.StatusBadRequest, nil},
+		{"/sinks/hook/redeliver?event=msg_1&all=true", http.StatusBadRequest, nil},
+		{"/sinks/nope/redeliver?all=true", http.StatusNotFound, &call{"nope", ""}},
+	}
+	for _, tt := range tests {
+		if code := h.post(tt.path); code != tt.want {
+			t.Errorf("POST %s: %d, want %d", tt.path, code, tt.want)
+		}
+		if tt.call != nil {
+			if got := <-calls; got != *tt.call {
+				t.Errorf("POST %s: Redeliver%v, want %v", tt.path, got, *tt.call)
+			}
+		}
 	}
 }
