@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/connect-sync/connect-sync/internal/config"
@@ -47,4 +48,15 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func (c *common) loadConfig() (*config.Config, error) {
 	return config.Load(c.configPath)
+}
+
+// load returns the logger the flags ask for and the config, for the
+// commands that log.
+func (c *common) load(stderr io.Writer) (*slog.Logger, *config.Config, error) {
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := c.loadConfig()
+	return logger, cfg, err
 }

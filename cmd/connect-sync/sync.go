@@ -27,11 +27,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	logger, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig()
+	logger, cfg, err := c.load(stderr)
 	if err != nil {
 		return err
 	}
