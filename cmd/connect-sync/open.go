@@ -11,6 +11,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/source"
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // openSource builds the Connect API client the config describes, counting
@@ -35,12 +36,17 @@ func openSource(cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*s
 	})
 }
 
-// openSinks opens every configured sink. The caller closes them with
-// closeSinks.
-func openSinks(cfg *config.Config, logger *slog.Logger) ([]engine.Sink, error) {
+// openSinks opens every configured sink, each with its memo in db (nil
+// for commands that deliver nothing, such as check). The caller closes
+// them with closeSinks.
+func openSinks(cfg *config.Config, logger *slog.Logger, db *state.DB) ([]engine.Sink, error) {
 	var opened []engine.Sink
 	for _, s := range cfg.Sinks {
-		sink, err := s.Config.Open(sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: cfg.Connect.BaseURL})
+		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: cfg.Connect.BaseURL}
+		if db != nil {
+			env.Memo = db.Memo(s.Name)
+		}
+		sink, err := s.Config.Open(env)
 		if err != nil {
 			return nil, errors.Join(err, closeSinks(opened))
 		}

@@ -82,6 +82,23 @@ type Env struct {
 	// SourceURL is the Connect base URL; sinks derive stable identifiers
 	// (vCard UIDs) from it and the contact id.
 	SourceURL string
+	// Memo keeps what the sink must remember per contact between runs
+	// (a CardDAV card's href and ETag). It is forgotten when the sink is
+	// reset or its target changes.
+	Memo Memo
+}
+
+// Memo is a sink's small record per contact in the state file. Each call
+// is its own transaction, so a value put after the destination
+// acknowledged a change survives a crash; one lost to a crash just before
+// the Put must be rebuilt from the destination.
+type Memo interface {
+	// Get returns the contact's value, nil when there is none.
+	Get(contactID string) ([]byte, error)
+	Put(contactID string, value []byte) error
+	Delete(contactID string) error
+	// Len counts the contacts with a value.
+	Len() (int, error)
 }
 
 // FieldError is an invalid setting in a sink's config.

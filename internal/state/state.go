@@ -43,6 +43,7 @@ var (
 	keyInfo        = []byte("info")
 	keyQueue       = []byte("queue")
 	keyDead        = []byte("dead")
+	keyMemo        = []byte("memo")
 )
 
 // ErrLocked means another process has the state file open.

@@ -1,0 +1,83 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Memo is one sink's sinks.Memo, in the sink's bucket: it goes when the
+// sink is dropped or registered again.
+type Memo struct {
+	db   *DB
+	sink []byte
+}
+
+// Memo returns the memo of a sink.
+func (db *DB) Memo(sink string) *Memo { return &Memo{db: db, sink: []byte(sink)} }
+
+// Get returns the contact's value, nil when there is none.
+func (m *Memo) Get(contactID string) ([]byte, error) {
+	var v []byte
+	err := m.db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := m.bucket(tx)
+		if err == nil && b != nil {
+			v = bytes.Clone(b.Get([]byte(contactID)))
+		}
+		return err
+	})
+	return v, err
+}
+
+// Put sets the contact's value.
+func (m *Memo) Put(contactID string, value []byte) error {
+	return m.db.bolt.Update(func(tx *bolt.Tx) error {
+		sink := tx.Bucket(bucketSinks).Bucket(m.sink)
+		if sink == nil {
+			return fmt.Errorf("state: sink %s is not registered", m.sink)
+		}
+		b, err := sink.CreateBucketIfNotExists(keyMemo)
+		if err != nil {
+			return fmt.Errorf("state: memo: %w", err)
+		}
+		return b.Put([]byte(contactID), value)
+	})
+}
+
+// Delete forgets the contact's value.
+func (m *Memo) Delete(contactID string) error {
+	return m.db.bolt.Update(func(tx *bolt.Tx) error {
+		b, err := m.bucket(tx)
+		if err != nil || b == nil {
+			return err
+		}
+		return b.Delete([]byte(contactID))
+	})
+}
+
+// Len counts the contacts with a value.
+func (m *Memo) Len() (int, error) {
+	n := 0
+	err := m.db.bolt.View(func(tx *bolt.Tx) error {
+		b, err := m.bucket(tx)
+		if err == nil && b != nil {
+			n = b.Stats().KeyN
+		}
+		return err
+	})
+	return n, err
+}
+
+// bucket returns the memo's bucket, nil before the first Put.
+func (m *Memo) bucket(tx *bolt.Tx) (*bolt.Bucket, error) {
+	sink := tx.Bucket(bucketSinks).Bucket(m.sink)
+	if sink == nil {
+		return nil, fmt.Errorf("state: sink %s is not registered", m.sink)
+	}
+	return sink.Bucket(keyMemo), nil
+}
+
+var _ sinks.Memo = (*Memo)(nil)
