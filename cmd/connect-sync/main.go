@@ -26,6 +26,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"status":    runStatus,
 	"reset":     runReset,
 	"redeliver": runRedeliver,
+	"import":    runImport,
 	"demo":      runDemo,
 	"version":   runVersion,
 }
@@ -39,6 +40,7 @@ commands:
   status    show the last run and each sink's progress from the state file
   reset     forget one sink's deliveries so the next run back-fills it
   redeliver send a sink's dead letters again (and enable a sink disabled by a 410)
+  import    create contacts in Connect from CSV and vCard files
   demo      run the whole pipeline against a built-in fake API
   version   print the version
 

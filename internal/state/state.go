@@ -4,14 +4,17 @@
 //
 // Layout (all keys and values are bytes):
 //
-//	meta       schema → "1", last_run → JSON Run
+//	meta       schema → "1", last_run → JSON Run, last_success → JSON time
 //	contacts   contact id → Entry (16-byte content hash, then lastActivityAt)
 //	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
 //	changes    sequence (8-byte big endian) → JSON record of one change
-//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1}
+//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1,
+//	                               dead: sequence → JSON reason, memo: contact id → bytes}
+//	imports    record fingerprint → JSON Import (`connect-sync import`)
 //
-// A change record is stored once and referenced from the queue of every
-// sink that still has to deliver it; it is removed with its last reference.
+// A change record is stored once and referenced from the queue (or the
+// dead letters) of every sink that still has to deliver it; it is removed
+// with its last reference.
 package state
 
 import (
@@ -98,7 +101,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) initialise(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks} {
+	for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks, bucketImports} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
