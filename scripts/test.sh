@@ -4,16 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real clients the tests talk to: khard reads the vcard-dir sink's folder
-# (it brings /usr/bin/python3 with vobject).
+# Real peers the tests talk to: khard reads the vcard-dir sink's folder;
+# the carddav sink writes to Radicale (with htpasswd from apache2-utils for
+# its basic auth) and Xandikos, which its tests start on loopback ports.
+# /usr/bin/python3 is Debian's, which these programs run on, whatever
+# python3 comes first on PATH.
 packages=()
 command -v khard >/dev/null || packages+=(khard)
+command -v radicale >/dev/null || packages+=(radicale)
+command -v xandikos >/dev/null || packages+=(xandikos)
+command -v htpasswd >/dev/null || packages+=(apache2-utils)
+# Radicale reads htpasswd's MD5 hashes through passlib, which it only suggests.
+/usr/bin/python3 -c 'import passlib' 2>/dev/null || packages+=(python3-passlib)
 if ((${#packages[@]})); then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
+# With the servers installed, a CardDAV test that cannot find one fails
+# rather than skips.
+export CONNECT_SYNC_DAV_TESTS=1
 
 unformatted=$(gofmt -l cmd internal)
 if [ -n "$unformatted" ]; then

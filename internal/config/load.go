@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
 	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
 )
@@ -27,6 +28,7 @@ import (
 var sinkTypes = map[string]func() sinks.Config{
 	"csv":       func() sinks.Config { return csv.DefaultConfig() },
 	"vcard-dir": func() sinks.Config { return vcarddir.DefaultConfig() },
+	"carddav":   func() sinks.Config { return carddav.DefaultConfig() },
 }
 
 // Error is a problem at a place in the config file.

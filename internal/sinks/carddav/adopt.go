@@ -1,0 +1,132 @@
+package carddav
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/emersion/go-vcard"
+)
+
+// index holds the book's connect-sync cards by contact id (their
+// X-CONNECT-ID), so that a sink that lost its memo adopts them instead of
+// writing duplicates. A card with the contact's UID but another
+// X-CONNECT-ID belongs to no one and is left alone.
+type index map[string][]found
+
+type found struct {
+	uid string
+	rec record
+}
+
+// adopt returns the card the contact had before the sink lost its memo,
+// nil when the book holds none. The book is listed once per sink (once
+// per run), by the first contact without a memo.
+func (s *Sink) adopt(ctx context.Context, book *url.URL, id string) (*record, error) {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.index == nil {
+		idx, err := s.list(ctx, book)
+		if err != nil {
+			return nil, err
+		}
+		s.index = idx
+	}
+	return s.index.take(id, card.UID(s.opts.SourceURL, id)), nil
+}
+
+// list reads every card, keeping those with an X-CONNECT-ID, in one
+// addressbook-query REPORT, which every CardDAV server supports (RFC 6352,
+// 8.6). Without it no new card can be written safely, so a failure stops
+// the sink.
+//
+// The REPORT is our own rather than go-webdav's QueryAddressBook, which
+// fails the whole listing on one response it cannot read: Xandikos lists
+// the collection itself without address data, and any card another client
+// wrote may not parse. Neither is a card to adopt. There is no filter on
+// X-CONNECT-ID because Xandikos 0.2 fails every filtered query.
+func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
+	const query = `<?xml version="1.0" encoding="utf-8"?>` +
+		`<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
+		`<D:prop><D:getetag/><C:address-data/></D:prop><C:filter/></C:addressbook-query>`
+	resp, err := s.client.send(ctx, "REPORT", book.String(), http.Header{
+		"Depth":        {"1"},
+		"Content-Type": {`application/xml; charset="utf-8"`},
+	}, []byte(query))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusMultiStatus {
+		err := s.client.fail(resp)
+		if !errors.Is(err, sinks.ErrUnavailable) {
+			err = fmt.Errorf("%w (%w: no card can be adopted)", err, sinks.ErrUnavailable)
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var ms struct {
+		Responses []struct {
+			Href      string `xml:"DAV: href"`
+			Propstats []struct {
+				Prop struct {
+					ETag        string `xml:"DAV: getetag"`
+					AddressData []byte `xml:"urn:ietf:params:xml:ns:carddav address-data"`
+				} `xml:"DAV: prop"`
+			} `xml:"DAV: propstat"`
+		} `xml:"DAV: response"`
+	}
+	if err := xml.NewDecoder(resp.Body).Decode(&ms); err != nil {
+		return nil, fmt.Errorf("carddav: REPORT %s: %w: %w", book, sinks.ErrUnavailable, err)
+	}
+	idx := index{}
+	for _, r := range ms.Responses {
+		for _, p := range r.Propstats {
+			c, err := vcard.NewDecoder(bytes.NewReader(p.Prop.AddressData)).Decode()
+			if err != nil || len(p.Prop.AddressData) == 0 {
+				continue
+			}
+			href, err := book.Parse(r.Href)
+			if id := c.Value(connectIDField); id != "" && err == nil {
+				idx[id] = append(idx[id], found{uid: c.Value(vcard.FieldUID), rec: record{Href: href.Path, ETag: p.Prop.ETag}})
+			}
+		}
+	}
+	return idx, nil
+}
+
+// take returns the contact's card, nil when there is none, and forgets
+// the contact: its memo points at the card from now on. Of several cards
+// (copies made by another client), it takes the one with the UID the sink
+// writes, preferring the href the sink writes to, and leaves the others.
+func (x index) take(id, uid string) *record {
+	cards := x[id]
+	delete(x, id)
+	var best *found
+	for i, c := range cards {
+		if best == nil || rank(c, uid) > rank(*best, uid) {
+			best = &cards[i]
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &best.rec
+}
+
+func rank(c found, uid string) int {
+	r := 0
+	if c.uid == uid {
+		r += 2
+	}
+	if path.Base(c.rec.Href) == fileName(uid) {
+		r++
+	}
+	return r
+}

@@ -1,0 +1,154 @@
+package carddav
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+const password = "hunter2-do-not-print"
+
+// fakeBook is an address book that answers each card's PUT with the status
+// its contact id asks for ("status-500", "status-403"), and 201 otherwise.
+func fakeBook(t *testing.T, puts *atomic.Int32) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, _ := r.BasicAuth(); user != "alice" || pass != password {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		switch r.Method {
+		case "PROPFIND":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"><response><href>/book/</href><propstat><prop><resourcetype><collection/><addressbook xmlns="urn:ietf:params:xml:ns:carddav"/></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`)
+		case "REPORT":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"/>`)
+		case http.MethodPut:
+			puts.Add(1)
+			var code int
+			if _, err := fmt.Sscanf(r.Header.Get("X-Test-Status"), "%d", &code); err == nil {
+				http.Error(w, "refused by the test", code)
+				return
+			}
+			w.Header().Set("ETag", `"1"`)
+			w.WriteHeader(http.StatusCreated)
+		default:
+			http.Error(w, "unexpected", http.StatusMethodNotAllowed)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// statusHeader makes the fake answer a contact's PUT with a status: the
+// status rides on a header the test transport adds from the contact id.
+type statusHeader struct{ next http.RoundTripper }
+
+func (s statusHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, code := range []string{"400", "403", "500"} {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, contactFile("status-"+code)) {
+			r = r.Clone(r.Context())
+			r.Header.Set("X-Test-Status", code)
+		}
+	}
+	return s.next.RoundTrip(r)
+}
+
+func contactFile(id string) string {
+	return strings.TrimSuffix(fileName(uidOf(id)), ".vcf")
+}
+
+func fakeSink(t *testing.T, srv *httptest.Server, pass string) *Sink {
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Username, cfg.Password, cfg.Concurrency = srv.URL+"/book/", "alice", secretOf(pass), 1
+	s := open(t, cfg, newMemo())
+	tr := s.client.http.Transport.(*authTransport)
+	tr.next = statusHeader{tr.next}
+	return s
+}
+
+func created(ids ...string) []contact.Change {
+	var batch []contact.Change
+	for _, id := range ids {
+		batch = append(batch, change(contact.Created, contact.Contact{ID: id, FullName: "Person " + id}))
+	}
+	return batch
+}
+
+func TestStatusErrors(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	errs := fakeSink(t, srv, password).Deliver(t.Context(), created("ok", "status-500", "status-400", "ok2"))
+	if errs[0] != nil || errs[3] != nil {
+		t.Errorf("good cards: %v, %v", errs[0], errs[3])
+	}
+	if err := errs[1]; err == nil || errors.Is(err, sinks.ErrUnavailable) || errors.Is(err, sinks.ErrPermanent) ||
+		!strings.Contains(err.Error(), "500 Internal Server Error") {
+		t.Errorf("500: %v, want an error of that card alone", err)
+	}
+	want := "carddav: PUT " + srv.URL + "/book/" + contactFile("status-400") + ".vcf: 400 Bad Request: refused by the test"
+	if err := errs[2]; !errors.Is(err, sinks.ErrPermanent) || err.Error() != want {
+		t.Errorf("400: %v, want ErrPermanent %q", err, want)
+	}
+}
+
+// TestRefused: credentials refused on a PUT stop the batch; the cards not
+// sent yet stay queued with the same cause.
+func TestRefused(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	errs := fakeSink(t, srv, password).Deliver(t.Context(), created("ok", "status-403", "later", "later2"))
+	if errs[0] != nil {
+		t.Errorf("first card: %v", errs[0])
+	}
+	for i, err := range errs[1:] {
+		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "403 Forbidden") {
+			t.Errorf("card %d: %v, want ErrUnavailable with the 403", i+1, err)
+		}
+	}
+	if n := puts.Load(); n != 2 {
+		t.Errorf("%d PUTs, want 2: none after the 403", n)
+	}
+}
+
+func TestUnauthorized(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	wrong := "wrong-" + password
+	for _, err := range fakeSink(t, srv, wrong).Deliver(t.Context(), created("1", "2")) {
+		want := "carddav: PROPFIND " + srv.URL + "/book/: 401 Unauthorized: check username and password"
+		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want ErrUnavailable and %q", err, want)
+		}
+		if strings.Contains(err.Error(), wrong) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+	if puts.Load() != 0 {
+		t.Errorf("PUTs sent with refused credentials")
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := DefaultConfig()
+	cfg.URL = "http://" + addr + "/book/"
+	for _, err := range open(t, cfg, newMemo()).Deliver(t.Context(), created("1", "2")) {
+		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("error %v, want ErrUnavailable naming the refused connection", err)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package carddav
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"sync"
+	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+const sourceURL = "https://connect.example.com"
+
+// memo is an in-memory sinks.Memo.
+type memo struct {
+	mu     sync.Mutex
+	values map[string][]byte
+}
+
+func newMemo() *memo { return &memo{values: map[string][]byte{}} }
+
+func (m *memo) Get(id string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.values[id], nil
+}
+
+func (m *memo) Put(id string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.values[id] = value
+	return nil
+}
+
+func (m *memo) Delete(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.values, id)
+	return nil
+}
+
+func (m *memo) Len() (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.values), nil
+}
+
+// record reads the contact's memo value.
+func (m *memo) record(t testing.TB, id string) *record {
+	t.Helper()
+	b, _ := m.Get(id)
+	if b == nil {
+		return nil
+	}
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatalf("memo of %s: %v: %s", id, err, b)
+	}
+	return &rec
+}
+
+func (m *memo) snapshot() map[string][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.values)
+}
+
+var _ sinks.Memo = (*memo)(nil)
+
+func secretOf(s string) secret.String { return secret.New(s) }
+
+// open opens a sink for cfg with memo m, failing the test on error.
+func open(t testing.TB, cfg *Config, m sinks.Memo) *Sink {
+	t.Helper()
+	s, err := cfg.Open(sinks.Env{Name: "dav", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SourceURL: sourceURL, Memo: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.(*Sink).Close() })
+	return s.(*Sink)
+}
+
+func change(kind contact.Kind, c contact.Contact) contact.Change {
+	return contact.Change{ID: string(kind) + "-" + c.ID, Kind: kind, Contact: c}
+}
+
+// deliver delivers the changes and fails the test on any error.
+func deliver(t testing.TB, s sinks.Sink, changes ...contact.Change) {
+	t.Helper()
+	for i, err := range s.Deliver(t.Context(), changes) {
+		if err != nil {
+			t.Errorf("change %d (%s %s): %v", i, changes[i].Kind, changes[i].Contact.ID, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+func uidOf(id string) string { return card.UID(sourceURL, id) }

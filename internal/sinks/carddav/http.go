@@ -1,0 +1,220 @@
+package carddav
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Bounds that catch a dead server without cutting off a slow one: no
+// overall timeout, since listing a large book may take minutes.
+const (
+	dialTimeout           = 30 * time.Second
+	responseHeaderTimeout = 2 * time.Minute
+	// maxCard bounds a card read back from the server.
+	maxCard = 1 << 20
+)
+
+// client sends the sink's requests and go-webdav's (it is their
+// webdav.HTTPClient), turning failures into errors that tell the engine
+// what to do.
+type client struct {
+	http *http.Client
+	// hint says what to check after a 401.
+	hint string
+}
+
+func newHTTPClient(c *Config, auth secret.String) (*client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = responseHeaderTimeout
+	tr.MaxIdleConnsPerHost = c.Concurrency
+	if c.TLSCAFile != "" {
+		pool, err := caPool(c.TLSCAFile)
+		if err != nil {
+			return nil, &sinks.FieldError{Key: "tls_ca_file", Err: err}
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	base, err := url.Parse(cmp.Or(c.URL, c.Server))
+	if err != nil {
+		return nil, err
+	}
+	hint := "the server wants credentials: set username and password, or bearer_token"
+	switch {
+	case c.Username != "":
+		hint = "check username and password"
+	case !auth.IsZero():
+		hint = "check the bearer token"
+	}
+	return &client{
+		http: &http.Client{
+			Transport:     &authTransport{next: tr, host: base.Host, auth: auth},
+			CheckRedirect: sameMethod,
+		},
+		hint: hint,
+	}, nil
+}
+
+// caPool is the system's CA certificates and those in file.
+func caPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// sameMethod follows a redirect only when it keeps the method: Go turns a
+// PROPFIND answered with 301 into a GET, which would read a web page as a
+// multistatus. The 3xx is returned instead, for discovery to follow.
+func sameMethod(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 || req.Method != via[0].Method {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// authTransport adds the Authorization header to requests for the
+// configured host only, so a redirect elsewhere never carries it.
+type authTransport struct {
+	next http.RoundTripper
+	host string
+	auth secret.String
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.auth.IsZero() || req.URL.Host != t.host {
+		return t.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", t.auth.Reveal())
+	return t.next.RoundTrip(req)
+}
+
+func basicAuth(username string, password secret.String) secret.String {
+	return secret.New("Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password.Reveal())))
+}
+
+// Do sends a request for go-webdav. Credentials the server refuses become
+// an error here, since go-webdav's own errors do not expose the status.
+func (c *client) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(req, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return nil, c.fail(resp)
+	}
+	return resp, nil
+}
+
+// send sends one request with the given headers and body and returns the
+// response whatever its status; the caller closes its body.
+func (c *client) send(ctx context.Context, method, target string, header http.Header, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("carddav: %s %s: %w", method, target, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "connect-sync")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(req, err)
+	}
+	return resp, nil
+}
+
+// statusError is a response with a status the sink did not expect.
+type statusError struct {
+	method, url string
+	status      string // "401 Unauthorized"
+	detail      string // a hint, or what the server said
+	kind        error  // the sinks sentinel it wraps, if any
+}
+
+func (e *statusError) Error() string {
+	msg := fmt.Sprintf("carddav: %s %s: %s", e.method, e.url, e.status)
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	return msg
+}
+
+func (e *statusError) Unwrap() error { return e.kind }
+
+// fail closes resp and describes it as an error. Refused credentials stop
+// the sink (every request would be refused); a card the server finds
+// malformed or too large will never be taken; anything else, a 5xx
+// included, concerns this request alone and is tried again next run.
+func (c *client) fail(resp *http.Response) error {
+	defer resp.Body.Close()
+	e := &statusError{method: resp.Request.Method, url: resp.Request.URL.String(), status: resp.Status}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		e.kind, e.detail = sinks.ErrUnavailable, c.hint
+	case http.StatusForbidden:
+		e.kind, e.detail = sinks.ErrUnavailable, "the account may not write to this address book"
+	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		e.kind, e.detail = sinks.ErrPermanent, serverSays(resp)
+	default:
+		e.detail = serverSays(resp)
+	}
+	return e
+}
+
+// serverSays is the start of a plain-text error body, which often names
+// the offending property.
+func serverSays(resp *http.Response) string {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// transportError wraps a failed request. A server that cannot be reached
+// at all (refused connection, unknown host, untrusted certificate) is
+// unavailable as a whole; a connection lost mid-request concerns that
+// request alone.
+func transportError(req *http.Request, err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		err = ue.Err // it would name the URL twice
+	}
+	var (
+		op      *net.OpError
+		dns     *net.DNSError
+		unknown x509.UnknownAuthorityError
+		invalid *tls.CertificateVerificationError
+	)
+	if req.Context().Err() == nil &&
+		(errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns) || errors.As(err, &unknown) || errors.As(err, &invalid)) {
+		return fmt.Errorf("carddav: %s %s: %w: %w", req.Method, req.URL, sinks.ErrUnavailable, err)
+	}
+	return fmt.Errorf("carddav: %s %s: %w", req.Method, req.URL, err)
+}

@@ -1,0 +1,145 @@
+package carddav
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// davTestsEnv, set to 1 by scripts/test.sh, makes a missing server binary
+// a failure instead of a skip, so the test command cannot pass vacuously.
+const davTestsEnv = "CONNECT_SYNC_DAV_TESTS"
+
+// server is a real CardDAV server started for the tests, on a free
+// loopback port with storage in a temporary folder.
+type server struct {
+	name string
+	// root is the server's base URL; home is where the tests create
+	// address books (the user's address book home set).
+	root, home         string
+	username, password string
+}
+
+func requireBinary(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	msg := fmt.Sprintf("%s is not installed: scripts/test.sh installs it and runs these tests", name)
+	if os.Getenv(davTestsEnv) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startRadicale runs Radicale with htpasswd authentication (APR1-MD5, the
+// htpasswd default, which Debian's Radicale 3.1 reads without extra
+// modules) and owner-only rights.
+func startRadicale(t testing.TB) *server {
+	radicale := requireBinary(t, "radicale")
+	htpasswd := requireBinary(t, "htpasswd")
+	dir := t.TempDir()
+	s := &server{name: "radicale", username: "alice", password: "s3cret-Passw0rd"}
+	users := filepath.Join(dir, "users")
+	if out, err := exec.Command(htpasswd, "-c", "-b", "-m", users, s.username, s.password).CombinedOutput(); err != nil {
+		t.Fatalf("htpasswd: %v: %s", err, out)
+	}
+	addr := freeAddr(t)
+	config := filepath.Join(dir, "config")
+	writeFile(t, config, fmt.Sprintf(`[server]
+hosts = %s
+[auth]
+type = htpasswd
+htpasswd_filename = %s
+htpasswd_encryption = md5
+delay = 0
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = %s
+[web]
+type = none
+[logging]
+level = warning
+`, addr, users, filepath.Join(dir, "collections")))
+	s.root = "http://" + addr
+	s.home = s.root + "/" + s.username + "/"
+	start(t, addr, radicale, "--config", config)
+	return s
+}
+
+// startXandikos runs Xandikos, which has no authentication of its own,
+// with its default principal /user/ and home set /user/contacts/.
+func startXandikos(t testing.TB) *server {
+	xandikos := requireBinary(t, "xandikos")
+	addr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	s := &server{name: "xandikos", root: "http://" + addr}
+	s.home = s.root + "/user/contacts/"
+	start(t, addr, xandikos, "-d", t.TempDir(), "-l", host, "-p", port, "--defaults")
+	return s
+}
+
+// freeAddr is a loopback address with a port nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// start runs a server until the test ends and waits until it listens on
+// addr. The wait is long: a loaded machine starts Python slowly.
+func start(t testing.TB, addr, name string, args ...string) {
+	t.Helper()
+	var logs bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(name), logs.String())
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("%s exited: %v", filepath.Base(name), err)
+		default:
+		}
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not listen on %s", filepath.Base(name), addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
