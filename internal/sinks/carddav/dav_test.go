@@ -9,6 +9,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/davtest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/emersion/go-vcard"
 )
@@ -16,10 +17,10 @@ import (
 // servers are the real CardDAV servers every scenario runs against.
 var servers = []struct {
 	name  string
-	start func(testing.TB) *server
+	start func(testing.TB) *davtest.Server
 }{
-	{"radicale", startRadicale},
-	{"xandikos", startXandikos},
+	{"radicale", davtest.StartRadicale},
+	{"xandikos", davtest.StartXandikos},
 }
 
 // people are the contacts of the scenarios; the first has text that needs
@@ -51,16 +52,16 @@ func TestServers(t *testing.T) {
 }
 
 // bookConfig is a sink config for a new book of its own below the home set.
-func bookConfig(s *server, name string) *Config {
+func bookConfig(s *davtest.Server, name string) *Config {
 	cfg := DefaultConfig()
-	cfg.URL = s.home + name + "/"
+	cfg.URL = s.Home + name + "/"
 	cfg.CreateAddressBook = true
-	cfg.Username, cfg.Password = s.username, secretOf(s.password)
+	cfg.Username, cfg.Password = s.Username, secretOf(s.Password)
 	return cfg
 }
 
 // testSync: initial upload, update, a repeated delivery, delete.
-func testSync(t *testing.T, s *server) {
+func testSync(t *testing.T, s *davtest.Server) {
 	cfg := bookConfig(s, "sync")
 	m := newMemo()
 	sink := open(t, cfg, m)
@@ -98,7 +99,7 @@ func testSync(t *testing.T, s *server) {
 
 // testLostState: a sink that lost its memo adopts the cards it finds (at
 // its own hrefs, and one another client moved) instead of duplicating them.
-func testLostState(t *testing.T, s *server) {
+func testLostState(t *testing.T, s *davtest.Server) {
 	cfg := bookConfig(s, "lost")
 	r := newReader(t, s)
 	var created []contact.Change
@@ -127,7 +128,7 @@ func testLostState(t *testing.T, s *server) {
 
 // testConflict: a card edited on the server between runs is overwritten
 // by default, and left alone, dead-lettered, with conflict_policy skip.
-func testConflict(t *testing.T, s *server) {
+func testConflict(t *testing.T, s *davtest.Server) {
 	cfg := bookConfig(s, "conflict")
 	r := newReader(t, s)
 	m := newMemo()
@@ -158,7 +159,7 @@ func testConflict(t *testing.T, s *server) {
 
 // testForeignCard: a card connect-sync did not write is never changed,
 // even where connect-sync would put the contact's card.
-func testForeignCard(t *testing.T, s *server) {
+func testForeignCard(t *testing.T, s *davtest.Server) {
 	cfg := bookConfig(s, "foreign")
 	r := newReader(t, s)
 	deliver(t, open(t, cfg, newMemo()), change(contact.Created, people[1]))
@@ -177,14 +178,14 @@ func testForeignCard(t *testing.T, s *server) {
 
 // testDiscovery: from the server root to a book picked by display name,
 // created with an extended MKCOL the first time, found by path later.
-func testDiscovery(t *testing.T, s *server) {
+func testDiscovery(t *testing.T, s *davtest.Server) {
 	cfg := DefaultConfig()
-	cfg.Server, cfg.AddressBook, cfg.CreateAddressBook = s.root, "Connect Contacts", true
-	cfg.Username, cfg.Password = s.username, secretOf(s.password)
+	cfg.Server, cfg.AddressBook, cfg.CreateAddressBook = s.Root, "Connect Contacts", true
+	cfg.Username, cfg.Password = s.Username, secretOf(s.Password)
 	if err := open(t, cfg, newMemo()).Check(t.Context()); err != nil {
 		t.Errorf("check of a book to create: %v", err)
 	}
-	if got := newReader(t, s).do("GET", s.home+"connect-contacts/", nil, ""); got.code != 404 {
+	if got := newReader(t, s).do("GET", s.Home+"connect-contacts/", nil, ""); got.code != 404 {
 		t.Errorf("check created the book: GET answers %d", got.code)
 	}
 	deliver(t, open(t, cfg, newMemo()), change(contact.Created, people[0]))
@@ -193,8 +194,8 @@ func testDiscovery(t *testing.T, s *server) {
 	found := open(t, cfg, newMemo())
 	deliver(t, found, change(contact.Created, people[1]))
 	book := found.book.String()
-	if book != s.home+"connect-contacts/" {
-		t.Errorf("discovered %s, want %sconnect-contacts/", book, s.home)
+	if book != s.Home+"connect-contacts/" {
+		t.Errorf("discovered %s, want %sconnect-contacts/", book, s.Home)
 	}
 	checkBook(t, newReader(t, s).cards(book), people[0], people[1])
 

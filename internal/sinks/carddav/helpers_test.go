@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"sync"
 	"testing"
 
@@ -103,3 +104,10 @@ func deliver(t testing.TB, s sinks.Sink, changes ...contact.Change) {
 }
 
 func uidOf(id string) string { return card.UID(sourceURL, id) }
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

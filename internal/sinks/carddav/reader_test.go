@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/emersion/go-vcard"
+
+	"github.com/connect-sync/connect-sync/internal/davtest"
 )
 
 // reader reads an address book back with plain PROPFIND and GET requests,
@@ -20,8 +22,8 @@ type reader struct {
 	username, password string
 }
 
-func newReader(t *testing.T, s *server) *reader {
-	return &reader{t: t, username: s.username, password: s.password}
+func newReader(t *testing.T, s *davtest.Server) *reader {
+	return &reader{t: t, username: s.Username, password: s.Password}
 }
 
 // stored is one card in the book.

@@ -1,4 +1,9 @@
-package carddav
+// Package davtest starts real CardDAV servers (Radicale, Xandikos) for
+// tests, on free loopback ports with storage in temporary folders. Without
+// the server installed a test is skipped with a message saying how to run
+// it, unless CONNECT_SYNC_DAV_TESTS=1 (set by scripts/test.sh) makes that a
+// failure, so the test command cannot pass vacuously.
+package davtest
 
 import (
 	"bytes"
@@ -12,44 +17,43 @@ import (
 	"time"
 )
 
-// davTestsEnv, set to 1 by scripts/test.sh, makes a missing server binary
-// a failure instead of a skip, so the test command cannot pass vacuously.
-const davTestsEnv = "CONNECT_SYNC_DAV_TESTS"
+// EnvVar, set to 1, makes a missing server binary a failure.
+const EnvVar = "CONNECT_SYNC_DAV_TESTS"
 
-// server is a real CardDAV server started for the tests, on a free
-// loopback port with storage in a temporary folder.
-type server struct {
-	name string
-	// root is the server's base URL; home is where the tests create
-	// address books (the user's address book home set).
-	root, home         string
-	username, password string
+// Server is a real CardDAV server started for a test.
+type Server struct {
+	Name string
+	// Root is the server's base URL; Home is where tests create address
+	// books (the user's address book home set).
+	Root, Home         string
+	Username, Password string // empty for a server without authentication
 }
 
-func requireBinary(t testing.TB, name string) string {
+// RequireBinary finds a server program, or skips or fails the test.
+func RequireBinary(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
 	msg := fmt.Sprintf("%s is not installed: scripts/test.sh installs it and runs these tests", name)
-	if os.Getenv(davTestsEnv) == "1" {
+	if os.Getenv(EnvVar) == "1" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
 	return ""
 }
 
-// startRadicale runs Radicale with htpasswd authentication (APR1-MD5, the
+// StartRadicale runs Radicale with htpasswd authentication (APR1-MD5, the
 // htpasswd default, which Debian's Radicale 3.1 reads without extra
 // modules) and owner-only rights.
-func startRadicale(t testing.TB) *server {
-	radicale := requireBinary(t, "radicale")
-	htpasswd := requireBinary(t, "htpasswd")
+func StartRadicale(t testing.TB) *Server {
+	radicale := RequireBinary(t, "radicale")
+	htpasswd := RequireBinary(t, "htpasswd")
 	dir := t.TempDir()
-	s := &server{name: "radicale", username: "alice", password: "s3cret-Passw0rd"}
+	s := &Server{Name: "radicale", Username: "alice", Password: "s3cret-Passw0rd"}
 	users := filepath.Join(dir, "users")
-	if out, err := exec.Command(htpasswd, "-c", "-b", "-m", users, s.username, s.password).CombinedOutput(); err != nil {
+	if out, err := exec.Command(htpasswd, "-c", "-b", "-m", users, s.Username, s.Password).CombinedOutput(); err != nil {
 		t.Fatalf("htpasswd: %v: %s", err, out)
 	}
 	addr := freeAddr(t)
@@ -70,20 +74,20 @@ type = none
 [logging]
 level = warning
 `, addr, users, filepath.Join(dir, "collections")))
-	s.root = "http://" + addr
-	s.home = s.root + "/" + s.username + "/"
+	s.Root = "http://" + addr
+	s.Home = s.Root + "/" + s.Username + "/"
 	start(t, addr, radicale, "--config", config)
 	return s
 }
 
-// startXandikos runs Xandikos, which has no authentication of its own,
+// StartXandikos runs Xandikos, which has no authentication of its own,
 // with its default principal /user/ and home set /user/contacts/.
-func startXandikos(t testing.TB) *server {
-	xandikos := requireBinary(t, "xandikos")
+func StartXandikos(t testing.TB) *Server {
+	xandikos := RequireBinary(t, "xandikos")
 	addr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
-	s := &server{name: "xandikos", root: "http://" + addr}
-	s.home = s.root + "/user/contacts/"
+	s := &Server{Name: "xandikos", Root: "http://" + addr}
+	s.Home = s.Root + "/user/contacts/"
 	start(t, addr, xandikos, "-d", t.TempDir(), "-l", host, "-p", port, "--defaults")
 	return s
 }
