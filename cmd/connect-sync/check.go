@@ -38,7 +38,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, s := range statuses {
 		fmt.Fprintf(stdout, "  %s  %-24s %s\n", s.ID, s.Label, s.Type)
 	}
-	opened, err := openSinks(cfg, logger, nil)
+	opened, err := openSinks(cfg, logger, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -36,15 +36,18 @@ func openSource(cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*s
 	})
 }
 
-// openSinks opens every configured sink, each with its memo in db (nil
-// for commands that deliver nothing, such as check). The caller closes
-// them with closeSinks.
-func openSinks(cfg *config.Config, logger *slog.Logger, db *state.DB) ([]engine.Sink, error) {
+// openSinks opens every configured sink, each with its memo in db and its
+// counters in m (both nil for commands that deliver nothing, such as
+// check). The caller closes them with closeSinks.
+func openSinks(cfg *config.Config, logger *slog.Logger, db *state.DB, m *metrics.Metrics) ([]engine.Sink, error) {
 	var opened []engine.Sink
 	for _, s := range cfg.Sinks {
 		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: cfg.Connect.BaseURL}
 		if db != nil {
 			env.Memo = db.Memo(s.Name)
+		}
+		if m != nil {
+			env.Conflict = m.Conflict(s.Name)
 		}
 		sink, err := s.Config.Open(env)
 		if err != nil {

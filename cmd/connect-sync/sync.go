@@ -85,7 +85,7 @@ func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine
 	src, err := openSource(cfg, logger, m)
 	var sinkList []engine.Sink
 	if err == nil {
-		sinkList, err = openSinks(cfg, logger, db)
+		sinkList, err = openSinks(cfg, logger, db, m)
 	}
 	if err != nil {
 		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}

@@ -43,6 +43,7 @@ type Metrics struct {
 	deliveries      *prometheus.CounterVec
 	pending         *prometheus.GaugeVec
 	deadLetters     *prometheus.GaugeVec
+	conflicts       *prometheus.CounterVec
 	sinkLastSuccess *prometheus.GaugeVec
 }
 
@@ -102,6 +103,10 @@ func New(version string, runtimeCollectors bool) *Metrics {
 			Name: "connect_sync_sink_dead_letters",
 			Help: "Changes a sink refused for good, kept for `connect-sync redeliver`.",
 		}, []string{"sink"}),
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connect_sync_sink_conflicts_total",
+			Help: "Changes that met a destination changed behind connect-sync's back (a CardDAV card edited on the server), by resolution.",
+		}, []string{"sink", "resolution"}),
 		sinkLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "connect_sync_sink_last_success_timestamp_seconds",
 			Help: "When a sink last finished a run with nothing left pending.",
@@ -113,7 +118,7 @@ func New(version string, runtimeCollectors bool) *Metrics {
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	m.reg.MustRegister(m.runs, m.runsSkipped, m.runDuration, m.lastRun, m.lastSuccess, m.contacts,
-		m.changes, m.requests, m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.sinkLastSuccess, buildInfo)
+		m.changes, m.requests, m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.conflicts, m.sinkLastSuccess, buildInfo)
 	if runtimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -155,6 +160,11 @@ func (m *Metrics) ObserveRequest(endpoint string, status int, elapsed time.Durat
 	}
 	m.requests.WithLabelValues(endpoint, code).Inc()
 	m.requestDuration.WithLabelValues(endpoint).Observe(elapsed.Seconds())
+}
+
+// Conflict returns the sinks.Env.Conflict counter of one sink.
+func (m *Metrics) Conflict(sink string) func(resolution string) {
+	return func(resolution string) { m.conflicts.WithLabelValues(sink, resolution).Inc() }
 }
 
 // ObserveRun records a finished run: its result and duration, the changes

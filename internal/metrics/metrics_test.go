@@ -27,6 +27,7 @@ func observed() *Metrics {
 	}}, nil)
 	m.ObserveRun(t0.Add(time.Minute), t0.Add(time.Minute+time.Second), engine.Report{Deleted: 1}, errors.New("boom"))
 	m.RunSkipped()
+	m.Conflict("phone")("overwritten")
 	success := t0.Add(2 * time.Second)
 	m.ObserveState(state.Status{
 		LastRun:       &state.Run{FinishedAt: t0.Add(time.Minute + time.Second), Result: "failure"},
@@ -78,6 +79,9 @@ connect_sync_sink_deliveries_total{result="success",sink="hook"} 1
 # TYPE connect_sync_sink_pending gauge
 connect_sync_sink_pending{sink="csv"} 0
 connect_sync_sink_pending{sink="hook"} 3
+# HELP connect_sync_sink_conflicts_total Changes that met a destination changed behind connect-sync's back (a CardDAV card edited on the server), by resolution.
+# TYPE connect_sync_sink_conflicts_total counter
+connect_sync_sink_conflicts_total{resolution="overwritten",sink="phone"} 1
 # HELP connect_sync_sink_dead_letters Changes a sink refused for good, kept for ` + "`connect-sync redeliver`" + `.
 # TYPE connect_sync_sink_dead_letters gauge
 connect_sync_sink_dead_letters{sink="csv"} 0
@@ -91,6 +95,7 @@ connect_sync_sink_last_success_timestamp_seconds{sink="csv"} 1.795600802e+09
 		"connect_sync_last_run_timestamp_seconds", "connect_sync_last_success_timestamp_seconds",
 		"connect_sync_source_requests_total", "connect_sync_sink_deliveries_total", "connect_sync_sink_pending",
 		"connect_sync_sink_last_success_timestamp_seconds", "connect_sync_sink_dead_letters",
+		"connect_sync_sink_conflicts_total",
 	}
 	if err := testutil.GatherAndCompare(observed().Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)

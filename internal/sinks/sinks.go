@@ -82,6 +82,10 @@ type Env struct {
 	// SourceURL is the Connect base URL; sinks derive stable identifiers
 	// (vCard UIDs) from it and the contact id.
 	SourceURL string
+	// Conflict, when set, counts a change that met a destination changed
+	// behind connect-sync's back (a CardDAV card edited on the server),
+	// by how it was resolved: "overwritten" or "skipped".
+	Conflict func(resolution string)
 	// Memo keeps what the sink must remember per contact between runs
 	// (a CardDAV card's href and ETag). It is forgotten when the sink is
 	// reset or its target changes.

@@ -25,6 +25,8 @@ type Sink struct {
 	memo   sinks.Memo
 	logger *slog.Logger
 	opts   card.Options
+	// conflict counts resolved conflicts for the metrics.
+	conflict func(resolution string)
 	// checking makes create a no-op, for Check, which changes nothing.
 	checking bool
 
@@ -122,7 +124,7 @@ func fileName(uid string) string {
 // Check finds the address book, without changing anything: a missing book
 // that create_addressbook would create passes.
 func (s *Sink) Check(ctx context.Context) error {
-	probe := &Sink{cfg: s.cfg, client: s.client, logger: s.logger, checking: true}
+	probe := &Sink{cfg: s.cfg, client: s.client, logger: s.logger, conflict: s.conflict, checking: true}
 	_, err := probe.addressBook(ctx)
 	return err
 }

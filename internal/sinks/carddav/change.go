@@ -97,9 +97,11 @@ func (s *Sink) mayChange(id string, rec *record, cur *fetched) error {
 		return nil
 	}
 	if s.cfg.ConflictPolicy == Skip {
+		s.conflict("skipped")
 		return fmt.Errorf("carddav: %s: %w: conflict: the card changed on the server since connect-sync wrote it, and conflict_policy is skip", target, sinks.ErrPermanent)
 	}
 	s.logger.Warn("conflict: the card changed on the server; connect-sync overwrites it (conflict_policy overwrite)", "contact", id, "url", target)
+	s.conflict("overwritten")
 	rec.written = false // resolved: no second warning for a retry
 	return nil
 }

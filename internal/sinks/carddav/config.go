@@ -168,12 +168,17 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
+	conflict := env.Conflict
+	if conflict == nil {
+		conflict = func(string) {}
+	}
 	return &Sink{
-		cfg:    *c,
-		client: client,
-		memo:   env.Memo,
-		logger: env.Logger,
-		opts:   card.Options{Version: c.Version, SourceURL: env.SourceURL},
+		cfg:      *c,
+		client:   client,
+		memo:     env.Memo,
+		logger:   env.Logger,
+		opts:     card.Options{Version: c.Version, SourceURL: env.SourceURL},
+		conflict: conflict,
 	}, nil
 }
 

@@ -142,11 +142,20 @@ func testConflict(t *testing.T, s *davtest.Server) {
 	edit("3")
 	ann, bob := people[1], people[2]
 	ann.Note, bob.Note = "from Connect", "from Connect"
-	deliver(t, open(t, cfg, m), change(contact.Updated, ann))
+	var conflicts []string
+	count := func(resolution string) { conflicts = append(conflicts, resolution) }
+	overwriting := open(t, cfg, m)
+	overwriting.conflict = count
+	deliver(t, overwriting, change(contact.Updated, ann))
 
 	skip := bookConfig(s, "conflict")
 	skip.ConflictPolicy = Skip
-	errs := open(t, skip, m).Deliver(t.Context(), []contact.Change{change(contact.Updated, bob)})
+	skipping := open(t, skip, m)
+	skipping.conflict = count
+	errs := skipping.Deliver(t.Context(), []contact.Change{change(contact.Updated, bob)})
+	if fmt.Sprint(conflicts) != "[overwritten skipped]" {
+		t.Errorf("conflicts counted: %v, want [overwritten skipped]", conflicts)
+	}
 	if !errors.Is(errs[0], sinks.ErrPermanent) || !strings.Contains(errs[0].Error(), "conflict") {
 		t.Errorf("skip: error %v, want a conflict that wraps ErrPermanent", errs[0])
 	}
