@@ -53,7 +53,11 @@ func openSinks(cfg *config.Config, logger *slog.Logger, db *state.DB, m *metrics
 		if err != nil {
 			return nil, errors.Join(err, closeSinks(opened))
 		}
-		opened = append(opened, engine.Sink{Name: s.Name, Type: s.Type, Target: s.Config.Target(), Sink: sink})
+		es := engine.Sink{Name: s.Name, Type: s.Type, Target: s.Config.Target(), Sink: sink}
+		if f, ok := s.Config.(sinks.Formatter); ok {
+			es.Format = f.Format()
+		}
+		opened = append(opened, es)
 	}
 	return opened, nil
 }

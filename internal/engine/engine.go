@@ -50,6 +50,7 @@ type Sink struct {
 	Name   string
 	Type   string
 	Target string // the destination (path, URL); a new target starts over
+	Format string // what is written there (sinks.Formatter); a new format starts over too
 	Sink   sinks.Sink
 }
 
@@ -209,13 +210,23 @@ func (e *Engine) registerSinks(only string) error {
 	}
 	for _, s := range e.selected(only) {
 		info, ok := known[s.Name]
-		if ok && info.Type == s.Type && info.Target == s.Target && !info.Backfilling {
+		same := ok && info.Type == s.Type && info.Target == s.Target && !info.Backfilling
+		switch {
+		case same && info.Format == s.Format:
 			continue
-		}
-		if ok && !info.Backfilling {
+		case same && info.Format == "":
+			// A state file from before formats were recorded: take the
+			// format as it is rather than re-send everything.
+			if err := e.Store.UpdateSink(s.Name, func(info *state.SinkInfo) { info.Format = s.Format }); err != nil {
+				return err
+			}
+			continue
+		case same:
+			e.Logger.Warn("sink format changed: re-sending every current contact", "sink", s.Name, "format", s.Format)
+		case ok && !info.Backfilling:
 			e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
 		}
-		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Backfilling: true}); err != nil {
+		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true}); err != nil {
 			return err
 		}
 		n, err := e.Store.Backfill(s.Name, e.now(), newChangeID)

@@ -608,3 +608,31 @@ func TestGoneDisablesTheSinkUntilRedeliver(t *testing.T) {
 		t.Errorf("after redeliver, delivered %v", got)
 	}
 }
+
+func TestNewFormatResendsEveryContact(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 2, Sink{Name: "cards", Type: "test", Target: "/srv/cards", Format: "vcard 3.0", Sink: rec})
+	h.mustRun()
+	rec.take()
+
+	h.engine.Sinks[0].Format = "vcard 4.0"
+	h.mustRun()
+	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 2]" {
+		t.Fatalf("after the format changed, delivered %v, want every contact", got)
+	}
+	h.mustRun()
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("an unchanged format re-sent %d changes", len(got))
+	}
+
+	// A state file from before formats were recorded takes the format
+	// as it is.
+	h.db.UpdateSink("cards", func(info *state.SinkInfo) { info.Format = "" })
+	h.mustRun()
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("a state file without a format re-sent %d changes", len(got))
+	}
+	if sinks, _ := h.db.Sinks(); sinks["cards"].Format != "vcard 4.0" {
+		t.Errorf("format recorded %q", sinks["cards"].Format)
+	}
+}

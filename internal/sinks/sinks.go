@@ -73,6 +73,13 @@ type Config interface {
 	Open(env Env) (Sink, error)
 }
 
+// Formatter is a Config with settings that change what is written, not
+// where (a vCard version, the CSV formula guard): when Format changes, the
+// sink is sent every current contact again, as for a new Target.
+type Formatter interface {
+	Format() string
+}
+
 // Env is what a sink gets from the rest of connect-sync when it is opened.
 type Env struct {
 	// Name is the sink's unique name from the config.

@@ -13,6 +13,9 @@ type SinkInfo struct {
 	// config, the sink starts over with a back-fill.
 	Type   string `json:"type"`
 	Target string `json:"target"`
+	// Format is what the sink writes there (a vCard version); when it
+	// changes, the sink is sent every contact again.
+	Format string `json:"format,omitempty"`
 	// Backfilling is set while the back-fill of a new sink is under way;
 	// a sink still marked after a crash is back-filled again from scratch.
 	Backfilling bool `json:"backfilling,omitempty"`

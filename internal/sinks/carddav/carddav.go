@@ -137,10 +137,11 @@ func (s *Sink) Close() error {
 
 // Interface guards.
 var (
-	_ sinks.Config  = (*Config)(nil)
-	_ sinks.Sink    = (*Sink)(nil)
-	_ sinks.Checker = (*Sink)(nil)
-	_ io.Closer     = (*Sink)(nil)
+	_ sinks.Config    = (*Config)(nil)
+	_ sinks.Formatter = (*Config)(nil)
+	_ sinks.Sink      = (*Sink)(nil)
+	_ sinks.Checker   = (*Sink)(nil)
+	_ io.Closer       = (*Sink)(nil)
 
 	_ webdav.HTTPClient = (*client)(nil)
 )

@@ -137,6 +137,9 @@ func fieldError(key, msg string) *sinks.FieldError {
 	return &sinks.FieldError{Key: key, Err: errors.New(msg)}
 }
 
+// Format names the vCard version the cards are written in.
+func (c *Config) Format() string { return "vcard " + c.Version }
+
 // Target is the address book's URL or, with discovery, the server, user
 // and book, so that pointing the sink at another book starts it over.
 func (c *Config) Target() string {

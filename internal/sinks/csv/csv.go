@@ -109,6 +109,7 @@ func (s *Sink) Check(context.Context) error {
 // Interface guards.
 var (
 	_ sinks.Sink      = (*Sink)(nil)
+	_ sinks.Formatter = (*Config)(nil)
 	_ sinks.Committer = (*Sink)(nil)
 	_ sinks.Checker   = (*Sink)(nil)
 	_ sinks.Config    = (*Config)(nil)

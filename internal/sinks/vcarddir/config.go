@@ -5,6 +5,7 @@ package vcarddir
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/card"
@@ -35,8 +36,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Target is the folder's path.
-func (c *Config) Target() string { return c.Path }
+// Target is the folder's absolute path: the same relative path from
+// another working directory is another folder.
+func (c *Config) Target() string {
+	if abs, err := filepath.Abs(c.Path); err == nil {
+		return abs
+	}
+	return c.Path
+}
+
+// Format names the vCard version the cards are written in.
+func (c *Config) Format() string { return "vcard " + c.Version }
 
 // Open creates the sink. It touches nothing on disk: the first delivery
 // creates the folder, so a folder that cannot be created (an unmounted

@@ -133,7 +133,8 @@ func isFolderError(err error) bool {
 
 // Interface guards.
 var (
-	_ sinks.Sink    = (*Sink)(nil)
-	_ sinks.Checker = (*Sink)(nil)
-	_ sinks.Config  = (*Config)(nil)
+	_ sinks.Sink      = (*Sink)(nil)
+	_ sinks.Checker   = (*Sink)(nil)
+	_ sinks.Config    = (*Config)(nil)
+	_ sinks.Formatter = (*Config)(nil)
 )
