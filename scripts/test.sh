@@ -26,6 +26,10 @@ fi
 # rather than skips.
 export CONNECT_SYNC_DAV_TESTS=1
 
+# The Standard Webhooks reference library, which the webhook sink's tests
+# verify every signature with (pinned in its package-lock.json).
+npm ci --prefix internal/sinks/webhook/testdata/verifier --no-audit --no-fund --silent
+
 unformatted=$(gofmt -l cmd internal)
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change: $unformatted" >&2

@@ -59,7 +59,7 @@ func TestLoadErrors(t *testing.T) {
 		file string
 		want []string // each a whole line of the error
 	}{
-		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: carddav, csv, vcard-dir)`}},
+		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: carddav, csv, vcard-dir, webhook)`}},
 		{"unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: connect.base_ulr: unknown key (known here: api_key, api_key_file, base_url, max_retries, query, timeout)`}},
 		{"unknown-sink-key.yaml", []string{`testdata/unknown-sink-key.yaml:4: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)`}},
 		{"duplicate-name.yaml", []string{`testdata/duplicate-name.yaml:5: sinks[1].name: "out" is already the name of another sink`}},
@@ -169,6 +169,7 @@ func TestAPIKeySources(t *testing.T) {
 
 func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("CONNECT_API_KEY", "sk_live_example")
+	t.Setenv("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	if _, err := Load("../../config.example.yaml"); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
 	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
+	"github.com/connect-sync/connect-sync/internal/sinks/webhook"
 )
 
 // sinkTypes maps each sink `type:` to its settings with their defaults.
@@ -29,6 +30,7 @@ var sinkTypes = map[string]func() sinks.Config{
 	"csv":       func() sinks.Config { return csv.DefaultConfig() },
 	"vcard-dir": func() sinks.Config { return vcarddir.DefaultConfig() },
 	"carddav":   func() sinks.Config { return carddav.DefaultConfig() },
+	"webhook":   func() sinks.Config { return webhook.DefaultConfig() },
 }
 
 // Error is a problem at a place in the config file.

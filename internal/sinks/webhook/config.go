@@ -1,0 +1,300 @@
+package webhook
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Config is a webhook sink's entry in the config file.
+type Config struct {
+	// URL receives the POSTs: an http or https URL.
+	URL string `yaml:"url"`
+	// Secret is the Standard Webhooks signing secret: "whsec_" followed by
+	// the base64 of 24 to 64 random bytes.
+	Secret secret.String `yaml:"secret"`
+	// SecretFile holds the secret instead; Open reads it, surrounding
+	// whitespace trimmed. One of Secret and SecretFile is required.
+	SecretFile string `yaml:"secret_file"`
+	// Events lists the kinds of change sent, as "created" or
+	// "contact.created"; empty means all three. Changes of other kinds are
+	// acknowledged without a request.
+	Events []string `yaml:"events"`
+	// Headers are added to every request. Their values are secrets, since
+	// they often carry a token.
+	Headers map[string]secret.String `yaml:"headers"`
+	// Timeout bounds each attempt, the response included.
+	Timeout time.Duration `yaml:"timeout"`
+	// BatchSize is how many events one request carries; above 1 they go
+	// as one "contact.batch" event.
+	BatchSize int `yaml:"batch_size"`
+	// Concurrency is how many requests are in flight at once.
+	Concurrency int `yaml:"concurrency"`
+	// MaxAge is how long a change may keep failing before it moves to the
+	// dead letters.
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxRetries is how often an attempt that failed transiently is
+	// repeated within one delivery.
+	MaxRetries int `yaml:"max_retries"`
+	// TLSCAFile is a PEM file of the CAs that the receiver's certificate
+	// must chain to, in place of the system's; for a private CA.
+	TLSCAFile string `yaml:"tls_ca_file"`
+}
+
+// DefaultConfig returns the settings that apply before the entry is decoded.
+func DefaultConfig() *Config {
+	return &Config{
+		Timeout:     10 * time.Second,
+		BatchSize:   1,
+		Concurrency: 4,
+		MaxAge:      72 * time.Hour,
+		MaxRetries:  3,
+	}
+}
+
+// reservedHeaders are set by the sink or by net/http, so a configured
+// value would be overwritten or would corrupt the request.
+var reservedHeaders = []string{
+	"Content-Type", "Content-Length", "Host", "Connection", "Transfer-Encoding",
+	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature",
+}
+
+// Validate checks the settings; errors are *sinks.FieldError. A secret in
+// secret_file is checked by Open, which reads it.
+func (c *Config) Validate() error {
+	if err := c.validateURL(); err != nil {
+		return err
+	}
+	if err := c.validateSecret(); err != nil {
+		return err
+	}
+	if _, err := parseEvents(c.Events); err != nil {
+		return err
+	}
+	if err := validateHeaders(c.Headers); err != nil {
+		return err
+	}
+	return c.validateNumbers()
+}
+
+func (c *Config) validateURL() error {
+	if c.URL == "" {
+		return &sinks.FieldError{Key: "url", Err: errors.New("is required")}
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		// url.Error repeats the URL, which may hold credentials.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &sinks.FieldError{Key: "url", Err: fmt.Errorf("is not a URL: %w", err)}
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &sinks.FieldError{Key: "url", Err: fmt.Errorf("must be an http or https URL, not %q", redact(u))}
+	}
+	if c.TLSCAFile != "" && u.Scheme != "https" {
+		return &sinks.FieldError{Key: "tls_ca_file", Err: errors.New("applies to an https url only")}
+	}
+	return nil
+}
+
+func (c *Config) validateSecret() error {
+	switch {
+	case !c.Secret.IsZero() && c.SecretFile != "":
+		return &sinks.FieldError{Key: "secret_file", Err: errors.New("set secret or secret_file, not both")}
+	case c.SecretFile != "":
+		return nil
+	case c.Secret.IsZero():
+		return &sinks.FieldError{Key: "secret", Err: errors.New("is required (or secret_file): receivers must be able to verify the requests")}
+	}
+	if _, err := parseSecret(c.Secret.Reveal()); err != nil {
+		return &sinks.FieldError{Key: "secret", Err: err}
+	}
+	return nil
+}
+
+func (c *Config) validateNumbers() error {
+	switch {
+	case c.Timeout <= 0:
+		return &sinks.FieldError{Key: "timeout", Err: errors.New("must be positive")}
+	case c.BatchSize < 1:
+		return &sinks.FieldError{Key: "batch_size", Err: fmt.Errorf("must be at least 1, not %d", c.BatchSize)}
+	case c.Concurrency < 1:
+		return &sinks.FieldError{Key: "concurrency", Err: fmt.Errorf("must be at least 1, not %d", c.Concurrency)}
+	case c.MaxAge <= 0:
+		return &sinks.FieldError{Key: "max_age", Err: errors.New("must be positive")}
+	case c.MaxRetries < 0:
+		return &sinks.FieldError{Key: "max_retries", Err: errors.New("must not be negative")}
+	}
+	return nil
+}
+
+// parseEvents reads the events setting into the set of kinds to send.
+func parseEvents(names []string) (map[contact.Kind]bool, error) {
+	kinds := map[contact.Kind]bool{}
+	for i, name := range names {
+		kind := contact.Kind(strings.TrimPrefix(name, "contact."))
+		if _, ok := eventTypes[kind]; !ok {
+			return nil, &sinks.FieldError{
+				Key: fmt.Sprintf("events[%d]", i),
+				Err: fmt.Errorf("unknown event %q (known: created, updated, deleted)", name),
+			}
+		}
+		kinds[kind] = true
+	}
+	if len(kinds) == 0 {
+		for kind := range eventTypes {
+			kinds[kind] = true
+		}
+	}
+	return kinds, nil
+}
+
+func validateHeaders(headers map[string]secret.String) error {
+	for name, value := range headers {
+		key := "headers." + name
+		switch {
+		case !validHeaderName(name):
+			return &sinks.FieldError{Key: key, Err: errors.New("is not a valid header name")}
+		case isReserved(name):
+			return &sinks.FieldError{Key: key, Err: errors.New("is set by the sink itself")}
+		case strings.ContainsAny(value.Reveal(), "\r\n\x00"):
+			return &sinks.FieldError{Key: key, Err: errors.New("value must be one line")}
+		}
+	}
+	return nil
+}
+
+func isReserved(name string) bool {
+	for _, r := range reservedHeaders {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		ok := r < 0x7f && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Target is the URL without its credentials: userinfo is dropped and query
+// values are redacted, since the target is shown by `status` and kept in
+// the state file. Rotating a token in the URL therefore does not start the
+// sink over.
+func (c *Config) Target() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return redact(u)
+}
+
+func redact(u *url.URL) string {
+	r := *u
+	r.User = nil
+	r.Fragment, r.RawFragment = "", ""
+	if r.RawQuery != "" {
+		q := r.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		r.RawQuery = q.Encode()
+	}
+	return r.String()
+}
+
+// Open creates the sink: it reads secret_file and tls_ca_file and makes
+// the HTTP client that every delivery reuses. Nothing is sent.
+func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	key, err := c.key()
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	roots, err := c.roots()
+	if err != nil {
+		return nil, fmt.Errorf("webhook: tls_ca_file %s: %w", c.TLSCAFile, err)
+	}
+	events, _ := parseEvents(c.Events)
+	headers := http.Header{"User-Agent": {"connect-sync"}}
+	for name, value := range c.Headers {
+		headers.Set(name, value.Reveal())
+	}
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sink{
+		url:         c.URL,
+		target:      c.Target(),
+		sign:        newSigner(key),
+		events:      events,
+		headers:     headers,
+		timeout:     c.Timeout,
+		maxAge:      c.MaxAge,
+		batchSize:   c.BatchSize,
+		concurrency: c.Concurrency,
+		maxRetries:  c.MaxRetries,
+		client:      newClient(roots, c.Concurrency),
+		logger:      logger,
+		sleep:       sleep,
+		now:         time.Now,
+	}, nil
+}
+
+// key returns the signing key from secret or secret_file.
+func (c *Config) key() ([]byte, error) {
+	if c.SecretFile == "" {
+		return parseSecret(c.Secret.Reveal())
+	}
+	data, err := os.ReadFile(c.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("secret_file: %w", err)
+	}
+	key, err := parseSecret(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("secret_file %s: %w", c.SecretFile, err)
+	}
+	return key, nil
+}
+
+// roots returns the CAs of tls_ca_file, or nil for the system's.
+func (c *Config) roots() (*x509.CertPool, error) {
+	if c.TLSCAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(c.TLSCAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("holds no PEM certificate")
+	}
+	return pool, nil
+}

@@ -1,0 +1,115 @@
+package webhook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden bodies in testdata/")
+
+// TestBodies compares the request bodies with testdata/*.json: one per
+// kind of event, and a batch.
+func TestBodies(t *testing.T) {
+	tests := []struct {
+		golden    string
+		batchSize int
+		batch     []contact.Change
+	}{
+		{"created.json", 1, []contact.Change{change(t, contact.Created, "1")}},
+		{"updated.json", 1, []contact.Change{change(t, contact.Updated, "1")}},
+		{"deleted.json", 1, []contact.Change{change(t, contact.Deleted, "1")}},
+		{"batch.json", 2, []contact.Change{change(t, contact.Created, "1"), change(t, contact.Deleted, "2")}},
+	}
+	detected := time.Date(2026, 3, 1, 9, 30, 15, 250_000_000, time.FixedZone("CET", 3600))
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			for i := range tt.batch {
+				tt.batch[i].DetectedAt = detected.Add(time.Duration(i) * time.Minute)
+			}
+			rc := newReceiver(t, nil)
+			h := open(t, rc.URL, func(c *Config) { c.BatchSize = tt.batchSize })
+			for _, err := range h.Deliver(t.Context(), tt.batch) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := rc.got()
+			if len(got) != 1 {
+				t.Fatalf("%d requests, want 1", len(got))
+			}
+			compareGolden(t, filepath.Join("testdata", tt.golden), got[0].Body)
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, bytes.TrimSuffix(want, []byte("\n"))) {
+		t.Errorf("body differs from %s (run with -update to accept):\n got %s\nwant %s", path, got, want)
+	}
+}
+
+// The contact reaches the receiver as the API sent it: every field, each
+// value written as it was (1.50 stays 1.50, "<" is not escaped).
+func TestContactVerbatim(t *testing.T) {
+	ch := change(t, contact.Updated, "42")
+	body, err := encodeEvent(ch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Data struct{ Contact, Previous json.RawMessage }
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ev.Data.Contact, ch.Contact.Raw) || !bytes.Equal(ev.Data.Previous, ch.Previous.Raw) {
+		t.Errorf("contact or previous changed on the way:\n got %s\n     %s\nwant %s\n     %s",
+			ev.Data.Contact, ev.Data.Previous, ch.Contact.Raw, ch.Previous.Raw)
+	}
+}
+
+func TestBatchID(t *testing.T) {
+	sum := sha256.Sum256([]byte("msg_a,msg_b"))
+	want := "msg_" + hex.EncodeToString(sum[:])
+	if got := batchID([]string{"msg_a", "msg_b"}); got != want {
+		t.Errorf("batchID = %s, want %s", got, want)
+	}
+	if batchID([]string{"msg_b", "msg_a"}) == want {
+		t.Error("batchID ignores the order of the events")
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	long := bytes.Repeat([]byte("é"), 150) // 300 bytes
+	tests := []struct{ body, want string }{
+		{"", ""},
+		{"  {\"error\":\n\t\"bad\"}\r\n", `{"error": "bad"}`},
+		{"a\x00b\x1bc", "abc"},
+		{"\xff\xfeok", "\uFFFDok"},
+		{string(long), string(long[:200]) + "…"},
+	}
+	for _, tt := range tests {
+		if got := snippet([]byte(tt.body)); got != tt.want {
+			t.Errorf("snippet(%q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
