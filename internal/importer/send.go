@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/source"
 )
@@ -184,12 +185,5 @@ func (imp *Importer) pause(ctx context.Context, d time.Duration) error {
 	if imp.wait != nil {
 		return imp.wait(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, d)
 }

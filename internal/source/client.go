@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
@@ -110,7 +111,7 @@ func New(opts Options) (*Client, error) {
 		http:       hc,
 		logger:     logger,
 		observe:    opts.Observe,
-		sleep:      sleep,
+		sleep:      backoff.Sleep,
 		now:        time.Now,
 	}, nil
 }

@@ -5,24 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/connect-sync/connect-sync/internal/backoff"
 )
 
-const (
-	// minBackoff and maxBackoff bound the exponential backoff: the ceiling
-	// starts at minBackoff and doubles per attempt up to maxBackoff, and
-	// the wait is drawn uniformly below it (full jitter).
-	minBackoff = time.Second
-	maxBackoff = 30 * time.Second
-	// maxRetryAfter caps a server's Retry-After, so a bogus one cannot
-	// stall a run for hours; the retry budget still bounds the total.
-	maxRetryAfter = 2 * time.Minute
-)
+// retries is the timing of retries: waits of up to 1 s, then 2 s, 4 s…
+// up to 30 s, and a server's Retry-After honoured up to two minutes; the
+// retry budget still bounds the total.
+var retries = backoff.Policy{Min: time.Second, Max: 30 * time.Second, MaxRetryAfter: 2 * time.Minute}
 
 // do makes a request, retrying what is safe to retry, and hands each 2xx
 // response to read. Every error it returns starts with "source: <endpoint>".
@@ -41,7 +34,7 @@ func (c *Client) do(ctx context.Context, r request, read func(*http.Response) er
 			return fmt.Errorf("source: %s: %w", r.endpoint, err)
 		}
 		if wait == 0 {
-			wait = backoff(attempt)
+			wait = retries.Wait(attempt)
 		}
 		c.logger.Warn("retrying Connect API request",
 			"endpoint", r.endpoint, "attempt", attempt, "wait", wait, "reason", err)
@@ -86,7 +79,7 @@ func (c *Client) attempt(ctx context.Context, r request, read func(*http.Respons
 	resp.Body = body
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return retryStatus(r.method, resp.StatusCode), c.retryAfter(resp.Header.Get("Retry-After")), c.statusError(r.endpoint, resp)
+		return retryStatus(r.method, resp.StatusCode), retries.RetryAfter(resp.Header.Get("Retry-After"), c.now()), c.statusError(r.endpoint, resp)
 	}
 	err = read(resp)
 	var stop final
@@ -132,52 +125,4 @@ func (b *recordingBody) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
-}
-
-// backoff returns the wait before the retry that follows the given attempt
-// (1 for the first): full jitter below an exponential ceiling.
-func backoff(attempt int) time.Duration {
-	return rand.N(backoffCeiling(attempt) + 1)
-}
-
-// backoffCeiling is the longest backoff after the given attempt.
-func backoffCeiling(attempt int) time.Duration {
-	ceiling := minBackoff
-	for i := 1; i < attempt && ceiling < maxBackoff; i++ {
-		ceiling *= 2
-	}
-	return min(ceiling, maxBackoff)
-}
-
-// retryAfter reads a Retry-After header, given as seconds or as an HTTP
-// date, capped at maxRetryAfter. It returns 0 when the header is missing,
-// unreadable or not in the future, so the usual backoff applies.
-func (c *Client) retryAfter(header string) time.Duration {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	when, err := http.ParseTime(header)
-	if err != nil {
-		return 0
-	}
-	return min(max(when.Sub(c.now()), 0), maxRetryAfter)
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

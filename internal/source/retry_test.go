@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connect-sync/connect-sync/internal/backoff"
 )
 
 // retryAfter answers status with a Retry-After header.
@@ -40,7 +42,7 @@ func TestContactsRetries(t *testing.T) {
 			retryAfterHandler(429, testNow.Add(30*time.Second).Format(http.TimeFormat)), ok,
 		}, requests: 2, waits: []time.Duration{30 * time.Second}},
 		{name: "503 Retry-After capped", handlers: []http.HandlerFunc{retryAfterHandler(503, "86400"), ok},
-			requests: 2, waits: []time.Duration{maxRetryAfter}},
+			requests: 2, waits: []time.Duration{retries.MaxRetryAfter}},
 		{name: "network error then success", handlers: []http.HandlerFunc{drop(""), ok}, requests: 2},
 		{name: "retries exhausted", handlers: []http.HandlerFunc{apiError(500, "boom")},
 			want: "source: contacts: giving up after 4 attempts: the Connect API answered 500: boom", requests: 4},
@@ -74,8 +76,8 @@ func TestContactsRetries(t *testing.T) {
 				if tt.waits != nil && wait != tt.waits[i] {
 					t.Errorf("wait %d = %v, want %v", i+1, wait, tt.waits[i])
 				}
-				if tt.waits == nil && (wait < 0 || wait > backoffCeiling(i+1)) {
-					t.Errorf("wait %d = %v, want within [0, %v]", i+1, wait, backoffCeiling(i+1))
+				if tt.waits == nil && (wait < 0 || wait > retries.Ceiling(i+1)) {
+					t.Errorf("wait %d = %v, want within [0, %v]", i+1, wait, retries.Ceiling(i+1))
 				}
 			}
 		})
@@ -167,7 +169,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	defer cancel()
 	h.client.sleep = func(ctx context.Context, d time.Duration) error {
 		time.AfterFunc(10*time.Millisecond, cancel)
-		return sleep(ctx, d) // the real one: d is two minutes
+		return backoff.Sleep(ctx, d) // the real one: d is two minutes
 	}
 	_, err := h.contacts(ctx, "")
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting to retry after: the Connect API answered 503") {
@@ -202,46 +204,6 @@ func TestRetryLogged(t *testing.T) {
 	for _, want := range []string{"level=WARN", "endpoint=contacts", "attempt=1", "wait=5s", `reason="the Connect API answered 429: slow down"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
-		}
-	}
-}
-
-func TestBackoffCeiling(t *testing.T) {
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	for i, w := range want {
-		if got := backoffCeiling(i + 1); got != w {
-			t.Errorf("backoffCeiling(%d) = %v, want %v", i+1, got, w)
-		}
-	}
-	if got := backoffCeiling(1000); got != maxBackoff {
-		t.Errorf("backoffCeiling(1000) = %v, want %v", got, maxBackoff)
-	}
-	for range 100 {
-		if got := backoff(3); got < 0 || got > 4*time.Second {
-			t.Fatalf("backoff(3) = %v, outside [0, 4s]", got)
-		}
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	c := &Client{now: func() time.Time { return testNow }}
-	tests := []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"0", 0},
-		{"-3", 0},
-		{" 12 ", 12 * time.Second},
-		{"99999999999999999", maxRetryAfter},
-		{testNow.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{testNow.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{testNow.Add(24 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
-		{"soon", 0},
-	}
-	for _, tt := range tests {
-		if got := c.retryAfter(tt.header); got != tt.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
 		}
 	}
 }

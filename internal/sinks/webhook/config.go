@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -262,7 +263,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		maxRetries:  c.MaxRetries,
 		client:      newClient(roots, c.Concurrency),
 		logger:      logger,
-		sleep:       sleep,
+		sleep:       backoff.Sleep,
 		now:         time.Now,
 	}, nil
 }

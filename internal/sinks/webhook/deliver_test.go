@@ -231,8 +231,8 @@ func TestRetriesKeepIDAndOrder(t *testing.T) {
 		t.Errorf("%d backoff waits, want %d", len(waits), 7*failures)
 	}
 	for _, w := range waits {
-		if w < 0 || w > backoffCeiling(failures) {
-			t.Errorf("wait %v outside [0, %v]", w, backoffCeiling(failures))
+		if w < 0 || w > retries.Ceiling(failures) {
+			t.Errorf("wait %v outside [0, %v]", w, retries.Ceiling(failures))
 		}
 	}
 }
@@ -537,43 +537,6 @@ func TestDefaultUserAgent(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
-	h := &Sink{now: func() time.Time { return now }}
-	tests := []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"7", 7 * time.Second},
-		{" 0 ", 0},
-		{"-5", 0},
-		{"3600", maxRetryAfter},
-		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{now.Add(24 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
-		{"soon", 0},
-	}
-	for _, tt := range tests {
-		if got := h.retryAfter(tt.header); got != tt.want {
-			t.Errorf("Retry-After %q: %v, want %v", tt.header, got, tt.want)
-		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 5: 16 * time.Second, 6: maxBackoff, 60: maxBackoff} {
-		if got := backoffCeiling(attempt); got != want {
-			t.Errorf("backoffCeiling(%d) = %v, want %v", attempt, got, want)
-		}
-		for range 100 {
-			if d := backoff(attempt); d < 0 || d > want {
-				t.Fatalf("backoff(%d) = %v outside [0, %v]", attempt, d, want)
-			}
-		}
-	}
-}
-
 func TestCanceled(t *testing.T) {
 	rc := newReceiver(t, nil)
 	h := open(t, rc.URL, nil)
@@ -611,17 +574,6 @@ func TestCanceledWhileWaiting(t *testing.T) {
 	}
 	if n := len(rc.got()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
-	}
-}
-
-func TestSleep(t *testing.T) {
-	if err := sleep(t.Context(), time.Millisecond); err != nil {
-		t.Errorf("sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("sleep with an ended context: %v", err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,17 +15,16 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/connect-sync/connect-sync/internal/backoff"
 )
 
+// retries is the timing of retries: waits of up to 1 s, then 2 s, 4 s…
+// up to 30 s, and a receiver's Retry-After honoured up to a minute, so
+// that one answer cannot stall a run; max_retries bounds the total.
+var retries = backoff.Policy{Min: time.Second, Max: 30 * time.Second, MaxRetryAfter: time.Minute}
+
 const (
-	// minBackoff and maxBackoff bound the exponential backoff: the ceiling
-	// starts at minBackoff and doubles per attempt up to maxBackoff, and
-	// the wait is drawn uniformly below it (full jitter).
-	minBackoff = time.Second
-	maxBackoff = 30 * time.Second
-	// maxRetryAfter caps a receiver's Retry-After, so that one answer
-	// cannot stall a run; the retries still bound the total.
-	maxRetryAfter = time.Minute
 	// errorBodyLimit bounds what is read of a failed response, and
 	// snippetLen what of it an error quotes.
 	errorBodyLimit = 4 << 10
@@ -78,7 +76,7 @@ func (s *Sink) post(ctx, halted context.Context, m message) result {
 		}
 		wait := f.retryAfter
 		if wait == 0 {
-			wait = backoff(attempt)
+			wait = retries.Wait(attempt)
 		}
 		s.logger.Warn("webhook request failed; retrying", "event", m.id, "attempt", attempt, "wait", wait, "error", f.err)
 		if err := s.sleep(halted, wait); err != nil {
@@ -121,7 +119,7 @@ func (s *Sink) attempt(ctx context.Context, m message) *failure {
 	}
 	f := &failure{class: classify(resp.StatusCode), err: statusError(resp)}
 	if f.class == transient {
-		f.retryAfter = s.retryAfter(resp.Header.Get("Retry-After"))
+		f.retryAfter = retries.RetryAfter(resp.Header.Get("Retry-After"), s.now())
 	}
 	return f
 }
@@ -198,54 +196,6 @@ func withoutURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// backoff returns the wait before the retry that follows the given attempt
-// (1 for the first): full jitter below an exponential ceiling.
-func backoff(attempt int) time.Duration {
-	return rand.N(backoffCeiling(attempt) + 1)
-}
-
-// backoffCeiling is the longest backoff after the given attempt.
-func backoffCeiling(attempt int) time.Duration {
-	ceiling := minBackoff
-	for i := 1; i < attempt && ceiling < maxBackoff; i++ {
-		ceiling *= 2
-	}
-	return min(ceiling, maxBackoff)
-}
-
-// retryAfter reads a Retry-After header, given as seconds or as an HTTP
-// date, capped at maxRetryAfter. It returns 0 when the header is missing,
-// unreadable or not in the future, so the usual backoff applies.
-func (s *Sink) retryAfter(header string) time.Duration {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		return time.Duration(max(secs, 0)) * time.Second
-	}
-	when, err := http.ParseTime(header)
-	if err != nil {
-		return 0
-	}
-	return min(max(when.Sub(s.now()), 0), maxRetryAfter)
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // newClient makes the client every delivery reuses: it keeps a connection
