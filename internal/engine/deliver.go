@@ -46,7 +46,7 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 // could not be read.
 func (e *Engine) skip(s Sink, err error, disabled string) SinkReport {
 	if err == nil {
-		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s` enables it again", disabled, s.Name)
+		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s --all` enables it again", disabled, s.Name)
 	}
 	pending, perr := e.Store.Pending(s.Name)
 	e.Logger.Error("sink skipped: its changes stay queued", "sink", s.Name, "error", err)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -210,6 +211,13 @@ func (e *Engine) registerSinks(only string) error {
 	}
 	for _, s := range e.selected(only) {
 		info, ok := known[s.Name]
+		if ok && info.Target != s.Target && sameFile(info.Target, s.Target) {
+			// Recorded before targets were absolute paths: the same file.
+			info.Target = s.Target
+			if err := e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Target = s.Target }); err != nil {
+				return err
+			}
+		}
 		same := ok && info.Type == s.Type && info.Target == s.Target && !info.Backfilling
 		switch {
 		case same && info.Format == s.Format:
@@ -217,16 +225,23 @@ func (e *Engine) registerSinks(only string) error {
 		case same && info.Format == "":
 			// A state file from before formats were recorded: take the
 			// format as it is rather than re-send everything.
-			if err := e.Store.UpdateSink(s.Name, func(info *state.SinkInfo) { info.Format = s.Format }); err != nil {
+			if err := e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Format = s.Format }); err != nil {
 				return err
 			}
 			continue
 		case same:
+			// Same destination, new format: every contact is sent again
+			// after what is queued, deletions included, which must still
+			// reach the destination.
 			e.Logger.Warn("sink format changed: re-sending every current contact", "sink", s.Name, "format", s.Format)
-		case ok && !info.Backfilling:
-			e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
+			err = e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Format, i.Backfilling = s.Format, true })
+		default:
+			if ok && !info.Backfilling {
+				e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
+			}
+			err = e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true})
 		}
-		if err := e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true}); err != nil {
+		if err != nil {
 			return err
 		}
 		n, err := e.Store.Backfill(s.Name, e.now(), newChangeID)
@@ -234,7 +249,7 @@ func (e *Engine) registerSinks(only string) error {
 			return fmt.Errorf("back-fill sink %s: %w", s.Name, err)
 		}
 		if n > 0 {
-			e.Logger.Info("back-filling new sink", "sink", s.Name, "contacts", n)
+			e.Logger.Info("back-filling sink", "sink", s.Name, "contacts", n)
 		}
 	}
 	for name := range known {
@@ -247,6 +262,16 @@ func (e *Engine) registerSinks(only string) error {
 		}
 	}
 	return nil
+}
+
+// sameFile reports whether a recorded relative path names the file an
+// absolute target names, from this working directory.
+func sameFile(recorded, target string) bool {
+	if recorded == "" || filepath.IsAbs(recorded) || !filepath.IsAbs(target) {
+		return false
+	}
+	abs, err := filepath.Abs(recorded)
+	return err == nil && abs == target
 }
 
 func (e *Engine) now() time.Time {

@@ -591,7 +591,7 @@ func TestGoneDisablesTheSinkUntilRedeliver(t *testing.T) {
 	rec.gone = false
 	h.src.edit(1, "note", "edited")
 	calls := rec.calls
-	if _, err := h.run(Options{}); err == nil || !strings.Contains(err.Error(), "redeliver --sink r") {
+	if _, err := h.run(Options{}); err == nil || !strings.Contains(err.Error(), "redeliver --sink r --all") {
 		t.Fatalf("err = %v, want the disabled sink named with the way out", err)
 	}
 	if rec.calls != calls {
@@ -611,14 +611,20 @@ func TestGoneDisablesTheSinkUntilRedeliver(t *testing.T) {
 
 func TestNewFormatResendsEveryContact(t *testing.T) {
 	rec := &recorder{}
-	h := newHarness(t, 2, Sink{Name: "cards", Type: "test", Target: "/srv/cards", Format: "vcard 3.0", Sink: rec})
+	h := newHarness(t, 3, Sink{Name: "cards", Type: "test", Target: "/srv/cards", Format: "vcard 3.0", Sink: rec})
 	h.mustRun()
 	rec.take()
 
+	// A deletion queued while the sink is down still goes out after the
+	// format changes.
+	rec.down = true
+	delete(h.src.contacts, 3)
+	h.run(Options{})
+	rec.down = false
 	h.engine.Sinks[0].Format = "vcard 4.0"
 	h.mustRun()
-	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 2]" {
-		t.Fatalf("after the format changed, delivered %v, want every contact", got)
+	if got := summary(rec.take()); fmt.Sprint(got) != "[deleted 3 created 1 created 2]" {
+		t.Fatalf("after the format changed, delivered %v, want the deletion, then every contact", got)
 	}
 	h.mustRun()
 	if got := rec.take(); len(got) != 0 {
@@ -634,5 +640,21 @@ func TestNewFormatResendsEveryContact(t *testing.T) {
 	}
 	if sinks, _ := h.db.Sinks(); sinks["cards"].Format != "vcard 4.0" {
 		t.Errorf("format recorded %q", sinks["cards"].Format)
+	}
+}
+
+func TestRelativeTargetFromBeforeIsTheSameFile(t *testing.T) {
+	rec := &recorder{}
+	abs, _ := filepath.Abs("contacts.csv")
+	h := newHarness(t, 2, Sink{Name: "csv", Type: "test", Target: "contacts.csv", Sink: rec})
+	h.mustRun()
+	rec.take()
+	h.engine.Sinks[0].Target = abs
+	h.mustRun()
+	if got := rec.take(); len(got) != 0 {
+		t.Errorf("the same file recorded as a relative path was sent %d changes again", len(got))
+	}
+	if sinks, _ := h.db.Sinks(); sinks["csv"].Target != abs {
+		t.Errorf("target recorded %q, want %q", sinks["csv"].Target, abs)
 	}
 }

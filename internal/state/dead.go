@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -62,10 +63,15 @@ func (db *DB) Bury(sink string, burials []Burial) error {
 	})
 }
 
-// Redeliver puts a sink's dead letters back in its queue, where their
-// original sequence numbers put them ahead of newer changes: the one whose
+// Redeliver puts a sink's dead letters back in its queue: the one whose
 // change id is event, or every one when event is empty. It enables the
 // sink again if it was disabled, and returns how many letters moved.
+//
+// A letter may be older than changes of its contact delivered since (a
+// dead letter does not hold its contact back), so sending it as it was
+// would put stale data over newer. It goes back carrying the contact as
+// it is now instead, under its own id: a creation or update of the
+// current snapshot, or a deletion when the contact is gone.
 func (db *DB) Redeliver(sink, event string) (int, error) {
 	moved := 0
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
@@ -89,6 +95,9 @@ func (db *DB) Redeliver(sink, event string) (int, error) {
 				return err
 			}
 			for _, k := range keys {
+				if err := refresh(tx, k); err != nil {
+					return err
+				}
 				if err := q.Put(k, queued); err != nil {
 					return fmt.Errorf("state: redeliver: %w", err)
 				}
@@ -104,6 +113,28 @@ func (db *DB) Redeliver(sink, event string) (int, error) {
 		return updateInfo(tx, sink, func(info *SinkInfo) { info.Disabled = "" })
 	})
 	return moved, err
+}
+
+// refresh rewrites a change record to carry its contact as it is now.
+func refresh(tx *bolt.Tx, key []byte) error {
+	changes := tx.Bucket(bucketChanges)
+	var r record
+	if err := getJSON(changes, key, &r); err != nil {
+		return err
+	}
+	c, err := contact.Parse(r.Contact)
+	if err != nil {
+		return fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
+	}
+	switch now := tx.Bucket(bucketSnapshots).Get([]byte(c.ID)); {
+	case now == nil:
+		r.Kind, r.ChangedFields = contact.Deleted, nil
+	case r.Kind == contact.Deleted:
+		r.Kind, r.Contact, r.Previous = contact.Created, bytes.Clone(now), nil
+	default:
+		r.Contact = bytes.Clone(now)
+	}
+	return putJSON(changes, key, r)
 }
 
 func deadBucket(tx *bolt.Tx, sink string) *bolt.Bucket {

@@ -55,3 +55,40 @@ func TestDeadLettersAndRedeliver(t *testing.T) {
 		t.Errorf("%d change records left after every letter was delivered", n)
 	}
 }
+
+func TestRedeliverCarriesTheContactAsItIsNow(t *testing.T) {
+	db, _ := openTemp(t)
+	db.RegisterSink("hook", SinkInfo{Type: "webhook"})
+	db.Commit([]Detected{change("1", contact.Created), change("2", contact.Created)})
+	q, _ := db.Queue("hook", 0, 10)
+	db.Bury("hook", []Burial{{Seq: q[0].Seq, Error: "422"}, {Seq: q[1].Seq, Error: "422"}})
+
+	// Since then contact 1 was deleted and contact 2 changed.
+	db.Commit([]Detected{change("1", contact.Deleted)})
+	edited := change("2", contact.Updated)
+	edited.Change.Contact.Raw = []byte(`{"id":"2","email":"new@example.com"}`)
+	db.Commit([]Detected{edited})
+	pending, _ := db.Queue("hook", 0, 10)
+	db.Ack("hook", []uint64{pending[0].Seq, pending[1].Seq})
+
+	db.Redeliver("hook", "")
+	back, _ := db.Queue("hook", 0, 10)
+	if len(back) != 2 || back[0].Change.Kind != contact.Deleted || back[0].Change.ID != "msg_1" {
+		t.Fatalf("the letter of a contact deleted since: %+v", back)
+	}
+	if c := back[1].Change; c.Kind != contact.Created || c.Contact.Email != "new@example.com" || c.ID != "msg_2" {
+		t.Errorf("the letter of a contact changed since: %+v, want its current snapshot", c)
+	}
+}
+
+func TestDroppingASinkCollectsItsDeadLetters(t *testing.T) {
+	db, _ := openTemp(t)
+	db.RegisterSink("hook", SinkInfo{Type: "webhook"})
+	db.Commit([]Detected{change("1", contact.Created)})
+	q, _ := db.Queue("hook", 0, 10)
+	db.Bury("hook", []Burial{{Seq: q[0].Seq, Error: "422"}})
+	db.DropSink("hook")
+	if n := countChanges(t, db); n != 0 {
+		t.Errorf("%d change records left after the sink with the dead letter was dropped", n)
+	}
+}

@@ -84,11 +84,16 @@ func dropSink(tx *bolt.Tx, name string) error {
 		return nil
 	}
 	var keys [][]byte
-	if err := b.Bucket(keyQueue).ForEach(func(k, _ []byte) error {
-		keys = append(keys, k)
-		return nil
-	}); err != nil {
-		return err
+	for _, refs := range []*bolt.Bucket{b.Bucket(keyQueue), b.Bucket(keyDead)} {
+		if refs == nil {
+			continue
+		}
+		if err := refs.ForEach(func(k, _ []byte) error {
+			keys = append(keys, k)
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	if err := sinks.DeleteBucket([]byte(name)); err != nil {
 		return fmt.Errorf("state: drop sink %s: %w", name, err)
