@@ -62,7 +62,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 			return err
 		}
 		switch {
-		case resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound:
+		case resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 			resp.Body.Close()
 			return s.forget(id)
 		case resp.StatusCode != http.StatusPreconditionFailed:

@@ -126,7 +126,8 @@ func checkURL(raw string) error {
 	case err != nil:
 		return errors.New("is not a URL")
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return fmt.Errorf("must be an http or https URL, not %q", raw)
+		// Not quoted: a mistyped URL may hold a password.
+		return errors.New("must be an http or https URL (https://host/path/)")
 	case u.User != nil:
 		return errors.New("must not hold credentials: use username and password")
 	}

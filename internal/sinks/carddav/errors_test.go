@@ -53,7 +53,7 @@ func fakeBook(t *testing.T, puts *atomic.Int32) *httptest.Server {
 type statusHeader struct{ next http.RoundTripper }
 
 func (s statusHeader) RoundTrip(r *http.Request) (*http.Response, error) {
-	for _, code := range []string{"400", "403", "500"} {
+	for _, code := range []string{"400", "403", "500", "503"} {
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, contactFile("status-"+code)) {
 			r = r.Clone(r.Context())
 			r.Header.Set("X-Test-Status", code)
@@ -150,5 +150,21 @@ func TestConnectionRefused(t *testing.T) {
 		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "connection refused") {
 			t.Errorf("error %v, want ErrUnavailable naming the refused connection", err)
 		}
+	}
+}
+
+// TestServerDown: a 503 stops the batch, as a server that is down would
+// otherwise make every card wait out the same failure.
+func TestServerDown(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	errs := fakeSink(t, srv, password).Deliver(t.Context(), created("status-503", "later", "later2"))
+	for i, err := range errs {
+		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "503 Service Unavailable") {
+			t.Errorf("card %d: %v, want ErrUnavailable with the 503", i, err)
+		}
+	}
+	if n := puts.Load(); n != 1 {
+		t.Errorf("%d PUTs, want 1: none after the 503", n)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -64,7 +63,7 @@ func newHTTPClient(c *Config, auth secret.String) (*client, error) {
 	}
 	return &client{
 		http: &http.Client{
-			Transport:     &authTransport{next: tr, host: base.Host, auth: auth},
+			Transport:     &authTransport{next: tr, scheme: base.Scheme, host: base.Host, auth: auth},
 			CheckRedirect: sameMethod,
 		},
 		hint: hint,
@@ -98,15 +97,16 @@ func sameMethod(req *http.Request, via []*http.Request) error {
 }
 
 // authTransport adds the Authorization header to requests for the
-// configured host only, so a redirect elsewhere never carries it.
+// configured scheme and host only, so a redirect elsewhere never carries it.
 type authTransport struct {
-	next http.RoundTripper
-	host string
-	auth secret.String
+	next         http.RoundTripper
+	scheme, host string
+	auth         secret.String
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.auth.IsZero() || req.URL.Host != t.host {
+	// A redirect to plain http on the same host must not carry them either.
+	if t.auth.IsZero() || req.URL.Host != t.host || req.URL.Scheme != t.scheme {
 		return t.next.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())
@@ -167,10 +167,11 @@ func (e *statusError) Error() string {
 
 func (e *statusError) Unwrap() error { return e.kind }
 
-// fail closes resp and describes it as an error. Refused credentials stop
-// the sink (every request would be refused); a card the server finds
-// malformed or too large will never be taken; anything else, a 5xx
-// included, concerns this request alone and is tried again next run.
+// fail closes resp and describes it as an error. Refused credentials and
+// a server that is down (502, 503, 504) stop the sink for the run; a card
+// the server finds malformed or too large will never be taken; anything
+// else, a 500 included, concerns this request alone and is tried again
+// next run.
 func (c *client) fail(resp *http.Response) error {
 	defer resp.Body.Close()
 	e := &statusError{method: resp.Request.Method, url: resp.Request.URL.String(), status: resp.Status}
@@ -179,6 +180,10 @@ func (c *client) fail(resp *http.Response) error {
 		e.kind, e.detail = sinks.ErrUnavailable, c.hint
 	case http.StatusForbidden:
 		e.kind, e.detail = sinks.ErrUnavailable, "the account may not write to this address book"
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// The server (or its proxy) is down or overloaded as a whole:
+		// going on would wait out every card of the batch in turn.
+		e.kind, e.detail = sinks.ErrUnavailable, serverSays(resp)
 	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
 		e.kind, e.detail = sinks.ErrPermanent, serverSays(resp)
@@ -198,22 +203,15 @@ func serverSays(resp *http.Response) string {
 	return strings.Join(strings.Fields(string(b)), " ")
 }
 
-// transportError wraps a failed request. A server that cannot be reached
-// at all (refused connection, unknown host, untrusted certificate) is
-// unavailable as a whole; a connection lost mid-request concerns that
-// request alone.
+// transportError wraps a failed request. Unless the run itself was
+// cancelled, the server is taken as unavailable for the rest of the run:
+// one that cannot be reached, times out or drops connections would make
+// every card of the batch wait out the same failure.
 func transportError(req *http.Request, err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		err = ue.Err // it would name the URL twice
 	}
-	var (
-		op      *net.OpError
-		dns     *net.DNSError
-		unknown x509.UnknownAuthorityError
-		invalid *tls.CertificateVerificationError
-	)
-	if req.Context().Err() == nil &&
-		(errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns) || errors.As(err, &unknown) || errors.As(err, &invalid)) {
+	if req.Context().Err() == nil {
 		return fmt.Errorf("carddav: %s %s: %w: %w", req.Method, req.URL, sinks.ErrUnavailable, err)
 	}
 	return fmt.Errorf("carddav: %s %s: %w", req.Method, req.URL, err)

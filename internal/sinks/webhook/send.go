@@ -39,10 +39,11 @@ const (
 type class int
 
 const (
-	transient class = iota // 408, 425, 429, 5xx, timeouts, connection errors
-	refused                // 3xx and other 4xx: never taken
-	gone                   // 410: the receiver wants nothing more
-	canceled               // the Deliver context ended
+	transient   class = iota // 408, 425, 429, 5xx, timeouts, connection errors
+	misdirected              // 3xx, 401, 403, 404, 405: the url or the credentials are wrong
+	refused                  // other 4xx: this event is never taken
+	gone                     // 410: the receiver wants nothing more
+	canceled                 // the Deliver context ended
 )
 
 // failure is one failed attempt.
@@ -124,12 +125,17 @@ func (s *Sink) attempt(ctx context.Context, m message) *failure {
 	return f
 }
 
-// classify says what a status other than 2xx means. 3xx is refused: the
-// spec advises updating the URL rather than following redirects.
+// classify says what a status other than 2xx means. A redirect, a refused
+// credential or a missing endpoint concerns every event alike (the spec
+// advises updating the URL rather than following redirects): sending the
+// rest would only dead-letter the whole queue.
 func classify(status int) class {
 	switch {
 	case status == http.StatusGone:
 		return gone
+	case status >= 300 && status <= 399, status == http.StatusUnauthorized, status == http.StatusForbidden,
+		status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
+		return misdirected
 	case status == http.StatusRequestTimeout, status == http.StatusTooEarly,
 		status == http.StatusTooManyRequests, status >= 500:
 		return transient

@@ -58,14 +58,17 @@ type Sink struct {
 //
 //   - nil once the receiver answered 2xx, or when the events setting
 //     leaves the change out;
-//   - one wrapping sinks.ErrPermanent for a 3xx or a 4xx other than 408,
-//     410, 425 and 429, and for a change that still fails transiently
-//     after its retries when it was detected longer than max_age ago;
+//   - one wrapping sinks.ErrPermanent for a 4xx other than 401, 403, 404,
+//     405, 408, 410, 425 and 429, and for a change that still fails
+//     transiently after its retries when it was detected longer than
+//     max_age ago;
 //   - one wrapping sinks.ErrGone for a 410;
-//   - one wrapping sinks.ErrUnavailable for a change that still fails
-//     transiently after its retries.
+//   - one wrapping sinks.ErrUnavailable for a 3xx, 401, 403, 404 or 405
+//     (a wrong url or credential, not retried), and for a change that
+//     still fails transiently after its retries.
 //
-// After a 410, or a change that used up its retries, no further request
+// After a 410, a wrong url or credential, or a change that used up its
+// retries, no further request
 // starts and retries waiting for their backoff give up: each change not
 // sent gets an error wrapping the same sentinel as the failure that halted
 // the batch (sinks.ErrGone or sinks.ErrUnavailable), never ErrPermanent, so
@@ -133,7 +136,7 @@ func (d *delivery) deliver(ctx context.Context, m message) {
 	switch {
 	case r.class == gone:
 		d.halt(&haltReason{sentinel: sinks.ErrGone, id: m.id, err: r.err})
-	case r.gaveUp:
+	case r.class == misdirected, r.gaveUp:
 		d.halt(&haltReason{sentinel: sinks.ErrUnavailable, id: m.id, err: r.err})
 	}
 }
@@ -155,6 +158,8 @@ func (s *Sink) verdict(r result, ch contact.Change) error {
 		return fmt.Errorf("webhook: POST %s: %w", s.target, r.err)
 	case r.class == refused:
 		sentinel = sinks.ErrPermanent
+	case r.class == misdirected:
+		sentinel = sinks.ErrUnavailable
 	case r.class == gone:
 		sentinel = sinks.ErrGone
 	case r.gaveUp && s.now().Sub(ch.DetectedAt) > s.maxAge:
