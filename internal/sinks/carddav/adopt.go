@@ -28,14 +28,23 @@ type found struct {
 
 // adopt returns the card the contact had before the sink lost its memo,
 // nil when the book holds none. The book is listed once per sink (once
-// per run), by the first contact without a memo.
+// per run), by the first contact without a memo, and only when the memo
+// is empty (a new sink, a reset, a new state file): with a memo, a contact
+// without one is new, and the If-None-Match of its upload tells whether a
+// card of ours is at its place after all.
 func (s *Sink) adopt(ctx context.Context, book *url.URL, id string) (*record, error) {
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
 	if s.index == nil {
-		idx, err := s.list(ctx, book)
+		n, err := s.memo.Len()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("carddav: %w", err)
+		}
+		idx := index{}
+		if n == 0 {
+			if idx, err = s.list(ctx, book); err != nil {
+				return nil, err
+			}
 		}
 		s.index = idx
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -166,5 +167,44 @@ func TestServerDown(t *testing.T) {
 	}
 	if n := puts.Load(); n != 1 {
 		t.Errorf("%d PUTs, want 1: none after the 503", n)
+	}
+}
+
+// methodCounter counts the requests of each method.
+type methodCounter struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (m *methodCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	m.mu.Lock()
+	m.n[r.Method]++
+	m.mu.Unlock()
+	return m.next.RoundTrip(r)
+}
+
+// TestBookListedOnlyWithoutAMemo: the book is listed to adopt cards only
+// when the sink remembers none (lost state), not for every new contact.
+func TestBookListedOnlyWithoutAMemo(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	m := newMemo()
+	for run, want := range []int{1, 0} {
+		cfg := DefaultConfig()
+		cfg.URL, cfg.Username, cfg.Password = srv.URL+"/book/", "alice", secretOf(password)
+		s := open(t, cfg, m)
+		tr := s.client.http.Transport.(*authTransport)
+		counter := &methodCounter{next: tr.next, n: map[string]int{}}
+		tr.next = counter
+		ids := []string{fmt.Sprintf("new-%d-a", run), fmt.Sprintf("new-%d-b", run)}
+		for i, err := range s.Deliver(t.Context(), created(ids...)) {
+			if err != nil {
+				t.Fatalf("run %d, card %d: %v", run, i, err)
+			}
+		}
+		if counter.n["REPORT"] != want {
+			t.Errorf("run %d: %d listings, want %d", run, counter.n["REPORT"], want)
+		}
 	}
 }
