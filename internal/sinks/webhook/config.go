@@ -102,7 +102,7 @@ func (c *Config) validateURL() error {
 		return &sinks.FieldError{Key: "url", Err: fmt.Errorf("is not a URL: %w", err)}
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &sinks.FieldError{Key: "url", Err: fmt.Errorf("must be an http or https URL, not %q", redact(u))}
+		return &sinks.FieldError{Key: "url", Err: errors.New("must be an http or https URL (https://host/path)")}
 	}
 	if c.TLSCAFile != "" && u.Scheme != "https" {
 		return &sinks.FieldError{Key: "tls_ca_file", Err: errors.New("applies to an https url only")}
@@ -201,10 +201,8 @@ func validHeaderName(name string) bool {
 	return true
 }
 
-// Target is the URL without its credentials: userinfo is dropped and query
-// values are redacted, since the target is shown by `status` and kept in
-// the state file. Rotating a token in the URL therefore does not start the
-// sink over.
+// Target is the URL as redact shows it, since the target is shown by
+// `status` and kept in the state file.
 func (c *Config) Target() string {
 	u, err := url.Parse(c.URL)
 	if err != nil {
@@ -213,18 +211,25 @@ func (c *Config) Target() string {
 	return redact(u)
 }
 
+// redact shows where a URL points without what may be a secret in it:
+// the scheme, the host and the first path segment. Userinfo, the rest of
+// the path (Slack- and Discord-style URLs carry their token there), the
+// query and the fragment become "…". As the sink's Target, it also means
+// that rotating a token in the URL does not replay every contact to the
+// receiver, while another host or endpoint does.
 func redact(u *url.URL) string {
-	r := *u
-	r.User = nil
-	r.Fragment, r.RawFragment = "", ""
-	if r.RawQuery != "" {
-		q := r.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		r.RawQuery = q.Encode()
+	first, rest, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	out := u.Scheme + "://" + u.Host
+	if first != "" {
+		out += "/" + first
 	}
-	return r.String()
+	switch {
+	case rest != "":
+		out += "/…"
+	case u.RawQuery != "" || u.Fragment != "":
+		out += "?…"
+	}
+	return out
 }
 
 // Open creates the sink: it reads secret_file and tls_ca_file and makes

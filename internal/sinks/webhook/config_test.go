@@ -61,7 +61,7 @@ func TestDecode(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded %+v, want %+v", got, want)
 	}
-	if target := cfg.Target(); target != "https://hooks.example.com/connect?token=REDACTED" {
+	if target := cfg.Target(); target != "https://hooks.example.com/connect?…" {
 		t.Errorf("Target() = %s", target)
 	}
 
@@ -85,9 +85,9 @@ func TestValidate(t *testing.T) {
 		{"events both forms", func(c *Config) { c.Events = []string{"deleted", "contact.updated"} }, "", ""},
 		{"no url", func(c *Config) { c.URL = "" }, "url", "url: is required"},
 		{"bad url", func(c *Config) { c.URL = "http://user:pw@[::1" }, "url", `url: is not a URL: missing ']' in host`},
-		{"ftp url", func(c *Config) { c.URL = "ftp://user:pw@example.com/x" }, "url", `url: must be an http or https URL, not "ftp://example.com/x"`},
-		{"no host", func(c *Config) { c.URL = "https:///x" }, "url", `url: must be an http or https URL, not "https:///x"`},
-		{"relative url", func(c *Config) { c.URL = "example.com/hook" }, "url", `url: must be an http or https URL, not "example.com/hook"`},
+		{"ftp url", func(c *Config) { c.URL = "ftp://user:pw@example.com/x" }, "url", "url: must be an http or https URL (https://host/path)"},
+		{"no host", func(c *Config) { c.URL = "https:///x" }, "url", "url: must be an http or https URL (https://host/path)"},
+		{"relative url", func(c *Config) { c.URL = "example.com/hook" }, "url", "url: must be an http or https URL (https://host/path)"},
 		{"CA over http", func(c *Config) { c.TLSCAFile = "ca.pem" }, "tls_ca_file", "tls_ca_file: applies to an https url only"},
 		{"no secret", func(c *Config) { c.Secret = secret.String{} }, "secret",
 			"secret: is required (or secret_file): receivers must be able to verify the requests"},
@@ -152,9 +152,11 @@ func TestParseEvents(t *testing.T) {
 
 func TestTarget(t *testing.T) {
 	tests := map[string]string{
-		"https://hooks.example.com/connect":                   "https://hooks.example.com/connect",
-		"https://user:pw@hooks.example.com:8443/c":            "https://hooks.example.com:8443/c",
-		"http://h/c?token=abc&token=def&tenant=acme#fragment": "http://h/c?tenant=REDACTED&token=REDACTED",
+		"https://hooks.example.com/connect":                     "https://hooks.example.com/connect",
+		"https://user:pw@hooks.example.com:8443/c":              "https://hooks.example.com:8443/c",
+		"http://h/c?token=abc&token=def&tenant=acme#fragment":   "http://h/c?…",
+		"https://hooks.slack.com/services/T000/B000/XXXXSECRET": "https://hooks.slack.com/services/…",
+		"https://h": "https://h",
 	}
 	for url, want := range tests {
 		cfg := &Config{URL: url}
