@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // Memo is one sink's sinks.Memo, in the sink's bucket: it goes when the
@@ -79,5 +77,3 @@ func (m *Memo) bucket(tx *bolt.Tx) (*bolt.Bucket, error) {
 	}
 	return sink.Bucket(keyMemo), nil
 }
-
-var _ sinks.Memo = (*Memo)(nil)

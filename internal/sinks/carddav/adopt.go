@@ -111,15 +111,17 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 }
 
 // take returns the contact's card, nil when there is none, and forgets
-// the contact: its memo points at the card from now on. Of several cards
-// (copies made by another client), it takes the one with the UID the sink
-// writes, preferring the href the sink writes to, and leaves the others.
+// the contact: its memo points at the card from now on. Only a card with
+// the UID the sink writes is the sink's: the same X-CONNECT-ID under
+// another UID is a copy made by another client, or the card of another
+// Connect source (ids are only unique within one). Of several, it prefers
+// the href the sink writes to, and leaves the others.
 func (x index) take(id, uid string) *record {
 	cards := x[id]
 	delete(x, id)
 	var best *found
 	for i, c := range cards {
-		if best == nil || rank(c, uid) > rank(*best, uid) {
+		if c.uid == uid && (best == nil || path.Base(c.rec.Href) == fileName(uid)) {
 			best = &cards[i]
 		}
 	}
@@ -127,15 +129,4 @@ func (x index) take(id, uid string) *record {
 		return nil
 	}
 	return &best.rec
-}
-
-func rank(c found, uid string) int {
-	r := 0
-	if c.uid == uid {
-		r += 2
-	}
-	if path.Base(c.rec.Href) == fileName(uid) {
-		r++
-	}
-	return r
 }

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/emersion/go-vcard"
+
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // connectIDField is the property card.Encode writes the contact id to; a
@@ -73,7 +75,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 		if err != nil {
 			return err
 		}
-		if cur == nil || !owned(cur.body, id) {
+		if cur == nil || !s.owns(cur.body, id) {
 			return s.forget(id)
 		}
 		if err := s.mayChange(id, rec, cur); err != nil {
@@ -90,7 +92,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 // it on the server, and the conflict policy decides.
 func (s *Sink) mayChange(id string, rec *record, cur *fetched) error {
 	target := s.at(rec.Href)
-	if cur != nil && !owned(cur.body, id) {
+	if cur != nil && !s.owns(cur.body, id) {
 		return fmt.Errorf("carddav: %s: %w: the card there is not connect-sync's (its %s is not %s)", target, sinks.ErrPermanent, connectIDField, id)
 	}
 	if !rec.written {
@@ -180,10 +182,11 @@ func (s *Sink) get(ctx context.Context, href string) (*fetched, error) {
 	return &fetched{body: body, etag: resp.Header.Get("ETag")}, nil
 }
 
-// owned reports whether body is a card connect-sync wrote for the contact.
-func owned(body []byte, id string) bool {
+// owns reports whether body is a card this sink wrote for the contact: its
+// X-CONNECT-ID and its UID, which derives from the source, both match.
+func (s *Sink) owns(body []byte, id string) bool {
 	c, err := vcard.NewDecoder(bytes.NewReader(body)).Decode()
-	return err == nil && c.Value(connectIDField) == id
+	return err == nil && c.Value(connectIDField) == id && c.Value(vcard.FieldUID) == card.UID(s.opts.SourceURL, id)
 }
 
 // at is the URL of href, a path on the server of the address book.

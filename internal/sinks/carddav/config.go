@@ -8,6 +8,7 @@ package carddav
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -176,11 +177,15 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if conflict == nil {
 		conflict = func(string) {}
 	}
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &Sink{
 		cfg:      *c,
 		client:   client,
 		memo:     env.Memo,
-		logger:   env.Logger,
+		logger:   logger,
 		opts:     card.Options{Version: c.Version, SourceURL: env.SourceURL},
 		conflict: conflict,
 	}, nil

@@ -34,6 +34,12 @@ func fakeBook(t *testing.T, puts *atomic.Int32) *httptest.Server {
 			fmt.Fprint(w, `<multistatus xmlns="DAV:"/>`)
 		case http.MethodPut:
 			puts.Add(1)
+			if r.Header.Get("X-Test-Status") == "precondition" {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, `<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><C:no-uid-conflict><D:href>/book/x.vcf</D:href></C:no-uid-conflict></D:error>`)
+				return
+			}
 			var code int
 			if _, err := fmt.Sscanf(r.Header.Get("X-Test-Status"), "%d", &code); err == nil {
 				http.Error(w, "refused by the test", code)
@@ -54,7 +60,7 @@ func fakeBook(t *testing.T, puts *atomic.Int32) *httptest.Server {
 type statusHeader struct{ next http.RoundTripper }
 
 func (s statusHeader) RoundTrip(r *http.Request) (*http.Response, error) {
-	for _, code := range []string{"400", "403", "500", "503"} {
+	for _, code := range []string{"400", "403", "500", "503", "precondition"} {
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, contactFile("status-"+code)) {
 			r = r.Clone(r.Context())
 			r.Header.Set("X-Test-Status", code)
@@ -206,5 +212,19 @@ func TestBookListedOnlyWithoutAMemo(t *testing.T) {
 		if counter.n["REPORT"] != want {
 			t.Errorf("run %d: %d listings, want %d", run, counter.n["REPORT"], want)
 		}
+	}
+}
+
+// TestFailedPreconditionConcernsOneCard: a 403 that names a precondition
+// refuses that card for good; the rest of the batch goes on.
+func TestFailedPreconditionConcernsOneCard(t *testing.T) {
+	var puts atomic.Int32
+	srv := fakeBook(t, &puts)
+	errs := fakeSink(t, srv, password).Deliver(t.Context(), created("status-precondition", "later"))
+	if !errors.Is(errs[0], sinks.ErrPermanent) || !strings.Contains(errs[0].Error(), "no-uid-conflict") {
+		t.Errorf("card 0: %v, want ErrPermanent naming no-uid-conflict", errs[0])
+	}
+	if errs[1] != nil {
+		t.Errorf("card 1: %v, want it written", errs[1])
 	}
 }

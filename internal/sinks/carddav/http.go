@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
@@ -179,7 +180,13 @@ func (c *client) fail(resp *http.Response) error {
 	case http.StatusUnauthorized:
 		e.kind, e.detail = sinks.ErrUnavailable, c.hint
 	case http.StatusForbidden:
-		e.kind, e.detail = sinks.ErrUnavailable, "the account may not write to this address book"
+		// A 403 carrying a DAV:error names a precondition this card
+		// failed (RFC 4918 16, RFC 6352 6.3.2.1); a bare one, the account.
+		if name := precondition(resp); name != "" {
+			e.kind, e.detail = sinks.ErrPermanent, "the server refused this card: "+name
+		} else {
+			e.kind, e.detail = sinks.ErrUnavailable, "the account may not write to this address book"
+		}
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		// The server (or its proxy) is down or overloaded as a whole:
 		// going on would wait out every card of the batch in turn.
@@ -191,6 +198,20 @@ func (c *client) fail(resp *http.Response) error {
 		e.detail = serverSays(resp)
 	}
 	return e
+}
+
+// precondition returns the name of the condition in a DAV:error body,
+// such as "no-uid-conflict", or "" when the body is not one.
+func precondition(resp *http.Response) string {
+	var body struct {
+		XMLName    xml.Name
+		Conditions []struct{ XMLName xml.Name } `xml:",any"`
+	}
+	err := xml.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&body)
+	if err != nil || body.XMLName.Space != "DAV:" || body.XMLName.Local != "error" || len(body.Conditions) == 0 {
+		return ""
+	}
+	return body.Conditions[0].XMLName.Local
 }
 
 // serverSays is the start of a plain-text error body, which often names
