@@ -362,7 +362,7 @@ func TestNewSinkIsBackfilled(t *testing.T) {
 	w.mustRun("sync")
 	w.writeConfig(string(config))
 	r := w.mustRun("sync")
-	if !strings.Contains(r.stderr, "back-filling new sink") {
+	if !strings.Contains(r.stderr, `msg="back-filling sink" sink=cards contacts=15`) {
 		t.Errorf("log:\n%s", r.stderr)
 	}
 	w.assertMirrors()
