@@ -1,11 +1,13 @@
 package carddav
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,18 @@ const password = "hunter2-do-not-print"
 // fakeBook is an address book that answers each card's PUT with the status
 // its contact id asks for ("status-500", "status-403"), and 201 otherwise.
 func fakeBook(t *testing.T, puts *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if user, pass, _ := r.BasicAuth(); user != "alice" || pass != password {
+	basic := func(r *http.Request) bool {
+		user, pass, _ := r.BasicAuth()
+		return user == "alice" && pass == password
+	}
+	return newFakeBook(t, puts, basic, httptest.NewServer)
+}
+
+// newFakeBook is fakeBook with its own check of the credentials, served
+// by start (httptest.NewServer or NewTLSServer).
+func newFakeBook(t *testing.T, puts *atomic.Int32, authorized func(*http.Request) bool, start func(http.Handler) *httptest.Server) *httptest.Server {
+	srv := start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
 			http.Error(w, "who are you", http.StatusUnauthorized)
 			return
 		}
@@ -226,5 +238,33 @@ func TestFailedPreconditionConcernsOneCard(t *testing.T) {
 	}
 	if errs[1] != nil {
 		t.Errorf("card 1: %v, want it written", errs[1])
+	}
+}
+
+// TestBearerTokenOverPrivateTLS writes to a server whose certificate only
+// tls_ca_file vouches for, with a bearer token from a file.
+func TestBearerTokenOverPrivateTLS(t *testing.T) {
+	var puts atomic.Int32
+	bearer := func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer tok-123" }
+	srv := newFakeBook(t, &puts, bearer, httptest.NewTLSServer)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	token := filepath.Join(dir, "token")
+	writeFile(t, token, "tok-123\n")
+
+	cfg := DefaultConfig()
+	cfg.URL, cfg.BearerTokenFile = srv.URL+"/book/", token
+	without := *cfg
+	errs := open(t, &without, newMemo()).Deliver(t.Context(), created("a"))
+	if !errors.Is(errs[0], sinks.ErrUnavailable) || !strings.Contains(errs[0].Error(), "certificate") {
+		t.Errorf("without tls_ca_file: %v, want an unavailable server with an untrusted certificate", errs[0])
+	}
+	cfg.TLSCAFile = ca
+	if errs := open(t, cfg, newMemo()).Deliver(t.Context(), created("a", "b")); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("with tls_ca_file and the token: %v", errs)
+	}
+	if n := puts.Load(); n != 2 {
+		t.Errorf("%d PUTs, want 2", n)
 	}
 }
