@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -131,8 +132,12 @@ func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.Redeliver(r.PathValue("sink"), event)
-	if err != nil {
+	switch {
+	case errors.Is(err, state.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -503,8 +504,12 @@ func TestRedeliverEndpoint(t *testing.T) {
 	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil, func(s *Service) {
 		s.Redeliver = func(sink, event string) (int, error) {
 			calls <- call{sink, event}
-			if sink != "hook" {
-				return 0, errors.New("state: sink " + sink + " is not registered")
+			switch sink {
+			case "hook":
+			case "broken":
+				return 0, errors.New("state: decode: unexpected end of JSON input")
+			default:
+				return 0, fmt.Errorf("state: sink %s: %w", sink, state.ErrNotFound)
 			}
 			return 2, nil
 		}
@@ -519,6 +524,7 @@ func TestRedeliverEndpoint(t *testing.T) {
 		{"/sinks/hook/redeliver", http.StatusBadRequest, nil},
 		{"/sinks/hook/redeliver?event=msg_1&all=true", http.StatusBadRequest, nil},
 		{"/sinks/nope/redeliver?all=true", http.StatusNotFound, &call{"nope", ""}},
+		{"/sinks/broken/redeliver?all=true", http.StatusInternalServerError, &call{"broken", ""}},
 	}
 	for _, tt := range tests {
 		if code := h.post(tt.path); code != tt.want {

@@ -108,7 +108,7 @@ func (db *DB) Redeliver(sink, event string) (int, error) {
 			moved = len(keys)
 		}
 		if event != "" && moved == 0 {
-			return fmt.Errorf("state: sink %s has no dead letter %q", sink, event)
+			return fmt.Errorf("state: sink %s, dead letter %q: %w", sink, event, ErrNotFound)
 		}
 		return updateInfo(tx, sink, func(info *SinkInfo) { info.Disabled = "" })
 	})

@@ -35,7 +35,7 @@ func (m *Memo) Put(contactID string, value []byte) error {
 	return m.db.bolt.Update(func(tx *bolt.Tx) error {
 		sink := tx.Bucket(bucketSinks).Bucket(m.sink)
 		if sink == nil {
-			return fmt.Errorf("state: sink %s is not registered", m.sink)
+			return fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
 		}
 		b, err := sink.CreateBucketIfNotExists(keyMemo)
 		if err != nil {
@@ -73,7 +73,7 @@ func (m *Memo) Len() (int, error) {
 func (m *Memo) bucket(tx *bolt.Tx) (*bolt.Bucket, error) {
 	sink := tx.Bucket(bucketSinks).Bucket(m.sink)
 	if sink == nil {
-		return nil, fmt.Errorf("state: sink %s is not registered", m.sink)
+		return nil, fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
 	}
 	return sink.Bucket(keyMemo), nil
 }

@@ -132,7 +132,7 @@ func (db *DB) Pending(name string) (int, error) {
 func updateInfo(tx *bolt.Tx, name string, update func(*SinkInfo)) error {
 	b := tx.Bucket(bucketSinks).Bucket([]byte(name))
 	if b == nil {
-		return fmt.Errorf("state: sink %s is not registered", name)
+		return fmt.Errorf("state: sink %s: %w", name, ErrNotFound)
 	}
 	var info SinkInfo
 	if err := getJSON(b, keyInfo, &info); err != nil {
@@ -145,7 +145,7 @@ func updateInfo(tx *bolt.Tx, name string, update func(*SinkInfo)) error {
 func queue(tx *bolt.Tx, sink string) (*bolt.Bucket, error) {
 	b := tx.Bucket(bucketSinks).Bucket([]byte(sink))
 	if b == nil {
-		return nil, fmt.Errorf("state: sink %s is not registered", sink)
+		return nil, fmt.Errorf("state: sink %s: %w", sink, ErrNotFound)
 	}
 	return b.Bucket(keyQueue), nil
 }

@@ -49,6 +49,9 @@ var (
 	keyMemo        = []byte("memo")
 )
 
+// ErrNotFound means no sink, or no dead letter, of that name is registered.
+var ErrNotFound = errors.New("not registered")
+
 // ErrLocked means another process has the state file open.
 var ErrLocked = errors.New("another connect-sync process holds the state file")
 
