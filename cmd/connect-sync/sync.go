@@ -47,10 +47,15 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		AllowMassDelete:   *allowMassDelete,
 		Only:              *only,
 	}
-	m := metrics.New(version(), false)
+	// Metrics are gathered only to be written: without a textfile a
+	// one-shot run has no use for them.
+	var m *metrics.Metrics
+	if *textfile != "" {
+		m = metrics.New(version(), false)
+	}
 	started := time.Now()
 	report, err := syncWithState(ctx, cfg, opts, logger, newProgress(stderr), m)
-	if *textfile != "" {
+	if m != nil {
 		// Written whatever happened, a failure to open the state file
 		// included: a stale file would tell the last good run's story.
 		m.ObserveRun(started, time.Now(), report, err)
@@ -61,7 +66,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return err
 }
 
-// syncWithState is one sync with the state file opened for it.
+// syncWithState is one sync with the state file opened for it; m, when
+// set, gets the state's gauges at the end.
 func syncWithState(ctx context.Context, cfg *config.Config, opts engine.Options, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) (engine.Report, error) {
 	db, err := state.Open(cfg.State.Path)
 	if err != nil {
@@ -69,14 +75,16 @@ func syncWithState(ctx context.Context, cfg *config.Config, opts engine.Options,
 	}
 	defer db.Close()
 	report, err := syncOnce(ctx, cfg, db, opts, logger, progress, m)
-	if st, serr := db.Status(); serr == nil {
-		m.ObserveState(st)
+	if m != nil {
+		if st, serr := db.Status(); serr == nil {
+			m.ObserveState(st)
+		}
 	}
 	return report, err
 }
 
 // syncOnce builds the source and the sinks, runs one sync with the state
-// file db and logs its outcome; m counts the API requests. Both the
+// file db and logs its outcome; m, when set, counts the API requests. Both the
 // one-shot command and the service run this. Failing to build the source
 // or a sink is recorded in the state file as a failed run, like the
 // engine records its own.

@@ -10,9 +10,9 @@ import (
 	"github.com/emersion/go-vcard"
 )
 
-// fieldConnectID carries the Connect contact id, for tools that want to
+// FieldConnectID carries the Connect contact id, for tools that want to
 // match a card back to its contact without knowing how the UID is derived.
-const fieldConnectID = "X-CONNECT-ID"
+const FieldConnectID = "X-CONNECT-ID"
 
 // properties lists the card's properties in the order they are written.
 // Blank contact fields give no property; N is always present because
@@ -48,7 +48,7 @@ func properties(c contact.Contact, opts Options) []property {
 	if rev, ok := revision(c); ok {
 		props = append(props, property{name: vcard.FieldRevision, value: rev})
 	}
-	return append(props, text(fieldConnectID, c.ID))
+	return append(props, text(FieldConnectID, c.ID))
 }
 
 // formattedName is the first of the full name, first and last name, email

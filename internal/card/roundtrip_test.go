@@ -31,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 					"https://www.linkedin.com/in/zo%C3%AB-m%C3%BCller/", full.TwitterURL},
 				vcard.FieldCategories: {full.LeadStatus.Label},
 				vcard.FieldRevision:   {"20240102T150405Z"},
-				fieldConnectID:        {full.ID},
+				FieldConnectID:        {full.ID},
 			}
 			for name, values := range want {
 				if got := textValues(card, name); !slices.Equal(got, values) {

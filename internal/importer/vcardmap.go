@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/emersion/go-vcard"
+
+	"github.com/connect-sync/connect-sync/internal/card"
+	"github.com/connect-sync/connect-sync/internal/contact"
 )
 
 // cardMetadata are properties about the card rather than the person: they
@@ -17,7 +19,7 @@ var cardMetadata = map[string]bool{
 	vcard.FieldVersion: true, vcard.FieldProductID: true, vcard.FieldUID: true,
 	vcard.FieldRevision: true, vcard.FieldClientPIDMap: true, vcard.FieldKind: true,
 	vcard.FieldSource: true, "NAME": true, "PROFILE": true, "CLASS": true, "SORT-STRING": true,
-	"X-CONNECT-ID": true, "X-ABUID": true, "X-ABSHOWAS": true, "X-ABLABEL": true, "X-ABADR": true,
+	card.FieldConnectID: true, "X-ABUID": true, "X-ABSHOWAS": true, "X-ABLABEL": true, "X-ABADR": true,
 	"X-MS-OL-DEFAULT-POSTAL-ADDRESS": true,
 }
 

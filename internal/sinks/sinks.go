@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 )
@@ -121,3 +122,12 @@ type FieldError struct {
 func (e *FieldError) Error() string { return fmt.Sprintf("%s: %v", e.Key, e.Err) }
 
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// AbsPath is a file sink's Target: its path made absolute, since the same
+// relative path from another working directory is another file.
+func AbsPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}

@@ -102,7 +102,7 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 				continue
 			}
 			href, err := book.Parse(r.Href)
-			if id := c.Value(connectIDField); id != "" && err == nil {
+			if id := c.Value(card.FieldConnectID); id != "" && err == nil {
 				idx[id] = append(idx[id], found{uid: c.Value(vcard.FieldUID), rec: record{Href: href.Path, ETag: p.Prop.ETag}})
 			}
 		}

@@ -14,10 +14,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// connectIDField is the property card.Encode writes the contact id to; a
-// card without it was not written by connect-sync and is never changed.
-const connectIDField = "X-CONNECT-ID"
-
 // maxAttempts bounds the rounds of reading a card and writing it again
 // while it keeps changing on the server.
 const maxAttempts = 3
@@ -93,7 +89,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 func (s *Sink) mayChange(id string, rec *record, cur *fetched) error {
 	target := s.at(rec.Href)
 	if cur != nil && !s.owns(cur.body, id) {
-		return fmt.Errorf("carddav: %s: %w: the card there is not connect-sync's (its %s is not %s)", target, sinks.ErrPermanent, connectIDField, id)
+		return fmt.Errorf("carddav: %s: %w: the card there is not connect-sync's (its %s is not %s)", target, sinks.ErrPermanent, card.FieldConnectID, id)
 	}
 	if !rec.written {
 		return nil
@@ -186,7 +182,7 @@ func (s *Sink) get(ctx context.Context, href string) (*fetched, error) {
 // X-CONNECT-ID and its UID, which derives from the source, both match.
 func (s *Sink) owns(body []byte, id string) bool {
 	c, err := vcard.NewDecoder(bytes.NewReader(body)).Decode()
-	return err == nil && c.Value(connectIDField) == id && c.Value(vcard.FieldUID) == card.UID(s.opts.SourceURL, id)
+	return err == nil && c.Value(card.FieldConnectID) == id && c.Value(vcard.FieldUID) == card.UID(s.opts.SourceURL, id)
 }
 
 // at is the URL of href, a path on the server of the address book.

@@ -266,7 +266,7 @@ func checkCard(t *testing.T, got vcard.Card, c contact.Contact) {
 		{"ORG", strings.Join(components(got.Get(vcard.FieldOrganization)), ";"), c.CompanyName},
 		{"NOTE", unescape(got.Value(vcard.FieldNote)), c.Note},
 		{"UID", got.Value(vcard.FieldUID), card.UID(sourceURL, c.ID)},
-		{"X-CONNECT-ID", got.Value(connectIDField), c.ID},
+		{"X-CONNECT-ID", got.Value(card.FieldConnectID), c.ID},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

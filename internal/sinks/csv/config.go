@@ -3,7 +3,6 @@ package csv
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -31,20 +30,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Target is the file's absolute path: the same relative path from another
-// working directory is another file.
-func (c *Config) Target() string { return absolute(c.Path) }
+// Target is the file's absolute path.
+func (c *Config) Target() string { return sinks.AbsPath(c.Path) }
 
 // Format names the formula guard setting, which changes every row it
 // applies to.
 func (c *Config) Format() string { return fmt.Sprintf("csv_formula_guard=%t", c.FormulaGuard) }
-
-func absolute(path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		return abs
-	}
-	return path
-}
 
 // Open creates the sink. It touches nothing on disk: the file is read on
 // the first delivery.

@@ -5,7 +5,6 @@ package vcarddir
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/card"
@@ -36,14 +35,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Target is the folder's absolute path: the same relative path from
-// another working directory is another folder.
-func (c *Config) Target() string {
-	if abs, err := filepath.Abs(c.Path); err == nil {
-		return abs
-	}
-	return c.Path
-}
+// Target is the folder's absolute path.
+func (c *Config) Target() string { return sinks.AbsPath(c.Path) }
 
 // Format names the vCard version the cards are written in.
 func (c *Config) Format() string { return "vcard " + c.Version }
