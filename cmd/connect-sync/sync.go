@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/config"
-	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -101,7 +101,12 @@ func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine
 		logReport(logger, engine.Report{}, err)
 		return engine.Report{}, err
 	}
-	e := &engine.Engine{Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter()}
+	e := &engine.Engine{
+		Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter(),
+		// Beside the state file: a folder the service may write to, and on
+		// disk rather than on a /tmp that may be RAM.
+		SpoolDir: filepath.Dir(cfg.State.Path),
+	}
 	report, err := e.Run(ctx, opts)
 	progress.clear()
 	err = errors.Join(err, closeSinks(sinkList))
@@ -140,16 +145,21 @@ func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdo
 	if err != nil {
 		return err
 	}
-	for _, d := range plan.Changes {
-		c := d.Change
-		line := fmt.Sprintf("%-7s %s %s", c.Kind, c.Contact.ID, c.Contact.Email)
-		if len(c.ChangedFields) > 0 {
-			line += " (" + strings.Join(c.ChangedFields, ", ") + ")"
+	defer plan.Close()
+	for batch, err := range plan.Batches(1000) {
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(stdout, strings.TrimSpace(line))
+		for _, d := range batch {
+			c := d.Change
+			line := fmt.Sprintf("%-7s %s %s", c.Kind, c.Contact.ID, c.Contact.Email)
+			if len(c.ChangedFields) > 0 {
+				line += " (" + strings.Join(c.ChangedFields, ", ") + ")"
+			}
+			fmt.Fprintln(stdout, strings.TrimSpace(line))
+		}
 	}
-	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n",
-		plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted))
+	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n", plan.Created, plan.Updated, plan.Deleted)
 	if err := plan.CheckDeletes(cfg.Sync.MaxDeleteFraction); err != nil {
 		fmt.Fprintf(stdout, "a real run would stop: %v\n", err)
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -14,25 +16,25 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// Plan is what one complete fetch changed against the checkpoint.
+// Plan is what one complete fetch changed against the checkpoint. It keeps
+// the changed contacts as the API sent them in a spool file and builds
+// their changes, with the previous snapshots, one batch at a time
+// (Batches), so that memory holds one batch of parsed contacts whatever
+// the number of changes. Close releases the spool.
 type Plan struct {
 	// Fetched counts the contacts the source returned; Tracked, those the
 	// checkpoint knew before.
 	Fetched, Tracked int
-	// Changes are in the order they will be queued: creations and updates
-	// in the source's order, then deletions by id.
-	Changes []state.Detected
-}
+	// Created, Updated and Deleted count the changes.
+	Created, Updated, Deleted int
 
-// Count returns how many changes of a kind the plan holds.
-func (p *Plan) Count(kind contact.Kind) int {
-	n := 0
-	for _, d := range p.Changes {
-		if d.Change.Kind == kind {
-			n++
-		}
-	}
-	return n
+	changed   []fetched     // new and changed contacts, in the source's order
+	spool     *spool        // their bytes; nil when there are none
+	deleted   []string      // tracked ids the fetch did not return, sorted
+	refreshed []state.Touch // unchanged contacts the API now sends as other bytes
+	cp        Checkpoint
+	enrich    func(map[string]json.RawMessage)
+	now       time.Time
 }
 
 // Checkpoint is the part of the state that detection reads.
@@ -53,48 +55,54 @@ func (e *Engine) Detect(ctx context.Context, query string, cp Checkpoint) (*Plan
 	if err != nil {
 		return nil, err
 	}
-	d := differ{checkpoint: entries, seen: make(map[string]bool, len(entries))}
-	var changed []fetched
+	d := newDiffer(entries, e.SpoolDir)
 	err = e.Source.Contacts(ctx, query, func(raw json.RawMessage) error {
-		f, err := reduce(raw)
-		if err != nil {
+		err := d.observe(raw)
+		var skip *unusableError
+		if errors.As(err, &skip) {
 			e.Logger.Warn("skipping a contact the API sent without a usable id", "error", err)
-			return nil
-		}
-		if d.observe(f) {
-			changed = append(changed, f)
+			err = nil
 		}
 		e.progress(StageFetched, len(d.seen))
-		return nil
+		return err
 	})
 	if err != nil {
+		d.spool.close()
 		return nil, fmt.Errorf("fetch contacts: %w", err)
 	}
-	return d.plan(changed, enricher(statuses), cp, e.now())
+	return d.plan(cp, enricher(statuses), e.now()), nil
 }
 
-// fetched is one contact from the source, reduced to what the diff needs.
+// Close releases what the plan holds.
+func (p *Plan) Close() error { return p.spool.close() }
+
+// fetched is one new or changed contact from the source; its bytes are in
+// the spool, from at to end.
 type fetched struct {
-	id     string
-	entry  state.Entry
-	fields map[string]json.RawMessage
+	id      string
+	known   bool // the checkpoint has it: an update
+	entry   state.Entry
+	at, end int64
 }
+
+// unusableError is a contact that cannot be tracked, which the fetch skips.
+type unusableError struct{ err error }
+
+func (e *unusableError) Error() string { return e.err.Error() }
+func (e *unusableError) Unwrap() error { return e.err }
 
 // reduce parses a contact just enough to identify and fingerprint it.
-func reduce(raw json.RawMessage) (fetched, error) {
+func reduce(raw json.RawMessage) (id string, entry state.Entry, err error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return fetched{}, err
+		return "", entry, err
 	}
-	id := contact.Text(fields["id"])
+	id = contact.Text(fields["id"])
 	if id == "" {
-		return fetched{}, fmt.Errorf("contact without id")
+		return "", entry, fmt.Errorf("contact without id")
 	}
-	return fetched{
-		id:     id,
-		entry:  state.Entry{Hash: contentHash(fields), LastActivityAt: contact.Text(fields["lastActivityAt"])},
-		fields: fields,
-	}, nil
+	entry = state.Entry{Hash: contentHash(fields), Raw: rawHash(raw), LastActivityAt: contact.Text(fields["lastActivityAt"])}
+	return id, entry, nil
 }
 
 // contentHash fingerprints a contact's content, independent of key order
@@ -123,72 +131,176 @@ func contentHash(fields map[string]json.RawMessage) [16]byte {
 	return sum
 }
 
+// rawHash fingerprints a contact's bytes exactly as the API sent them.
+func rawHash(raw []byte) [16]byte {
+	sum := sha256.Sum256(raw)
+	return [16]byte(sum[:16])
+}
+
 func isNull(v json.RawMessage) bool {
 	return len(bytes.TrimSpace(v)) == 0 || string(bytes.TrimSpace(v)) == "null"
 }
 
 // differ compares a stream of fetched contacts against the checkpoint.
+//
+// Most contacts of a poll come back byte for byte as the last time, and
+// byRaw recognises those from a hash of their bytes alone: no parsing, not
+// even for the id, which is inside those bytes. Only the others are parsed
+// and compared by content, so that key order or spacing never counts as an
+// edit.
 type differ struct {
 	checkpoint map[string]state.Entry
+	byRaw      map[[16]byte]string
 	seen       map[string]bool
+	changed    []fetched
+	spoolDir   string
+	spool      *spool
+	refreshed  []state.Touch
 }
 
-// observe records a fetched contact and reports whether it is new or
-// changed: its lastActivityAt moved or its content differs.
-func (d *differ) observe(f fetched) bool {
-	if d.seen[f.id] {
-		return false // the API listed it twice; the first copy counts
+func newDiffer(checkpoint map[string]state.Entry, spoolDir string) *differ {
+	d := &differ{
+		spoolDir:   spoolDir,
+		checkpoint: checkpoint,
+		byRaw:      make(map[[16]byte]string, len(checkpoint)),
+		seen:       make(map[string]bool, len(checkpoint)),
 	}
-	d.seen[f.id] = true
-	old, known := d.checkpoint[f.id]
-	return !known || old != f.entry
-}
-
-// deleted lists the tracked contacts the fetch did not return, by id.
-func (d *differ) deleted() []string {
-	var ids []string
-	for id := range d.checkpoint {
-		if !d.seen[id] {
-			ids = append(ids, id)
+	for id, e := range checkpoint {
+		if e.Raw != ([16]byte{}) {
+			d.byRaw[e.Raw] = id
 		}
 	}
-	slices.Sort(ids)
-	return ids
+	return d
 }
 
-// plan turns the observed differences into changes, reading the previous
-// snapshots of updated and deleted contacts.
-func (d *differ) plan(changed []fetched, enrich func(map[string]json.RawMessage), cp Checkpoint, now time.Time) (*Plan, error) {
-	deleted := d.deleted()
-	ids := slices.Clone(deleted)
-	for _, f := range changed {
-		if _, known := d.checkpoint[f.id]; known {
+// observe records one contact of the stream. A contact the API lists twice
+// counts once, as its first copy. raw is not kept.
+func (d *differ) observe(raw json.RawMessage) error {
+	if id, ok := d.byRaw[rawHash(raw)]; ok {
+		d.seen[id] = true
+		return nil
+	}
+	id, entry, err := reduce(raw)
+	if err != nil {
+		return &unusableError{err}
+	}
+	if d.seen[id] {
+		return nil
+	}
+	d.seen[id] = true
+	old, known := d.checkpoint[id]
+	if known && old.Same(entry) {
+		d.refreshed = append(d.refreshed, state.Touch{ID: id, Entry: entry})
+		return nil
+	}
+	if d.spool == nil {
+		if d.spool, err = newSpool(d.spoolDir); err != nil {
+			return err
+		}
+	}
+	at, err := d.spool.add(raw)
+	if err != nil {
+		return err
+	}
+	d.changed = append(d.changed, fetched{id: id, known: known, entry: entry, at: at, end: at + int64(len(raw))})
+	return nil
+}
+
+// plan completes the comparison: tracked contacts the fetch did not return
+// are deleted.
+func (d *differ) plan(cp Checkpoint, enrich func(map[string]json.RawMessage), now time.Time) *Plan {
+	p := &Plan{
+		Fetched: len(d.seen), Tracked: len(d.checkpoint),
+		changed: d.changed, spool: d.spool, refreshed: d.refreshed,
+		cp: cp, enrich: enrich, now: now,
+	}
+	for id := range d.checkpoint {
+		if !d.seen[id] {
+			p.deleted = append(p.deleted, id)
+		}
+	}
+	slices.Sort(p.deleted)
+	for _, f := range d.changed {
+		if f.known {
+			p.Updated++
+		} else {
+			p.Created++
+		}
+	}
+	p.Deleted = len(p.deleted)
+	return p
+}
+
+// Batches yields the plan's changes in the order they are queued
+// (creations and updates in the source's order, then deletions by id), at
+// most size at a time, each with its contact's new checkpoint entry.
+func (p *Plan) Batches(size int) iter.Seq2[[]state.Detected, error] {
+	return func(yield func([]state.Detected, error) bool) {
+		for chunk := range slices.Chunk(p.changed, size) {
+			if !yield(p.changes(chunk)) {
+				return
+			}
+		}
+		for chunk := range slices.Chunk(p.deleted, size) {
+			if !yield(p.deletions(chunk)) {
+				return
+			}
+		}
+	}
+}
+
+// Refreshed lists the contacts whose content did not change but whose
+// bytes did, with the entry that recognises their new bytes.
+func (p *Plan) Refreshed() []state.Touch { return p.refreshed }
+
+func (p *Plan) changes(chunk []fetched) ([]state.Detected, error) {
+	var ids []string
+	for _, f := range chunk {
+		if f.known {
 			ids = append(ids, f.id)
 		}
 	}
-	previous, err := cp.Snapshots(ids)
+	previous, err := p.cp.Snapshots(ids)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Fetched: len(d.seen), Tracked: len(d.checkpoint)}
-	for _, f := range changed {
-		enrich(f.fields)
-		c, err := newChange(f.fields, previous[f.id], now)
+	spooled, err := p.spool.read(chunk[0].at, chunk[len(chunk)-1].end)
+	if err != nil {
+		return nil, err
+	}
+	batch := make([]state.Detected, 0, len(chunk))
+	for _, f := range chunk {
+		raw := spooled[f.at-chunk[0].at : f.end-chunk[0].at]
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, fmt.Errorf("contact %s: %w", f.id, err)
+		}
+		p.enrich(fields)
+		c, err := newChange(fields, previous[f.id], p.now)
 		if err != nil {
 			return nil, err
 		}
 		entry := f.entry
-		p.Changes = append(p.Changes, state.Detected{Change: c, Entry: &entry})
+		batch = append(batch, state.Detected{Change: c, Entry: &entry})
 	}
-	for _, id := range deleted {
+	return batch, nil
+}
+
+func (p *Plan) deletions(ids []string) ([]state.Detected, error) {
+	previous, err := p.cp.Snapshots(ids)
+	if err != nil {
+		return nil, err
+	}
+	batch := make([]state.Detected, 0, len(ids))
+	for _, id := range ids {
 		snap, err := contact.Parse(previous[id])
 		if err != nil {
 			return nil, fmt.Errorf("snapshot of contact %s: %w", id, err)
 		}
-		c := contact.Change{ID: newChangeID(), Kind: contact.Deleted, DetectedAt: now, Contact: snap, Previous: &snap}
-		p.Changes = append(p.Changes, state.Detected{Change: c})
+		c := contact.Change{ID: newChangeID(), Kind: contact.Deleted, DetectedAt: p.now, Contact: snap, Previous: &snap}
+		batch = append(batch, state.Detected{Change: c})
 	}
-	return p, nil
+	return batch, nil
 }
 
 func newChange(fields map[string]json.RawMessage, previous json.RawMessage, now time.Time) (contact.Change, error) {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 func TestContentHash(t *testing.T) {
@@ -21,17 +24,17 @@ func TestContentHash(t *testing.T) {
 		{"new unknown field", `{"id": 1, "email": "a@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z", "x": 1}`, false},
 		{"value moved between keys", `{"id": 1, "emai": "la@example.com", "leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z"}`, false},
 	}
-	a, err := reduce(json.RawMessage(base))
+	_, a, err := reduce(json.RawMessage(base))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := reduce(json.RawMessage(tt.other))
+			_, b, err := reduce(json.RawMessage(tt.other))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := a.entry.Hash == b.entry.Hash; got != tt.same {
+			if got := a.Hash == b.Hash; got != tt.same {
 				t.Errorf("same hash = %v, want %v", got, tt.same)
 			}
 		})
@@ -40,7 +43,7 @@ func TestContentHash(t *testing.T) {
 
 func TestReduceRejectsMissingID(t *testing.T) {
 	for _, raw := range []string{`{"email": "a@example.com"}`, `{"id": null}`, `{"id": ""}`} {
-		if _, err := reduce(json.RawMessage(raw)); err == nil {
+		if _, _, err := reduce(json.RawMessage(raw)); err == nil {
 			t.Errorf("reduce(%s) accepted a contact without id", raw)
 		}
 	}
@@ -72,5 +75,62 @@ func TestChangedFields(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDifferRecognisesContactsByBytesThenByContent(t *testing.T) {
+	stored := `{"id": 1, "email": "a@example.com", "lastActivityAt": "2024-01-01T00:00:00Z"}`
+	id, entry, err := reduce(json.RawMessage(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                 string
+		sent                 string
+		changed, refreshed   int
+		wantRefreshedRawHash bool
+	}{
+		{"the same bytes", stored, 0, 0, false},
+		{"other key order and spacing", `{"lastActivityAt":"2024-01-01T00:00:00Z","email":"a@example.com","id":1}`, 0, 1, true},
+		{"an edit", `{"id": 1, "email": "b@example.com", "lastActivityAt": "2024-01-01T00:00:00Z"}`, 1, 0, false},
+		{"new activity only", `{"id": 1, "email": "a@example.com", "lastActivityAt": "2024-02-01T00:00:00Z"}`, 1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDiffer(map[string]state.Entry{id: entry}, t.TempDir())
+			if err := d.observe(json.RawMessage(tt.sent)); err != nil {
+				t.Fatal(err)
+			}
+			p := d.plan(nil, nil, time.Time{})
+			if p.Updated != tt.changed || len(p.Refreshed()) != tt.refreshed || p.Deleted != 0 {
+				t.Fatalf("updated %d, refreshed %d, deleted %d; want %d, %d, 0", p.Updated, len(p.Refreshed()), p.Deleted, tt.changed, tt.refreshed)
+			}
+			if tt.wantRefreshedRawHash && p.Refreshed()[0].Entry.Raw != rawHash([]byte(tt.sent)) {
+				t.Error("the refreshed entry does not recognise the new bytes")
+			}
+		})
+	}
+}
+
+func TestDifferCountsADuplicateOnce(t *testing.T) {
+	first, second := `{"id": 1, "email": "a@example.com"}`, `{"id": 1, "email": "b@example.com"}`
+	d := newDiffer(map[string]state.Entry{}, t.TempDir())
+	for _, raw := range []string{first, second, first} {
+		if err := d.observe(json.RawMessage(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := d.plan(emptySnapshots{}, enricher(nil), time.Time{})
+	defer p.Close()
+	if p.Fetched != 1 || p.Created != 1 {
+		t.Fatalf("fetched %d, created %d: want the contact once", p.Fetched, p.Created)
+	}
+	for batch, err := range p.Batches(10) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := batch[0].Change.Contact.Email; got != "a@example.com" {
+			t.Errorf("the contact's email is %q: the first copy must count", got)
+		}
 	}
 }

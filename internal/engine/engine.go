@@ -23,7 +23,8 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// Source is where contacts come from: the Connect API.
+// Source is where contacts come from: the Connect API. Contacts calls each
+// with every contact's bytes, valid only until each returns.
 type Source interface {
 	Contacts(ctx context.Context, query string, each func(raw json.RawMessage) error) error
 	LeadStatuses(ctx context.Context) ([]contact.LeadStatus, error)
@@ -34,6 +35,7 @@ type Source interface {
 type Store interface {
 	Checkpoint
 	Commit(batch []state.Detected) error
+	Touch(batch []state.Touch) error
 	Sinks() (map[string]state.SinkInfo, error)
 	RegisterSink(name string, info state.SinkInfo) error
 	DropSink(name string) error
@@ -66,6 +68,9 @@ type Engine struct {
 	Progress func(stage Stage, count int)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SpoolDir is where a run keeps the contacts it fetched until it
+	// commits them (an unlinked temporary file); os.TempDir() when empty.
+	SpoolDir string
 }
 
 // Options are the settings of one run.
@@ -146,6 +151,7 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return report, err
 	}
+	defer plan.Close()
 	if !opts.AllowMassDelete {
 		if err := plan.CheckDeletes(opts.MaxDeleteFraction); err != nil {
 			return report, err
@@ -158,9 +164,17 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	if err := e.registerSinks(opts.Only); err != nil {
 		return report, err
 	}
-	report.Created, report.Updated, report.Deleted = plan.Count(contact.Created), plan.Count(contact.Updated), plan.Count(contact.Deleted)
-	for batch := range slices.Chunk(plan.Changes, commitBatch) {
-		if err := e.Store.Commit(batch); err != nil {
+	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
+	for batch, err := range plan.Batches(commitBatch) {
+		if err == nil {
+			err = e.Store.Commit(batch)
+		}
+		if err != nil {
+			return report, err
+		}
+	}
+	for batch := range slices.Chunk(plan.Refreshed(), commitBatch) {
+		if err := e.Store.Touch(batch); err != nil {
 			return report, err
 		}
 	}

@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"fmt"
-
-	"github.com/connect-sync/connect-sync/internal/contact"
-)
+import "fmt"
 
 // MassDeleteError is the delete guard refusing a run.
 type MassDeleteError struct {
@@ -27,7 +23,7 @@ const minGuardedDeletes = 10
 // than maxFraction of the tracked contacts (and more than
 // minGuardedDeletes), or all of them because the API returned an empty list.
 func (p *Plan) CheckDeletes(maxFraction float64) error {
-	deleted := p.Count(contact.Deleted)
+	deleted := p.Deleted
 	if deleted == 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package fakeconnect
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -129,4 +130,16 @@ func mustEntry(raw map[string]any) *entry {
 		panic(err)
 	}
 	return e
+}
+
+// Generated returns the contacts a server made with these Options would
+// serve, each exactly as the API sends it: realistic input for benchmarks
+// of the code that reads contacts, without a server.
+func Generated(opts Options) []json.RawMessage {
+	entries := generate(opts.Contacts, opts.Seed)
+	list := make([]json.RawMessage, len(entries))
+	for i, e := range entries {
+		list[i] = e.json
+	}
+	return list
 }

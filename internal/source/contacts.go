@@ -19,9 +19,10 @@ const readBufferSize = 256 << 10
 
 // Contacts fetches every contact of the workspace, or only those matching
 // query when it is not empty, and calls each once per contact, in the
-// API's order, with the contact object exactly as the API sent it. each may
-// keep raw. The list is decoded as a stream, so memory does not grow with
-// it.
+// API's order, with the contact object exactly as the API sent it. raw is
+// valid only until each returns: each must copy what it keeps. The list is
+// decoded as a stream into one reused buffer, so memory neither grows with
+// it nor churns.
 //
 // Contacts returns nil only when the whole list arrived and each accepted
 // every contact. A response that is not a JSON array of objects, or that
@@ -42,7 +43,8 @@ func (c *Client) Contacts(ctx context.Context, query string, each func(raw json.
 
 // streamContacts decodes the contact array in resp, one element at a time.
 func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) error {
-	br := bufio.NewReaderSize(resp.Body, readBufferSize)
+	body := &countingReader{r: resp.Body}
+	br := bufio.NewReaderSize(body, readBufferSize)
 	if err := sniff(resp, br, '['); err != nil {
 		return err
 	}
@@ -51,10 +53,10 @@ func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) e
 		return err
 	}
 	n := 0
+	var raw json.RawMessage
 	for dec.More() {
-		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return streamError(n, err)
+			return streamError(n, err, body)
 		}
 		if raw[0] != '{' {
 			return final{fmt.Errorf("contact %d in the response is %s, not a JSON object", n+1, describe(raw[0]))}
@@ -65,7 +67,7 @@ func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) e
 		n++
 	}
 	if _, err := dec.Token(); err != nil {
-		return streamError(n, err)
+		return streamError(n, err, body)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return final{fmt.Errorf("response has more after the contact array (%d contacts)", n)}
@@ -73,14 +75,18 @@ func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) e
 	return nil
 }
 
-// streamError explains a decoding failure after n contacts. Once contacts
-// were handed over, it must not be retried: the caller would see them twice.
-func streamError(n int, err error) error {
+// streamError explains a decoding failure after n contacts of body. Once
+// contacts were handed over, it must not be retried: the caller would see
+// them twice.
+func streamError(n int, err error, body *countingReader) error {
 	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) {
+	switch {
+	case errors.As(err, &syntax) && !(body.ended && syntax.Offset >= body.n):
 		err = fmt.Errorf("response is not valid JSON (after %d contacts): %w", n, err)
-	} else {
-		if err == io.EOF {
+	default:
+		// A body that stops early is io.EOF, io.ErrUnexpectedEOF or (from
+		// Go 1.27's decoder) a syntax error at its very end.
+		if err == io.EOF || syntax != nil {
 			err = io.ErrUnexpectedEOF
 		}
 		err = fmt.Errorf("response ended before the contact array did (after %d contacts): %w", n, err)
@@ -89,4 +95,20 @@ func streamError(n int, err error) error {
 		return final{err}
 	}
 	return err
+}
+
+// countingReader counts the bytes of a body and notes its end.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	ended bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.ended = true
+	}
+	return n, err
 }

@@ -2,8 +2,10 @@ package state
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -67,8 +69,9 @@ func TestImportLedger(t *testing.T) {
 }
 
 // oldStateFile writes a state file as connect-sync wrote it before imports
-// existed: schema 1 without the imports bucket.
-func oldStateFile(t *testing.T) string {
+// existed: schema 1 without the imports bucket, with the given checkpoint
+// entries in schema 1's layout (content hash, then lastActivityAt).
+func oldStateFile(t *testing.T, entries ...Entry) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "old.db")
 	b, err := bolt.Open(path, 0o600, nil)
@@ -78,6 +81,12 @@ func oldStateFile(t *testing.T) string {
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks} {
 			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		for i, e := range entries {
+			v := append(e.Hash[:], e.LastActivityAt...)
+			if err := tx.Bucket(bucketContacts).Put([]byte(strconv.Itoa(i+1)), v); err != nil {
 				return err
 			}
 		}
@@ -118,9 +127,45 @@ func TestOldStateFileGainsTheImportsBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.bolt.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keySchema); string(v) != "1" {
-			t.Errorf("schema %q, want 1", v)
+		if v := tx.Bucket(bucketMeta).Get(keySchema); string(v) != strconv.Itoa(SchemaVersion) {
+			t.Errorf("schema %q, want %d", v, SchemaVersion)
 		}
 		return nil
 	})
+}
+
+func TestSchema1CheckpointIsMigrated(t *testing.T) {
+	old := []Entry{
+		{Hash: [16]byte{1, 2, 3}, LastActivityAt: "2024-05-01T10:00:00Z"},
+		{Hash: [16]byte{4, 5, 6}},
+	}
+	want := map[string]Entry{"1": old[0], "2": old[1]}
+	path := oldStateFile(t, old...)
+
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ro.Checkpoint()
+	ro.Close()
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("read-only checkpoint of a schema 1 file: %v, %v; want %v", got, err, want)
+	}
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.Checkpoint(); err != nil || !maps.Equal(got, want) {
+		t.Fatalf("migrated checkpoint: %v, %v; want %v", got, err, want)
+	}
+	e := want["1"]
+	e.Raw = [16]byte{9}
+	if err := db.Touch([]Touch{{ID: "1", Entry: e}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Checkpoint(); got["1"] != e {
+		t.Errorf("after Touch: %+v, want %+v", got["1"], e)
+	}
 }

@@ -5,7 +5,8 @@
 // Layout (all keys and values are bytes):
 //
 //	meta       schema → "1", last_run → JSON Run, last_success → JSON time
-//	contacts   contact id → Entry (16-byte content hash, then lastActivityAt)
+//	contacts   contact id → Entry (16-byte content hash, 16-byte hash of the
+//	           API's bytes, then lastActivityAt)
 //	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
 //	changes    sequence (8-byte big endian) → JSON record of one change
 //	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1,
@@ -30,8 +31,10 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the layout this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code reads and writes. Version 1 had no
+// hash of the API's bytes in checkpoint entries; opening such a file for
+// writing migrates it.
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")
@@ -57,8 +60,9 @@ var ErrLocked = errors.New("another connect-sync process holds the state file")
 
 // DB is an open state file.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt   *bolt.DB
+	path   string
+	schema int // of the file as opened read-only; SchemaVersion otherwise
 }
 
 // Open opens or creates the state file at path, mode 0600. It fails at once
@@ -111,9 +115,46 @@ func (db *DB) initialise(tx *bolt.Tx) error {
 	}
 	meta := tx.Bucket(bucketMeta)
 	if meta.Get(keySchema) == nil {
+		db.schema = SchemaVersion
 		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 	}
-	return db.checkSchema(tx)
+	if err := db.checkSchema(tx); err != nil {
+		return err
+	}
+	if db.schema == 1 {
+		if err := migrateEntries(tx); err != nil {
+			return err
+		}
+		db.schema = SchemaVersion
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	}
+	return nil
+}
+
+// migrateEntries gives version 1 checkpoint entries an empty hash of the
+// API's bytes: the next run compares those contacts by content and records
+// the hash.
+func migrateEntries(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketContacts)
+	var ids [][]byte
+	err := b.ForEach(func(k, _ []byte) error {
+		ids = append(ids, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		v := b.Get(id)
+		if len(v) < hashSize {
+			return fmt.Errorf("state: corrupt checkpoint entry %s", id)
+		}
+		e := Entry{Hash: [16]byte(v), LastActivityAt: string(v[hashSize:])}
+		if err := b.Put(id, e.marshal()); err != nil {
+			return fmt.Errorf("state: migrate checkpoint: %w", err)
+		}
+	}
+	return nil
 }
 
 func (db *DB) checkSchema(tx *bolt.Tx) error {
@@ -128,35 +169,56 @@ func (db *DB) checkSchema(tx *bolt.Tx) error {
 	if v > SchemaVersion {
 		return fmt.Errorf("state: %s has schema version %d, newer than the %d this connect-sync knows: upgrade connect-sync", db.path, v, SchemaVersion)
 	}
+	db.schema = v
 	return nil
 }
 
 // Entry is the checkpoint of one contact: enough to tell whether it changed.
 type Entry struct {
 	Hash           [16]byte // of the contact's content, lastActivityAt excluded
+	Raw            [16]byte // of the contact's bytes as the API sent them; zero if unknown
 	LastActivityAt string
 }
 
-func (e Entry) marshal() []byte {
-	return append(e.Hash[:], e.LastActivityAt...)
+// Same reports whether two entries describe the same contact content and
+// activity, however the API wrote it.
+func (e Entry) Same(o Entry) bool {
+	return e.Hash == o.Hash && e.LastActivityAt == o.LastActivityAt
 }
 
-func unmarshalEntry(b []byte) (Entry, error) {
+const hashSize = 16
+
+func (e Entry) marshal() []byte {
+	b := make([]byte, 0, 2*hashSize+len(e.LastActivityAt))
+	return append(append(append(b, e.Hash[:]...), e.Raw[:]...), e.LastActivityAt...)
+}
+
+// unmarshalEntry reads an entry in the layout of the given schema version.
+func unmarshalEntry(b []byte, schema int) (Entry, error) {
 	var e Entry
-	if len(b) < len(e.Hash) {
+	size := 2 * hashSize
+	if schema == 1 {
+		size = hashSize
+	}
+	if len(b) < size {
 		return e, fmt.Errorf("state: corrupt checkpoint entry")
 	}
-	copy(e.Hash[:], b)
-	e.LastActivityAt = string(b[len(e.Hash):])
+	e.Hash = [16]byte(b)
+	if schema > 1 {
+		e.Raw = [16]byte(b[hashSize:])
+	}
+	e.LastActivityAt = string(b[size:])
 	return e, nil
 }
 
 // Checkpoint returns every tracked contact's entry.
 func (db *DB) Checkpoint() (map[string]Entry, error) {
-	entries := make(map[string]Entry)
+	var entries map[string]Entry
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
-			e, err := unmarshalEntry(v)
+		b := tx.Bucket(bucketContacts)
+		entries = make(map[string]Entry, b.Stats().KeyN)
+		return b.ForEach(func(k, v []byte) error {
+			e, err := unmarshalEntry(v, db.schema)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+)
+
+// spool keeps the contacts a fetch found new or changed, as the API sent
+// them, in a temporary file until the run commits them: nothing may be
+// committed before the whole list has arrived, and holding a first sync's
+// 100,000 contacts in memory would take hundreds of megabytes. The file is
+// unlinked as soon as it is created, so a crash leaves nothing behind.
+type spool struct {
+	f    *os.File
+	w    *bufio.Writer
+	size int64
+}
+
+func newSpool(dir string) (*spool, error) {
+	f, err := os.CreateTemp(dir, ".connect-sync-spool-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return &spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// add appends raw and returns where it starts.
+func (s *spool) add(raw []byte) (int64, error) {
+	at := s.size
+	n, err := s.w.Write(raw)
+	s.size += int64(n)
+	if err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	return at, nil
+}
+
+// read returns the bytes from at to end, which add wrote earlier.
+func (s *spool) read(at, end int64) ([]byte, error) {
+	if err := s.w.Flush(); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	b := make([]byte, end-at)
+	if _, err := s.f.ReadAt(b, at); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return b, nil
+}
+
+func (s *spool) close() error {
+	if s == nil {
+		return nil
+	}
+	return s.f.Close()
+}
