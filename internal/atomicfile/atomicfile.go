@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
 )
 
 // TempPrefix starts the name of every temporary file this package creates.
@@ -18,7 +20,18 @@ const TempPrefix = ".connect-sync-tmp-"
 // Write replaces path with what write produces, atomically and durably, with
 // the given permissions. If write or any step fails, path is untouched and
 // the temporary file is removed.
-func Write(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+func Write(path string, perm os.FileMode, write func(io.Writer) error) error {
+	if err := Replace(path, perm, write); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// Replace is Write without the folder's fsync: the new content is complete
+// on disk before it takes the old one's place, but the rename itself is
+// durable only after SyncDir. Callers that replace many files in a folder
+// sync it once, before they rely on any of them.
+func Replace(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -45,10 +58,11 @@ func Write(path string, perm os.FileMode, write func(io.Writer) error) (err erro
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: close %s: %w", path, err)
 	}
+	crashpoint.Hit("before-rename") // the temporary file is complete and synced, the target still old
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
 	}
-	return SyncDir(dir)
+	return nil
 }
 
 // SyncDir makes renames and removals in dir durable.
@@ -66,12 +80,32 @@ func SyncDir(dir string) error {
 
 // RemoveStale deletes temporary files that a crash left in dir.
 func RemoveStale(dir string) error {
+	return removeTemps(dir, func(string) bool { return true })
+}
+
+// RemoveStaleOf deletes the temporary files that a crash left while
+// replacing path, and no other: in a shared folder, another file's may be
+// being written.
+func RemoveStaleOf(path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return removeTemps(dir, func(rest string) bool {
+		random, ok := strings.CutPrefix(rest, base+"-")
+		return ok && random != "" && strings.Trim(random, "0123456789") == "" // os.CreateTemp's "*"
+	})
+}
+
+// removeTemps deletes the temporary files in dir whose name after
+// TempPrefix matches.
+func removeTemps(dir string, match func(rest string) bool) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), TempPrefix) {
+		if rest, ok := strings.CutPrefix(e.Name(), TempPrefix); ok && match(rest) {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
 				return fmt.Errorf("atomicfile: %w", err)
 			}

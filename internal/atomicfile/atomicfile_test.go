@@ -56,6 +56,17 @@ func TestRemoveStale(t *testing.T) {
 	assertOnly(t, dir, "1.vcf")
 }
 
+func TestRemoveStaleOf(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{TempPrefix + "a.csv-123", TempPrefix + "a.csv-x.csv-456", TempPrefix + "b.csv-789", "a.csv"} {
+		os.WriteFile(filepath.Join(dir, name), nil, 0o600)
+	}
+	if err := RemoveStaleOf(filepath.Join(dir, "a.csv")); err != nil {
+		t.Fatal(err)
+	}
+	assertOnly(t, dir, TempPrefix+"a.csv-x.csv-456", TempPrefix+"b.csv-789", "a.csv")
+}
+
 func assertOnly(t *testing.T, dir string, names ...string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)

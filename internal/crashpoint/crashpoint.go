@@ -2,6 +2,23 @@
 // a named point of a run, deterministically: SIGKILL for the crash-safety
 // tests, SIGTERM for the graceful-shutdown ones. It does nothing unless
 // the CONNECT_SYNC_CRASHPOINT environment variable names a point.
+//
+// The points of a sync run, in the order a run meets them:
+//
+//   - after-queue: the run's changes are committed to every sink's queue,
+//     nothing delivered yet (engine);
+//   - mid-batch: a sink has delivered one more change of a batch, none of
+//     which is acknowledged yet (each sink's Deliver loop; the csv sink
+//     only stages);
+//   - before-rename: a file's temporary copy is written and synced, the
+//     file itself still old (atomicfile: csv commit, each vCard file);
+//   - after-deliver: a sink returned a batch's results, not yet
+//     acknowledged in the state file (engine);
+//   - after-commit: the csv file is renamed into place, its changes not yet
+//     acknowledged (engine).
+//
+// import-after-create is the importer's: a contact is created in Connect,
+// its ledger entry not yet written.
 package crashpoint
 
 import (

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/emersion/go-webdav"
 )
@@ -72,6 +73,7 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 					continue
 				}
 				errs[i] = s.deliver(ctx, book, batch[i])
+				crashpoint.Hit("mid-batch") // part of the batch written, none acknowledged
 				if errors.Is(errs[i], sinks.ErrUnavailable) {
 					stop.CompareAndSwap(nil, &errs[i])
 				}

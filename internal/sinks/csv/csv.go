@@ -17,6 +17,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -54,6 +55,7 @@ func (s *Sink) Deliver(_ context.Context, batch []contact.Change) []error {
 	}
 	for i, ch := range batch {
 		errs[i] = s.stage(ch)
+		crashpoint.Hit("mid-batch") // part of the batch staged
 	}
 	return errs
 }

@@ -75,8 +75,12 @@ func rawLine(b []byte) string {
 	return string(b) + "\n"
 }
 
-// write replaces the file with the header and the rows sorted by id.
+// write replaces the file with the header and the rows sorted by id,
+// first removing the temporary copies a crash left before their rename.
 func (s *Sink) write(rows map[string]string) error {
+	if err := atomicfile.RemoveStaleOf(s.path); err != nil {
+		return unavailable("write", s.path, err)
+	}
 	ids := slices.SortedFunc(maps.Keys(rows), compareIDs)
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriter(w)

@@ -14,6 +14,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -46,8 +47,18 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 			errs[i] = fmt.Errorf("vcarddir: %w", ctx.Err())
 		default:
 			errs[i] = s.deliver(ch)
+			crashpoint.Hit("mid-batch") // part of the batch written, none acknowledged
 			if errors.Is(errs[i], sinks.ErrUnavailable) {
 				failed = errs[i]
+			}
+		}
+	}
+	// One fsync of the folder makes every rename and removal of the batch
+	// durable, before any of them is acknowledged.
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
 			}
 		}
 	}
@@ -96,11 +107,11 @@ func (s *Sink) write(path string, c contact.Contact) error {
 		return err
 	}
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
-		// A crash may have come between an earlier rename and its folder
-		// sync; syncing now makes the acknowledgement true.
-		return atomicfile.SyncDir(s.dir)
+		// Delivered before, perhaps by a run that crashed before its folder
+		// sync: the batch's sync makes it durable now.
+		return nil
 	}
-	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+	return atomicfile.Replace(path, 0o600, func(w io.Writer) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
@@ -110,7 +121,7 @@ func (s *Sink) remove(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return atomicfile.SyncDir(s.dir)
+	return nil
 }
 
 // folderErrors say that the folder cannot take changes at all, whichever

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -87,6 +88,7 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(msgs)); i = next.Add(1) - 1 {
 				d.deliver(ctx, msgs[i])
+				crashpoint.Hit("mid-batch") // part of the batch sent, none acknowledged
 			}
 		})
 	}
