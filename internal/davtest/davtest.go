@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -27,6 +28,8 @@ type Server struct {
 	// books (the user's address book home set).
 	Root, Home         string
 	Username, Password string // empty for a server without authentication
+
+	proc *process
 }
 
 // RequireBinary finds a server program, or skips or fails the test.
@@ -76,7 +79,7 @@ level = warning
 `, addr, users, filepath.Join(dir, "collections")))
 	s.Root = "http://" + addr
 	s.Home = s.Root + "/" + s.Username + "/"
-	start(t, addr, radicale, "--config", config)
+	s.proc = start(t, addr, radicale, "--config", config)
 	return s
 }
 
@@ -88,7 +91,7 @@ func StartXandikos(t testing.TB) *Server {
 	host, port, _ := net.SplitHostPort(addr)
 	s := &Server{Name: "xandikos", Root: "http://" + addr}
 	s.Home = s.Root + "/user/contacts/"
-	start(t, addr, xandikos, "-d", t.TempDir(), "-l", host, "-p", port, "--defaults")
+	s.proc = start(t, addr, xandikos, "-d", t.TempDir(), "-l", host, "-p", port, "--defaults")
 	return s
 }
 
@@ -103,42 +106,89 @@ func freeAddr(t testing.TB) string {
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
+// process is a running server program, which Stop and Restart control,
+// from any goroutine (a test's handler, say).
+type process struct {
+	mu      sync.Mutex
+	addr    string
+	name    string
+	args    []string
+	logs    bytes.Buffer // every run's output, for a failed test
+	cmd     *exec.Cmd
+	exited  chan error
+	stopped bool // not running: never started, or killed and waited for
+}
+
 // start runs a server until the test ends and waits until it listens on
 // addr. The wait is long: a loaded machine starts Python slowly.
-func start(t testing.TB, addr, name string, args ...string) {
+func start(t testing.TB, addr, name string, args ...string) *process {
 	t.Helper()
-	var logs bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := &process{addr: addr, name: name, args: args, stopped: true}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		p.stop()
 		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(name), logs.String())
+			t.Logf("%s output:\n%s", filepath.Base(name), p.logs.String())
 		}
 	})
+	p.run(t)
+	return p
+}
+
+// run starts the program and waits until it listens.
+func (p *process) run(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cmd = exec.Command(p.name, p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.stopped = false
+	p.exited = make(chan error, 1)
+	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(p.cmd, p.exited)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("%s exited: %v", filepath.Base(name), err)
+		case err := <-p.exited:
+			p.exited <- err
+			t.Fatalf("%s exited: %v", filepath.Base(p.name), err)
 		default:
 		}
-		if conn, err := net.Dial("tcp", addr); err == nil {
+		if conn, err := net.Dial("tcp", p.addr); err == nil {
 			conn.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s does not listen on %s", filepath.Base(name), addr)
+			t.Fatalf("%s does not listen on %s", filepath.Base(p.name), p.addr)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// stop kills the program, as a crash or a power cut would, and waits
+// until it has exited.
+func (p *process) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+	p.stopped = true
+}
+
+// Stop kills the server at once, with whatever requests it is serving:
+// clients see refused connections until Restart.
+func (s *Server) Stop() { s.proc.stop() }
+
+// Restart starts the server again on the same address with the same
+// storage, after Stop, and waits until it listens.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.proc.stop()
+	s.proc.run(t)
 }
 
 func writeFile(t testing.TB, path, content string) {
