@@ -165,16 +165,20 @@ func TestPhoneType(t *testing.T) {
 
 func TestWebURL(t *testing.T) {
 	tests := map[string]string{
-		"https://example.com/a":    "https://example.com/a",
-		" http://example.com/a ":   "http://example.com/a",
-		"https://example.com/a b":  "https://example.com/a%20b",
-		"example.com/a":            "",
-		"ftp://example.com/a":      "",
-		"data:image/png;base64,x":  "",
-		"javascript:alert(1)":      "",
-		"https:///nohost":          "",
-		"https://example.com/a\nb": "",
-		"":                         "",
+		"https://example.com/a":         "https://example.com/a",
+		" http://example.com/a ":        "http://example.com/a",
+		"https://example.com/a b":       "https://example.com/a%20b",
+		"example.com/a":                 "",
+		"ftp://example.com/a":           "",
+		"data:image/png;base64,x":       "",
+		"javascript:alert(1)":           "",
+		"https:///nohost":               "",
+		"https://example.com/a\nb":      "",
+		"https://example.com/?q=a\\n b": "https://example.com/?q=a%5Cn%20b",
+		"https://example.com/?q=ü\xff":  "https://example.com/?q=%C3%BC%FF",
+		"file:///etc/passwd":            "",
+		"JavaScript:alert(1)":           "",
+		"":                              "",
 	}
 	for in, want := range tests {
 		got, ok := webURL(in)
@@ -193,6 +197,8 @@ func TestRevision(t *testing.T) {
 		{"", "2020-01-01T00:00:00Z", "20200101T000000Z"},
 		{"yesterday", "2020-01-01T00:00:00Z", "20200101T000000Z"},
 		{"1704207845", "", ""},
+		{"0000-01-01T00:00:00+01:00", "2020-01-01T00:00:00Z", "20200101T000000Z"},
+		{"9999-12-31T23:59:59-01:00", "", ""},
 		{"", "", ""},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package card
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -134,15 +135,41 @@ func webURL(s string) (string, bool) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", false
 	}
-	return u.String(), true
+	return escapeURI(u.String()), true
+}
+
+// escapeURI percent-encodes every byte of s that a URI (RFC 3986) may not
+// hold. net/url leaves the query as it came, so a space, a backslash or
+// invalid UTF-8 there would otherwise reach the card: a reader unescapes
+// "\n" in any value, and a byte that is not UTF-8 makes the card invalid.
+func escapeURI(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		if c := s[i]; isURIByte(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// isURIByte reports whether c is an unreserved or reserved URI character,
+// or the % of an escape.
+func isURIByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0
 }
 
 // revision is the card's REV, a vCard timestamp in UTC: lastActivityAt, or
 // createdAt when that is missing or not an RFC 3339 time. If neither
-// parses, the card has no REV.
+// parses, the card has no REV. A time that UTC moves out of the years
+// 0000-9999 (such as 0000-01-01T00:00:00+01:00) counts as not parsing: a
+// timestamp has four digits for the year.
 func revision(c contact.Contact) (string, bool) {
 	for _, s := range []string{c.LastActivityAt, c.CreatedAt} {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
+		t, err := time.Parse(time.RFC3339, s)
+		if y := t.UTC().Year(); err == nil && y >= 0 && y <= 9999 {
 			return t.UTC().Format("20060102T150405Z"), true
 		}
 	}

@@ -91,35 +91,6 @@ func TestFolding(t *testing.T) {
 	}
 }
 
-func FuzzEncode(f *testing.F) {
-	f.Add(`Zoë; "Z"`, "Müller, Jr.", "a\\b\r\nc,d;e\rf")
-	f.Add("", "", "")
-	f.Add(`\`, `\;`, strings.Repeat("€", 40)+"\x00\xff")
-	f.Fuzz(func(t *testing.T, first, last, note string) {
-		c := contact.Contact{ID: "f", FullName: first, FirstName: first, LastName: last,
-			CompanyName: note, Note: note}
-		data := encode(t, c, Version3)
-		checkLines(t, data)
-		card := decode(t, data)
-		if !blank(first) {
-			if got, want := card.Value(vcard.FieldFormattedName), strings.TrimSpace(clean(first)); unescapeText(got) != want {
-				t.Errorf("FN = %q, want %q", got, want)
-			}
-		}
-		wantNote := []string{clean(note)}
-		if blank(note) {
-			wantNote = nil
-		}
-		if got := textValues(card, vcard.FieldNote); !slices.Equal(got, wantNote) {
-			t.Errorf("NOTE = %q, want %q", got, wantNote)
-		}
-		checkStructured(t, data, vcard.FieldName, ';', clean(last), clean(first), "", "", "")
-		if !blank(note) {
-			checkStructured(t, data, vcard.FieldOrganization, ';', clean(note))
-		}
-	})
-}
-
 // checkLines checks the physical lines: CRLF ends only, at most 75 octets,
 // and every line valid UTF-8 by itself, so no fold split a character.
 func checkLines(t *testing.T, data []byte) {

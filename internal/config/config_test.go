@@ -102,6 +102,38 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// A problem on a line holding several keys is put on the key they share:
+// in flow style the deepest key on the line is a sibling picked at random.
+func TestErrorKeyOnSharedLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"block style", "sinks:\n  - name: a\n    type: csv\n    path: [1]\n", "config.yaml:4: sinks[0].path: "},
+		{"flow mapping", "sinks:\n  - {name: a, type: csv, path: [1]}\n", "config.yaml:2: sinks[0]: "},
+		{"flow sequence", "sinks: [{name: a, type: csv, path: a.csv}, {name: b, type: csv, path: [1]}]\n", "config.yaml:1: sinks: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 10 {
+				_, err := Parse("config.yaml", []byte(tt.yaml))
+				if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+					t.Fatalf("error = %v, want it to start with %q", err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// A merge key would bring in keys that are never checked, and in a sink
+// entry even the type that says which keys are allowed.
+func TestMergeKeyRefused(t *testing.T) {
+	data := "sinks:\n  - &a {name: a, type: csv, path: a.csv}\n  - <<: *a\n    name: b\n    pathh: typo.csv\n"
+	want := "config.yaml:3: sinks[1].<<: merge keys are not supported: the keys they bring in would go unchecked"
+	if _, err := Parse("config.yaml", []byte(data)); err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
 func TestSchedule(t *testing.T) {
 	from := time.Date(2026, 11, 25, 10, 2, 0, 0, time.UTC)
 	tests := []struct {

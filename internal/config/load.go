@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -89,6 +90,10 @@ func Parse(file string, data []byte) (*Config, error) {
 	for i := range cfg.Sinks {
 		l.decodeSink(&cfg.Sinks[i], l.sinkNodes[i], fmt.Sprintf("sinks[%d]", i))
 	}
+	if len(l.errs) > 0 {
+		// A setting that did not decode would also be reported missing.
+		return nil, errors.Join(l.errs...)
+	}
 	l.validate(&cfg)
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -109,15 +114,10 @@ func (l *loader) fail(key string, err error) {
 
 // line finds the line of a key path, or of its nearest parent.
 func (l *loader) line(key string) int {
-	for key != "" {
+	for ; key != ""; key = parentKey(key) {
 		if n, ok := l.lines[key]; ok {
 			return n
 		}
-		i := strings.LastIndexAny(key, ".[")
-		if i < 0 {
-			break
-		}
-		key = key[:i]
 	}
 	return 0
 }
@@ -127,26 +127,60 @@ var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 // syntaxError turns yaml's "yaml: line 3: ..." into "file:3: key: ...",
 // one error for each line yaml names.
 func (l *loader) syntaxError(err error) error {
+	return errors.Join(l.yamlErrors(err, "")...)
+}
+
+// yamlErrors is syntaxError's list; an error that names no line is put on
+// key.
+func (l *loader) yamlErrors(err error, key string) []error {
 	var errs []error
 	for _, m := range yamlLine.FindAllStringSubmatch(err.Error(), -1) {
 		n, _ := strconv.Atoi(m[1])
 		errs = append(errs, &Error{File: l.file, Line: n, Key: l.keyAt(n), Err: errors.New(m[2])})
 	}
 	if len(errs) == 0 {
-		return &Error{File: l.file, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+		return []error{&Error{File: l.file, Line: l.line(key), Key: key, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
-// keyAt returns the deepest key path on a line, if any.
+// keyAt returns the key path a problem on a line belongs to: the deepest
+// key there when the line's keys lie on one path, as in block style, else
+// the path they share. A flow mapping puts sibling keys on one line, and
+// naming one of them (whichever the map gave first) would blame a key that
+// may be fine.
 func (l *loader) keyAt(line int) string {
-	key := ""
+	var keys []string
 	for k, n := range l.lines {
-		if n == line && len(k) > len(key) {
-			key = k
+		if n == line {
+			keys = append(keys, k)
 		}
 	}
-	return key
+	if len(keys) == 0 {
+		return ""
+	}
+	deepest := slices.MaxFunc(keys, func(a, b string) int { return cmp.Compare(len(a), len(b)) })
+	shared := deepest
+	for _, k := range keys {
+		for !within(k, shared) {
+			shared = parentKey(shared)
+		}
+	}
+	return shared
+}
+
+// within reports whether key is path or lies under it.
+func within(key, path string) bool {
+	return path == "" || key == path || strings.HasPrefix(key, path+".") || strings.HasPrefix(key, path+"[")
+}
+
+// parentKey returns the key path one level up: "sinks[1]" for
+// "sinks[1].type", "sinks" for "sinks[1]", "" for "sinks".
+func parentKey(key string) string {
+	if i := strings.LastIndexAny(key, ".["); i >= 0 {
+		return key[:i]
+	}
+	return ""
 }
 
 // walk records the line of every key, expands ${ENV} in values, and
@@ -162,27 +196,33 @@ func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
 			switch {
 			case t == reflect.TypeFor[[]Sink]():
 				l.sinkNodes = append(l.sinkNodes, item)
-				l.walkMapping(item, p, sinkFields(item))
+				l.walkMapping(item, p, sinkFields(item), reflect.TypeFor[any]())
 			case t.Kind() == reflect.Slice:
 				l.walk(item, p, t.Elem())
 			}
 		}
 	case yaml.MappingNode:
-		l.walkMapping(n, path, yamlFields(t))
+		if isSecret(t) {
+			return // its keys may be the secret itself: never name them in an error
+		}
+		l.walkMapping(n, path, yamlFields(t), elemType(t))
 	}
 }
 
 // walkMapping walks a mapping whose keys must be those of fields; with nil
-// fields, any key goes.
-func (l *loader) walkMapping(n *yaml.Node, path string, fields map[string]reflect.Type) {
+// fields, any key goes, and its value is an elem.
+func (l *loader) walkMapping(n *yaml.Node, path string, fields map[string]reflect.Type, elem reflect.Type) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		p := joinKey(path, k.Value)
 		l.lines[p] = k.Line
 		t, ok := fields[k.Value]
 		switch {
+		case k.ShortTag() == mergeTag:
+			l.fail(p, errors.New("merge keys are not supported: the keys they bring in would go unchecked"))
+			continue
 		case fields == nil:
-			t = reflect.TypeFor[any]()
+			t = elem
 		case !ok:
 			l.fail(p, fmt.Errorf("unknown key (known here: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
 			continue
@@ -190,6 +230,9 @@ func (l *loader) walkMapping(n *yaml.Node, path string, fields map[string]reflec
 		l.walk(v, p, t)
 	}
 }
+
+// mergeTag is the tag of YAML's merge key, <<.
+const mergeTag = "!!merge"
 
 // sinkFields returns the keys a sink entry may have: the common ones and
 // those of its type. For an unknown type (reported by validate) it returns
@@ -239,7 +282,7 @@ func (l *loader) decodeSink(s *Sink, n *yaml.Node, path string) {
 	}
 	s.Config = newConfig()
 	if err := n.Decode(s.Config); err != nil {
-		l.fail(path, err)
+		l.errs = append(l.errs, l.yamlErrors(err, path)...)
 	}
 }
 

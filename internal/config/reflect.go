@@ -4,6 +4,8 @@ import (
 	"maps"
 	"reflect"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
 // yamlFields maps the YAML keys of a struct type to their field types,
@@ -32,3 +34,16 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	}
 	return fields
 }
+
+// elemType is the type of a map's values, where any key goes; any for
+// other types.
+func elemType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Map {
+		return t.Elem()
+	}
+	return reflect.TypeFor[any]()
+}
+
+// isSecret reports whether values of t are secrets, whose text no error
+// may show.
+func isSecret(t reflect.Type) bool { return t == reflect.TypeFor[secret.String]() }

@@ -53,8 +53,9 @@ func header() []string {
 	return names
 }
 
-// encodeRow returns the contact's id cell, which keys its row, and its
-// record as the file holds it, newline included.
+// encodeRow returns the key of the contact's row, and its record as the
+// file holds it, newline included. The key is the id cell as parse reads it
+// back, so that a staged row replaces the row loaded for the same contact.
 func encodeRow(c contact.Contact, guard bool) (key, line string, err error) {
 	cells := make([]string, len(columns))
 	for i, col := range columns {
@@ -69,7 +70,10 @@ func encodeRow(c contact.Contact, guard bool) (key, line string, err error) {
 		return "", "", err
 	}
 	w.Flush()
-	return cells[0], b.String(), w.Error()
+	// encoding/csv reads a CRLF inside a quoted cell as LF. Keyed as
+	// written, an id holding one would give a row that the contact's update
+	// doubles and its deletion leaves behind, once the file is read again.
+	return strings.ReplaceAll(cells[0], "\r\n", "\n"), b.String(), w.Error()
 }
 
 // looksLikeFormula reports whether a spreadsheet could take the cell for a
