@@ -123,7 +123,11 @@ func (s *Service) Serve(settings Settings, signals <-chan os.Signal, ln net.List
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			srv.Shutdown(ctx)
+			if srv.Shutdown(ctx) != nil {
+				// A client still holds a connection that never became idle
+				// (one that has sent no request yet, say).
+				srv.Close()
+			}
 		}()
 		s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
 	}

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/davtest"
+	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+)
+
+// Every secret connect-sync holds, each a known value with "canary" in it,
+// so that a partial leak shows as well as a whole one.
+const (
+	canaryAPIKey          = "sk_live_canaryApiKey7Q2x"
+	canaryAPIKeyFile      = "sk_live_canaryApiKeyFile5N8w"
+	canaryWrongKey        = "sk_live_canaryWrongKey3J6v"
+	canaryHookKey         = "canary-webhook-key-inline-32byte" // 32 bytes, as whsec_ base64
+	canaryHookKeyFile     = "canary-webhook-key-in-a-file-32b"
+	canaryHookToken       = "canaryHookHeaderToken9W4"
+	canaryHookURLToken    = "canaryHookPathToken7P" // Slack-style, in the url's path
+	canaryHookQueryToken  = "canaryHookQueryToken5L"
+	canaryDavPassword     = "canaryDavPassword2K7"
+	canaryDavPasswordFile = "canaryDavPasswordFile8M1"
+	canaryDavToken        = "canaryDavBearer6T3"
+	canaryDavTokenFile    = "canaryDavBearerFile4R9"
+	davUser               = "alice"
+)
+
+func whsec(key string) string { return "whsec_" + base64.StdEncoding.EncodeToString([]byte(key)) }
+
+// secretForms are the secrets and the encodings they travel in: base64
+// (whsec_ secrets, HTTP basic auth), base64url and hex.
+func secretForms() map[string]string {
+	forms := map[string]string{}
+	for _, v := range []string{
+		canaryAPIKey, canaryAPIKeyFile, canaryWrongKey, canaryHookKey, canaryHookKeyFile, canaryHookToken,
+		canaryHookURLToken, canaryHookQueryToken, canaryDavPassword, canaryDavPasswordFile, canaryDavToken, canaryDavTokenFile,
+	} {
+		forms[v] = v
+		forms[v+" (base64)"] = strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "=")
+		forms[v+" (base64url)"] = base64.RawURLEncoding.EncodeToString([]byte(v))
+		forms[v+" (hex)"] = hex.EncodeToString([]byte(v))
+	}
+	for _, pw := range []string{canaryDavPassword, canaryDavPasswordFile} {
+		forms[pw+" (basic auth)"] = base64.StdEncoding.EncodeToString([]byte(davUser + ":" + pw))
+	}
+	return forms
+}
+
+// secretsEnv is a workspace whose API, webhook receiver and CardDAV server
+// each take only their secrets, and a record of everything checked.
+type secretsEnv struct {
+	*workspace
+	apiURL, hookURL, davURL string
+	hook                    *secretReceiver
+	dav                     *davGate
+	forms                   map[string]string
+	checked                 int
+}
+
+func newSecretsEnv(t *testing.T) *secretsEnv {
+	t.Helper()
+	api := fakeconnect.New(fakeconnect.Options{APIKey: canaryAPIKey, Contacts: 6, Seed: 11})
+	// The fake takes one key; the key file holds another.
+	apiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") == canaryAPIKeyFile {
+			r.Header.Set("X-Api-Key", canaryAPIKey)
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(apiSrv.Close)
+	hook := &secretReceiver{t: t, seen: map[string]int{}}
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+	dav := newDavGate(davtest.StartXandikos(t))
+	davSrv := httptest.NewServer(dav)
+	t.Cleanup(davSrv.Close)
+	e := &secretsEnv{
+		workspace: &workspace{t: t, api: api, dir: t.TempDir()},
+		apiURL:    apiSrv.URL, hookURL: hookSrv.URL, davURL: davSrv.URL,
+		hook: hook, dav: dav, forms: secretForms(),
+	}
+	for name, content := range map[string]string{
+		"api-key": canaryAPIKeyFile + "\n", "webhook-secret": whsec(canaryHookKeyFile) + "\n",
+		"dav-password": canaryDavPasswordFile + "\n", "dav-token": canaryDavTokenFile + "\n",
+	} {
+		if err := os.WriteFile(e.path(name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// configText is a config with every sink type and every kind of secret: the
+// API key as keyLine sets it, sinks at hookURL and davURL.
+func (e *secretsEnv) configText(keyLine, hookURL, davURL string) string {
+	return fmt.Sprintf(`connect:
+  base_url: %s
+  %s
+  max_retries: 0
+state:
+  path: %s
+sinks:
+  - name: spreadsheet
+    type: csv
+    path: %s
+  - name: hook
+    type: webhook
+    url: %s/hooks/%s?token=%s
+    secret: %s
+    headers:
+      Authorization: Bearer ${HOOK_TOKEN}
+    max_retries: 0
+  - name: hook-file
+    type: webhook
+    url: %s/hook-file
+    secret_file: %s
+    max_retries: 0
+  - name: dav-password
+    type: carddav
+    url: %[11]s/user/contacts/password/
+    create_addressbook: true
+    username: %[12]s
+    password: %[13]s
+  - name: dav-password-file
+    type: carddav
+    url: %[11]s/user/contacts/password-file/
+    create_addressbook: true
+    username: %[12]s
+    password_file: %[14]s
+  - name: dav-token
+    type: carddav
+    url: %[11]s/user/contacts/token/
+    create_addressbook: true
+    bearer_token: %[15]s
+  - name: dav-token-file
+    type: carddav
+    url: %[11]s/user/contacts/token-file/
+    create_addressbook: true
+    bearer_token_file: %[16]s
+`, e.apiURL, keyLine, e.path("state.db"), e.path("contacts.csv"),
+		hookURL, canaryHookURLToken, canaryHookQueryToken, whsec(canaryHookKey),
+		hookURL, e.path("webhook-secret"),
+		davURL, davUser, canaryDavPassword, e.path("dav-password"), canaryDavToken, e.path("dav-token"))
+}
+
+func (e *secretsEnv) use(keyLine string) {
+	e.writeConfig(e.configText(keyLine, e.hookURL, e.davURL))
+}
+
+// run runs a command and checks its output; code < 0 takes any exit code.
+func (e *secretsEnv) run(code int, args ...string) result {
+	e.t.Helper()
+	r := e.workspace.run([]string{"HOOK_TOKEN=" + canaryHookToken}, args...)
+	if code >= 0 && r.code != code {
+		e.t.Errorf("%v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, r.code, code, r.stdout, r.stderr)
+	}
+	e.check(fmt.Sprint(args), r.stdout+r.stderr)
+	return r
+}
+
+// check fails the test for any secret, in any of its forms, in text.
+func (e *secretsEnv) check(where, text string) {
+	e.t.Helper()
+	e.checked++
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(strings.ToLower(line), "canary") {
+			e.t.Errorf("a secret leaked into %s:\n%s", where, line)
+			continue
+		}
+		for name, form := range e.forms {
+			if strings.Contains(line, form) {
+				e.t.Errorf("secret %s leaked into %s:\n%s", name, where, line)
+			}
+		}
+	}
+}
+
+func (e *secretsEnv) checkFile(path string) {
+	e.t.Helper()
+	e.check(path, e.read(path))
+}
+
+// secretReceiver is a webhook endpoint that records which secrets it was
+// sent and answers what the test sets.
+type secretReceiver struct {
+	t      *testing.T
+	mu     sync.Mutex
+	answer int    // for every request; 0 means 204
+	refuse string // a contact whose events get 422
+	seen   map[string]int
+}
+
+func (h *secretReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Header.Get("Authorization") == "Bearer "+canaryHookToken {
+		h.seen["header"]++
+	}
+	if r.URL.Path == "/hooks/"+canaryHookURLToken && r.URL.Query().Get("token") == canaryHookQueryToken {
+		h.seen["url token"]++
+	}
+	for name, key := range map[string]string{"secret": canaryHookKey, "secret_file": canaryHookKeyFile} {
+		mac := hmac.New(sha256.New, []byte(key))
+		fmt.Fprintf(mac, "%s.%s.%s", r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), body)
+		if r.Header.Get("webhook-signature") == "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+			h.seen[name]++
+		}
+	}
+	var ev struct {
+		Data struct{ Contact struct{ ID json.Number } }
+	}
+	json.Unmarshal(body, &ev)
+	switch {
+	case h.answer != 0:
+		w.WriteHeader(h.answer)
+	case h.refuse != "" && ev.Data.Contact.ID.String() == h.refuse:
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (h *secretReceiver) set(answer int, refuse string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.answer, h.refuse = answer, refuse
+}
+
+// davGate stands in front of a CardDAV server without authentication and
+// lets through only requests with one of the test's credentials.
+type davGate struct {
+	mu     sync.Mutex
+	refuse bool
+	seen   map[string]int
+	proxy  http.Handler
+}
+
+func newDavGate(srv *davtest.Server) *davGate {
+	root, _ := url.Parse(srv.Root)
+	return &davGate{seen: map[string]int{}, proxy: httputil.NewSingleHostReverseProxy(root)}
+}
+
+func (g *davGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	credentials := map[string]string{
+		"Basic " + base64.StdEncoding.EncodeToString([]byte(davUser+":"+canaryDavPassword)):     "password",
+		"Basic " + base64.StdEncoding.EncodeToString([]byte(davUser+":"+canaryDavPasswordFile)): "password_file",
+		"Bearer " + canaryDavToken:     "bearer_token",
+		"Bearer " + canaryDavTokenFile: "bearer_token_file",
+	}
+	which := credentials[r.Header.Get("Authorization")]
+	g.mu.Lock()
+	refuse := g.refuse || which == ""
+	if !refuse {
+		g.seen[which]++
+	}
+	g.mu.Unlock()
+	if refuse {
+		w.Header().Set("WWW-Authenticate", `Basic realm="connect"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	r.Header.Del("Authorization")
+	g.proxy.ServeHTTP(w, r)
+}
+
+func (g *davGate) setRefuse(refuse bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refuse = refuse
+}
+
+// closedURL is an http URL on a loopback port nobody listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// TestSecretsNeverLeak drives every command and endpoint that prints or
+// serves something, in success and failure, with every kind of secret in
+// the config, and finds none of them (nor their base64, basic-auth or hex
+// forms) in any output, metrics, textfile or the state file.
+func TestSecretsNeverLeak(t *testing.T) {
+	e := newSecretsEnv(t)
+	inline, fromFile := "api_key: "+canaryAPIKey, "api_key_file: "+e.path("api-key")
+	prom := e.path("connect-sync.prom")
+
+	// Success, with each form of the API key.
+	e.use(inline)
+	e.run(0, "check")
+	e.run(0, "sync")
+	e.use(fromFile)
+	e.run(0, "check")
+	e.api.Edit(e.api.IDs()[0], func(c map[string]any) { c["note"] = "edited" })
+	e.run(0, "sync", "--metrics-textfile", prom)
+	e.checkFile(prom)
+	// Every secret was in use: a test whose secrets went nowhere proves nothing.
+	for _, want := range []string{"header", "url token", "secret", "secret_file"} {
+		if e.hook.seen[want] == 0 {
+			t.Errorf("the webhook receiver never got the %s", want)
+		}
+	}
+	for _, want := range []string{"password", "password_file", "bearer_token", "bearer_token_file"} {
+		if e.dav.seen[want] == 0 {
+			t.Errorf("the CardDAV server never got the %s", want)
+		}
+	}
+	if rows, err := csv.NewReader(strings.NewReader(e.read(e.path("contacts.csv")))).ReadAll(); err != nil || len(rows) != 7 {
+		t.Errorf("the csv file has %d rows after the syncs, want 7 (%v)", len(rows), err)
+	}
+
+	// A rejected API key, everywhere it is used.
+	e.use("api_key: " + canaryWrongKey)
+	e.run(1, "check")
+	e.run(1, "sync", "--metrics-textfile", prom)
+	e.checkFile(prom)
+	csvPath := e.path("import.csv")
+	os.WriteFile(csvPath, []byte("email,firstName\nnew@example.com,New\n"), 0o600)
+	e.run(1, "import", "--dry-run", csvPath)
+
+	// Sinks that refuse the credentials, then sinks that cannot be reached.
+	e.use(inline)
+	e.hook.set(http.StatusUnauthorized, "")
+	e.dav.setRefuse(true)
+	e.api.Edit(e.api.IDs()[1], func(c map[string]any) { c["note"] = "refused" })
+	e.run(1, "check")
+	e.run(1, "sync")
+	e.run(0, "status")
+	e.hook.set(0, "")
+	e.dav.setRefuse(false)
+	e.writeConfig(e.configText(inline, closedURL(t), closedURL(t)))
+	e.run(1, "check")
+	e.run(1, "sync", "--metrics-textfile", prom)
+	e.checkFile(prom)
+	e.run(0, "status", "--json")
+
+	// A config error on the line that holds the secret.
+	e.use(inline)
+	good := e.read(e.config)
+	for _, bad := range []struct{ old, new string }{
+		{"api_key: " + canaryAPIKey, `api_key: "` + canaryAPIKey},                             // unterminated quote
+		{"api_key: " + canaryAPIKey, "api_key: " + canaryAPIKey + ": x"},                      // not a mapping value
+		{"api_key: " + canaryAPIKey, "api_key: [" + canaryAPIKey + "]"},                       // not a string
+		{"api_key: " + canaryAPIKey, "api_kee: " + canaryAPIKey},                              // unknown key
+		{"api_key: " + canaryAPIKey, "api_key: " + canaryAPIKey + "\n  api_key_file: k"},      // both
+		{"secret: " + whsec(canaryHookKey), "secret: " + canaryHookKey},                       // no whsec_ prefix
+		{"secret: " + whsec(canaryHookKey), "secret: whsec_" + canaryHookKey + "!"},           // not base64
+		{"secret: " + whsec(canaryHookKey), "secret: " + whsec(canaryHookKey[:20])},           // too short
+		{"Authorization: Bearer", "Content-Type: Bearer"},                                     // reserved header
+		{"Authorization: Bearer ${HOOK_TOKEN}", "Authorization: \"Bearer ${HOOK_TOKEN}\\n\""}, // two lines
+		{"api_key: " + canaryAPIKey, "api_key: {" + canaryAPIKey + ": x}"},                    // its keys are the secret
+		{"Authorization: Bearer ${HOOK_TOKEN}", `Authorization: {"token": "${HOOK_TOKEN}"}`},
+		{"password: " + canaryDavPassword, "password: {" + canaryDavPassword + "}"},
+		{"username: alice\n    password: " + canaryDavPassword, "password: " + canaryDavPassword}, // no username
+		{"bearer_token: " + canaryDavToken, "bearer_token: " + canaryDavToken + "\n    password: " + canaryDavPassword},
+		{e.davURL + "/user/contacts/token/", strings.Replace(e.davURL, "//", "//u:"+canaryDavToken+"@", 1) + "/user/contacts/token/"},
+		{e.hookURL + "/hooks/", strings.Replace(e.hookURL, "//", "//u:"+canaryDavToken+"%zz@", 1) + "/hooks/"}, // a bad URL
+	} {
+		if !strings.Contains(good, bad.old) {
+			t.Fatalf("the config has no %q", bad.old)
+		}
+		e.writeConfig(strings.Replace(good, bad.old, bad.new, 1))
+		if r := e.run(2, "sync"); !strings.Contains(r.stderr, "config.yaml:") {
+			t.Errorf("a config error without its place:\n%s", r.stderr)
+		}
+	}
+	e.run(2, "check")
+
+	// A dead letter, redelivered.
+	e.writeConfig(good)
+	refused := e.api.IDs()[2]
+	e.hook.set(0, refused)
+	e.api.Edit(refused, func(c map[string]any) { c["note"] = "a dead letter" })
+	e.run(1, "sync")
+	e.run(0, "status")
+	if r := e.run(0, "status", "--json"); !strings.Contains(r.stdout, `"dead_letter_list"`) {
+		t.Errorf("no dead letter in status:\n%s", r.stdout)
+	}
+	e.hook.set(0, "")
+	e.run(0, "redeliver", "--sink", "hook", "--all")
+	e.run(2, "redeliver", "--sink", "nope", "--all")
+	e.run(0, "sync")
+	e.run(0, "import", "--dry-run", csvPath)
+
+	// The service: its endpoints, status and redeliver through it, a run
+	// whose sinks refuse, and a reload with a broken config.
+	addr := e.serviceConfig("run_on_start: true\nschedule: \"@hourly\"\n")
+	e.hook.set(http.StatusUnauthorized, "")
+	e.dav.setRefuse(true)
+	e.api.Edit(refused, func(c map[string]any) { c["note"] = "while the service runs" })
+	s := e.startService(addr, "HOOK_TOKEN="+canaryHookToken)
+	s.expect("READY=1")
+	eventually(t, "the refused run in /status", func() bool {
+		_, body := s.get("/status")
+		return strings.Contains(body, "401")
+	})
+	for _, path := range []string{"/metrics", "/status", "/healthz", "/readyz", "/nope"} {
+		_, body := s.get(path)
+		e.check("GET "+path, body)
+	}
+	_, body := s.post("/sync")
+	e.check("POST /sync", body)
+	e.run(0, "status", "--json")
+	e.run(0, "redeliver", "--sink", "hook", "--all")
+	running := e.read(e.config)
+	e.writeConfig(strings.Replace(running, "api_key: "+canaryAPIKey, "api_key: "+canaryAPIKey+": x", 1))
+	s.signal(syscall.SIGHUP)
+	eventually(t, "the reload error in the log", func() bool {
+		return strings.Contains(s.logs.String(), "config reload failed")
+	})
+	e.writeConfig(strings.Replace(running, "password: "+canaryDavPassword, "password: ["+canaryDavPassword+"]", 1))
+	s.signal(syscall.SIGHUP)
+	eventually(t, "the second reload error in the log", func() bool {
+		return strings.Count(s.logs.String(), "config reload failed") == 2
+	})
+	s.signal(syscall.SIGTERM)
+	if code := s.wait(); code != 0 {
+		t.Errorf("the service exited %d after SIGTERM", code)
+	}
+	e.check("the service's log", s.logs.String())
+	e.checkFile(e.path("state.db"))
+	t.Logf("%d outputs checked", e.checked)
+}
+
+func (e *secretsEnv) read(path string) string {
+	e.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b)
+}
