@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # Go 1.27.3, which the go command fetches from the module proxy: govulncheck
 # (below) finds standard-library vulnerabilities reachable from our code in
 # Go 1.26.8, fixed in 1.26.9 and later, and 1.27.3 is the newer Go served
-# here. go.mod still says 1.26, the oldest Go that builds connect-sync.
+# here. go.mod still says 1.26.8, the oldest Go that builds connect-sync.
 export GOTOOLCHAIN=go1.27.3
 
 # Real peers the tests talk to: khard reads the vcard-dir sink's folder;

@@ -357,16 +357,9 @@ func TestCardDAVServerStoppedMidUpload(t *testing.T) {
 	w := newWorkspace(t, contacts)
 	book := dav.Home + "connect/"
 	base, _ := os.ReadFile(w.config)
-	w.writeConfig(string(base) + fmt.Sprintf(`  - name: phone
-    type: carddav
-    url: %s
-    create_addressbook: true
-    username: %q
-    password: ${TEST_DAV_PASSWORD}
-`, strings.Replace(book, dav.Root, srv.URL, 1), dav.Username))
-	env := []string{"TEST_DAV_PASSWORD=" + dav.Password}
+	w.writeConfig(string(base) + davSink(dav, strings.Replace(book, dav.Root, srv.URL, 1)))
 
-	r := w.run(env, "sync")
+	r := w.run(nil, "sync")
 	if r.code != 1 || !strings.Contains(r.stderr, "sink phone") || !strings.Contains(r.stderr, "destination unavailable") {
 		t.Fatalf("sync with the server stopped: exit %d, want 1 naming sink phone:\n%s", r.code, r.stderr)
 	}
@@ -375,7 +368,7 @@ func TestCardDAVServerStoppedMidUpload(t *testing.T) {
 	id := w.api.IDs()[0]
 	w.api.Edit(id, func(c map[string]any) { c["note"] = "Edited while the server was down" })
 	dav.Restart(t)
-	if r := w.run(env, "sync"); r.code != 0 {
+	if r := w.run(nil, "sync"); r.code != 0 {
 		t.Fatalf("sync after the restart: exit %d\n%s", r.code, r.stderr)
 	}
 	cards := listCards(t, dav, book)

@@ -39,7 +39,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
+		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger, SpoolDir: spoolDir(cfg)}, stdout)
 	}
 	opts := engine.Options{
 		Query:             cfg.Connect.Query,
@@ -103,9 +103,7 @@ func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine
 	}
 	e := &engine.Engine{
 		Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter(),
-		// Beside the state file: a folder the service may write to, and on
-		// disk rather than on a /tmp that may be RAM.
-		SpoolDir: filepath.Dir(cfg.State.Path),
+		SpoolDir: spoolDir(cfg),
 	}
 	report, err := e.Run(ctx, opts)
 	progress.clear()
@@ -129,6 +127,18 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 	logger.Log(context.Background(), level, "sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
 }
 
+// spoolDir is where a run keeps the contacts it fetched until it commits
+// them: beside the state file, a folder the service may write to and on
+// disk rather than on a /tmp that may be RAM. A dry run before the first
+// sync, with no such folder yet, uses the temporary folder.
+func spoolDir(cfg *config.Config) string {
+	dir := filepath.Dir(cfg.State.Path)
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
+}
+
 // printDryRun fetches and diffs against the state file, opened read-only so
 // that not a byte of it changes, and prints the plan.
 func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdout io.Writer) error {
@@ -146,7 +156,7 @@ func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdo
 		return err
 	}
 	defer plan.Close()
-	for batch, err := range plan.Batches(1000) {
+	for batch, err := range plan.Batches() {
 		if err != nil {
 			return err
 		}

@@ -18,8 +18,9 @@ import (
 const TempPrefix = ".connect-sync-tmp-"
 
 // Write replaces path with what write produces, atomically and durably, with
-// the given permissions. If write or any step fails, path is untouched and
-// the temporary file is removed.
+// the given permissions. If write or any step before the rename fails, path
+// is untouched and the temporary file is removed; if the folder's fsync
+// after it fails, path is new but may not survive a power cut.
 func Write(path string, perm os.FileMode, write func(io.Writer) error) error {
 	if err := Replace(path, perm, write); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Contact is one Connect contact. The typed fields are a lenient reading of
@@ -65,6 +66,12 @@ func Parse(raw []byte) (Contact, error) {
 	if fields == nil {
 		return Contact{}, fmt.Errorf("contact: null instead of an object")
 	}
+	return FromFields(fields, raw)
+}
+
+// FromFields is Parse for an object already split into its fields; raw is
+// the object they came from (or were encoded to), kept as Raw.
+func FromFields(fields map[string]json.RawMessage, raw []byte) (Contact, error) {
 	c := Contact{
 		ID:             Text(fields["id"]),
 		Email:          Text(fields["email"]),
@@ -100,6 +107,9 @@ func Text(raw json.RawMessage) string {
 		return ""
 	}
 	if raw[0] == '"' {
+		if s, ok := plainString(raw); ok {
+			return s
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err == nil {
 			return s
@@ -110,6 +120,25 @@ func Text(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return buf.String()
+}
+
+// plainString reads a JSON string that has no escapes, no control
+// characters and only valid UTF-8, the common case, without a decoder:
+// its text is the bytes between its quotes.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, b := range inner {
+		if b < 0x20 || b == '"' || b == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 func parsePhones(raw json.RawMessage) []Phone {

@@ -1,6 +1,7 @@
 package contact
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -47,6 +48,23 @@ func TestParseRejects(t *testing.T) {
 	for _, raw := range []string{`null`, `[]`, `"x"`, `{"email": "a@example.com"}`, `{"id": null}`, `{`} {
 		if _, err := Parse([]byte(raw)); err == nil {
 			t.Errorf("Parse(%s) succeeded", raw)
+		}
+	}
+}
+
+// TestTextReadsStringsAsTheDecoderDoes checks the decoder-free path for
+// plain strings against encoding/json, on plain and unusual strings alike.
+func TestTextReadsStringsAsTheDecoderDoes(t *testing.T) {
+	for _, raw := range []string{
+		`"Ada"`, `""`, `"Zoë 🙂"`, `"a\"b"`, `"tab\there"`, `"\u00e9"`, `"back\\slash"`,
+		"\"invalid \xff utf-8\"", `"</script>"`, `"‮rtl"`,
+	} {
+		var want string
+		if err := json.Unmarshal([]byte(raw), &want); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := Text(json.RawMessage(raw)); got != want {
+			t.Errorf("Text(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

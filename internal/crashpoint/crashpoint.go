@@ -3,7 +3,8 @@
 // tests, SIGTERM for the graceful-shutdown ones. It does nothing unless
 // the CONNECT_SYNC_CRASHPOINT environment variable names a point.
 //
-// The points of a sync run, in the order a run meets them:
+// The points of a sync run, in the order a batch meets them (the csv
+// sink's before-rename comes in its commit, after after-deliver):
 //
 //   - after-queue: the run's changes are committed to every sink's queue,
 //     nothing delivered yet (engine);
@@ -56,9 +57,10 @@ func parse(v string) (string, int64, syscall.Signal) {
 }
 
 // Hit marks that the run reached the named point. When it is the point the
-// environment names, the process gets its signal. SIGKILL is a power cut:
-// no deferred function, no flush, no clean close of the state file, so Hit
-// waits for it; after any other signal the run goes on, as it would when
+// environment names, the process gets its signal. SIGKILL ends the
+// process at once: no deferred function, no flush, no clean close of the
+// state file (what it wrote survives in the kernel, so this is not a power
+// cut, which the fsyncs are for), so Hit waits for it; after any other signal the run goes on, as it would when
 // an operator's signal arrived at that moment.
 func Hit(name string) {
 	if point == "" || name != point || hits.Add(1) != nth {

@@ -106,8 +106,8 @@ func freeAddr(t testing.TB) string {
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-// process is a running server program, which Stop and Restart control,
-// from any goroutine (a test's handler, say).
+// process is a running server program, which Stop (from any goroutine: a
+// test's handler, say) and Restart (from the test's) control.
 type process struct {
 	mu      sync.Mutex
 	addr    string

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -46,9 +45,10 @@ func BenchmarkDiff(b *testing.B) {
 		{"all new", map[string]state.Entry{}},
 	} {
 		b.Run(bench.name, func(b *testing.B) {
+			dir := b.TempDir()
 			b.ReportAllocs()
 			for b.Loop() {
-				d := newDiffer(bench.checkpoint, b.TempDir())
+				d := newDiffer(bench.checkpoint, dir)
 				for _, raw := range list {
 					if err := d.observe(raw); err != nil {
 						b.Fatal(err)
@@ -78,9 +78,3 @@ func BenchmarkChanges(b *testing.B) {
 		}
 	}
 }
-
-type emptySnapshots struct{}
-
-func (emptySnapshots) Checkpoint() (map[string]state.Entry, error) { return nil, nil }
-
-func (emptySnapshots) Snapshots([]string) (map[string]json.RawMessage, error) { return nil, nil }

@@ -232,16 +232,16 @@ func (d *differ) plan(cp Checkpoint, enrich func(map[string]json.RawMessage), no
 }
 
 // Batches yields the plan's changes in the order they are queued
-// (creations and updates in the source's order, then deletions by id), at
-// most size at a time, each with its contact's new checkpoint entry.
-func (p *Plan) Batches(size int) iter.Seq2[[]state.Detected, error] {
+// (creations and updates in the source's order, then deletions by id), a
+// commit's worth at a time, each with its contact's new checkpoint entry.
+func (p *Plan) Batches() iter.Seq2[[]state.Detected, error] {
 	return func(yield func([]state.Detected, error) bool) {
-		for chunk := range slices.Chunk(p.changed, size) {
+		for chunk := range slices.Chunk(p.changed, commitBatch) {
 			if !yield(p.changes(chunk)) {
 				return
 			}
 		}
-		for chunk := range slices.Chunk(p.deleted, size) {
+		for chunk := range slices.Chunk(p.deleted, commitBatch) {
 			if !yield(p.deletions(chunk)) {
 				return
 			}
@@ -308,7 +308,7 @@ func newChange(fields map[string]json.RawMessage, previous json.RawMessage, now 
 	if err != nil {
 		return contact.Change{}, err
 	}
-	cur, err := contact.Parse(raw)
+	cur, err := contact.FromFields(fields, raw)
 	if err != nil {
 		return contact.Change{}, err
 	}

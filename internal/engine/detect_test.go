@@ -102,6 +102,7 @@ func TestDifferRecognisesContactsByBytesThenByContent(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := d.plan(nil, nil, time.Time{})
+			defer p.Close()
 			if p.Updated != tt.changed || len(p.Refreshed()) != tt.refreshed || p.Deleted != 0 {
 				t.Fatalf("updated %d, refreshed %d, deleted %d; want %d, %d, 0", p.Updated, len(p.Refreshed()), p.Deleted, tt.changed, tt.refreshed)
 			}
@@ -113,24 +114,57 @@ func TestDifferRecognisesContactsByBytesThenByContent(t *testing.T) {
 }
 
 func TestDifferCountsADuplicateOnce(t *testing.T) {
-	first, second := `{"id": 1, "email": "a@example.com"}`, `{"id": 1, "email": "b@example.com"}`
-	d := newDiffer(map[string]state.Entry{}, t.TempDir())
-	for _, raw := range []string{first, second, first} {
-		if err := d.observe(json.RawMessage(raw)); err != nil {
-			t.Fatal(err)
-		}
+	old, edited := `{"id": 1, "email": "a@example.com"}`, `{"id": 1, "email": "b@example.com"}`
+	_, entry, err := reduce(json.RawMessage(old))
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := d.plan(emptySnapshots{}, enricher(nil), time.Time{})
-	defer p.Close()
-	if p.Fetched != 1 || p.Created != 1 {
-		t.Fatalf("fetched %d, created %d: want the contact once", p.Fetched, p.Created)
+	tests := []struct {
+		name      string
+		tracked   bool
+		sent      []string
+		wantEmail string // of the change; empty for none
+	}{
+		{"new, twice", false, []string{old, edited, old}, "a@example.com"},
+		{"tracked: the old bytes first", true, []string{old, edited}, ""},
+		{"tracked: an edit first", true, []string{edited, old}, "b@example.com"},
 	}
-	for batch, err := range p.Batches(10) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := batch[0].Change.Contact.Email; got != "a@example.com" {
-			t.Errorf("the contact's email is %q: the first copy must count", got)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkpoint := map[string]state.Entry{}
+			if tt.tracked {
+				checkpoint["1"] = entry
+			}
+			d := newDiffer(checkpoint, t.TempDir())
+			for _, raw := range tt.sent {
+				if err := d.observe(json.RawMessage(raw)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := d.plan(emptySnapshots{}, enricher(nil), time.Time{})
+			defer p.Close()
+			var emails []string
+			for batch, err := range p.Batches() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range batch {
+					emails = append(emails, d.Change.Contact.Email)
+				}
+			}
+			want := []string{tt.wantEmail}
+			if tt.wantEmail == "" {
+				want = nil
+			}
+			if p.Fetched != 1 || !slices.Equal(emails, want) {
+				t.Errorf("fetched %d, changes with emails %q; want 1 and %q: the first copy counts, once", p.Fetched, emails, want)
+			}
+		})
 	}
 }
+
+type emptySnapshots struct{}
+
+func (emptySnapshots) Checkpoint() (map[string]state.Entry, error) { return nil, nil }
+
+func (emptySnapshots) Snapshots([]string) (map[string]json.RawMessage, error) { return nil, nil }

@@ -165,7 +165,7 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		return report, err
 	}
 	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
-	for batch, err := range plan.Batches(commitBatch) {
+	for batch, err := range plan.Batches() {
 		if err == nil {
 			err = e.Store.Commit(batch)
 		}

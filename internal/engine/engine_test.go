@@ -54,6 +54,7 @@ func (s *fakeSource) Contacts(_ context.Context, query string, each func(json.Ra
 		if err := each(raw); err != nil {
 			return err
 		}
+		clear(raw) // like the real source, which reuses the buffer
 	}
 	return nil
 }

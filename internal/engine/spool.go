@@ -4,21 +4,32 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // spool keeps the contacts a fetch found new or changed, as the API sent
 // them, in a temporary file until the run commits them: nothing may be
 // committed before the whole list has arrived, and holding a first sync's
 // 100,000 contacts in memory would take hundreds of megabytes. The file is
-// unlinked as soon as it is created, so a crash leaves nothing behind.
+// unlinked as soon as it is created, so a crash leaves nothing behind (but
+// in that instant, and newSpool removes such a leftover).
 type spool struct {
 	f    *os.File
 	w    *bufio.Writer
 	size int64
 }
 
+const spoolPattern = ".connect-sync-spool-*"
+
 func newSpool(dir string) (*spool, error) {
-	f, err := os.CreateTemp(dir, ".connect-sync-spool-*")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	for _, name := range leftovers {
+		os.Remove(name)
+	}
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}

@@ -48,6 +48,7 @@ func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) e
 	if err := sniff(resp, br, '['); err != nil {
 		return err
 	}
+	body.skipped = body.n - int64(br.Buffered()) // the white space sniff read
 	dec := json.NewDecoder(br)
 	if _, err := dec.Token(); err != nil {
 		return err
@@ -81,7 +82,7 @@ func streamContacts(resp *http.Response, each func(raw json.RawMessage) error) e
 func streamError(n int, err error, body *countingReader) error {
 	var syntax *json.SyntaxError
 	switch {
-	case errors.As(err, &syntax) && !(body.ended && syntax.Offset >= body.n):
+	case errors.As(err, &syntax) && !(body.ended && syntax.Offset >= body.n-body.skipped):
 		err = fmt.Errorf("response is not valid JSON (after %d contacts): %w", n, err)
 	default:
 		// A body that stops early is io.EOF, io.ErrUnexpectedEOF or (from
@@ -99,9 +100,10 @@ func streamError(n int, err error, body *countingReader) error {
 
 // countingReader counts the bytes of a body and notes its end.
 type countingReader struct {
-	r     io.Reader
-	n     int64
-	ended bool
+	r       io.Reader
+	n       int64
+	ended   bool
+	skipped int64 // read before the decoder's first byte
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

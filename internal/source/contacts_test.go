@@ -100,6 +100,13 @@ func TestContactsFailures(t *testing.T) {
 			requests: 1,
 		},
 		{
+			name:     "truncated after leading white space",
+			handlers: []http.HandlerFunc{respond(200, "application/json", "\n  [{\"id\":1},")},
+			want:     "source: contacts: response ended before the contact array did (after 1 contacts): unexpected EOF",
+			got:      []string{`{"id":1}`},
+			requests: 1,
+		},
+		{
 			name:     "connection dropped after streaming started",
 			handlers: []http.HandlerFunc{drop(`[{"id":1},{"id":2}`)},
 			want:     "source: contacts: response ended before the contact array did (after 2 contacts): unexpected EOF",

@@ -4,7 +4,7 @@
 //
 // Layout (all keys and values are bytes):
 //
-//	meta       schema → "1", last_run → JSON Run, last_success → JSON time
+//	meta       schema → "2", last_run → JSON Run, last_success → JSON time
 //	contacts   contact id → Entry (16-byte content hash, 16-byte hash of the
 //	           API's bytes, then lastActivityAt)
 //	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
@@ -166,6 +166,9 @@ func (db *DB) checkSchema(tx *bolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("state: %s has no valid schema version", db.path)
 	}
+	if v < 1 {
+		return fmt.Errorf("state: %s has no valid schema version", db.path)
+	}
 	if v > SchemaVersion {
 		return fmt.Errorf("state: %s has schema version %d, newer than the %d this connect-sync knows: upgrade connect-sync", db.path, v, SchemaVersion)
 	}
@@ -213,11 +216,9 @@ func unmarshalEntry(b []byte, schema int) (Entry, error) {
 
 // Checkpoint returns every tracked contact's entry.
 func (db *DB) Checkpoint() (map[string]Entry, error) {
-	var entries map[string]Entry
+	entries := make(map[string]Entry)
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketContacts)
-		entries = make(map[string]Entry, b.Stats().KeyN)
-		return b.ForEach(func(k, v []byte) error {
+		return tx.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
 			e, err := unmarshalEntry(v, db.schema)
 			if err != nil {
 				return err

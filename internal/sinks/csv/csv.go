@@ -11,11 +11,9 @@ package csv
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 
-	"github.com/connect-sync/connect-sync/internal/atomicfile"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -28,14 +26,18 @@ type Sink struct {
 	name  string
 	guard bool
 	run   *run // nil until the run's first Deliver
+	// swept is set once the temporary copies that a crash left before
+	// their rename are removed: once per process, so that a copy another
+	// writer of the file is making later is left alone.
+	swept bool
 }
 
 // run is what the current run has staged. Rows are keyed by their id cell
 // and hold the record as the file does, newline included.
 type run struct {
-	found  bool              // the file existed when the run started
-	loaded map[string]string // the rows the file held
-	rows   map[string]string // the rows it should hold
+	found   bool              // the file existed when the run started
+	rows    map[string]string // the rows it should hold
+	changed bool              // rows differs from what the file held
 }
 
 // Deliver stages the changes. Its first call in a run reads the file; if
@@ -51,7 +53,7 @@ func (s *Sink) Deliver(_ context.Context, batch []contact.Change) []error {
 			}
 			return errs
 		}
-		s.run = &run{found: found, loaded: rows, rows: maps.Clone(rows)}
+		s.run = &run{found: found, rows: rows}
 	}
 	for i, ch := range batch {
 		errs[i] = s.stage(ch)
@@ -65,11 +67,15 @@ func (s *Sink) stage(ch contact.Change) error {
 	if err != nil {
 		return fmt.Errorf("csv: contact %s: %w", ch.Contact.ID, err)
 	}
+	r := s.run
+	old, had := r.rows[id]
 	switch ch.Kind {
 	case contact.Created, contact.Updated:
-		s.run.rows[id] = line
+		r.rows[id] = line
+		r.changed = r.changed || !had || old != line
 	case contact.Deleted:
-		delete(s.run.rows, id)
+		delete(r.rows, id)
+		r.changed = r.changed || had
 	default:
 		return fmt.Errorf("csv: contact %s: unknown change kind %q", ch.Contact.ID, ch.Kind)
 	}
@@ -82,7 +88,7 @@ func (s *Sink) stage(ch contact.Change) error {
 func (s *Sink) Commit(ctx context.Context) error {
 	r := s.run
 	s.run = nil
-	if r == nil || (r.found && maps.Equal(r.loaded, r.rows)) {
+	if r == nil || (r.found && !r.changed) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -96,7 +102,9 @@ func (s *Sink) Commit(ctx context.Context) error {
 // header.
 func (s *Sink) Check(context.Context) error {
 	dir, base := filepath.Dir(s.path), filepath.Base(s.path)
-	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+base+"-*")
+	// Not named like the file's temporary copies, which a sync running
+	// meanwhile would take for a crash's leftovers and remove.
+	f, err := os.CreateTemp(dir, ".connect-sync-check-"+base+"-*")
 	if err != nil {
 		return unavailable("check", s.path, err)
 	}

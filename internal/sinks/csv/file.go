@@ -72,14 +72,22 @@ func rawLine(b []byte) string {
 	b = bytes.TrimLeft(b, "\r\n")
 	b = bytes.TrimSuffix(b, []byte("\r\n"))
 	b = bytes.TrimSuffix(b, []byte("\n"))
-	return string(b) + "\n"
+	var line strings.Builder
+	line.Grow(len(b) + 1)
+	line.Write(b)
+	line.WriteByte('\n')
+	return line.String()
 }
 
 // write replaces the file with the header and the rows sorted by id,
-// first removing the temporary copies a crash left before their rename.
+// the first time removing the temporary copies a crash left before their
+// rename.
 func (s *Sink) write(rows map[string]string) error {
-	if err := atomicfile.RemoveStaleOf(s.path); err != nil {
-		return unavailable("write", s.path, err)
+	if !s.swept {
+		if err := atomicfile.RemoveStaleOf(s.path); err != nil {
+			return unavailable("write", s.path, err)
+		}
+		s.swept = true
 	}
 	ids := slices.SortedFunc(maps.Keys(rows), compareIDs)
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
@@ -120,7 +128,7 @@ func compareIDs(a, b string) int {
 // isNumber reports whether s is made of ASCII digits only; such ids are
 // compared by length first, so no number is too long to sort.
 func isNumber(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 }
 
 func unavailable(op, path string, err error) error {
