@@ -46,10 +46,6 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func (c *common) loadConfig() (*config.Config, error) {
-	return config.Load(c.configPath)
-}
-
 // load returns the logger the flags ask for and the config, for the
 // commands that log.
 func (c *common) load(stderr io.Writer) (*slog.Logger, *config.Config, error) {
@@ -57,6 +53,6 @@ func (c *common) load(stderr io.Writer) (*slog.Logger, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := c.loadConfig()
+	cfg, err := config.Load(c.configPath)
 	return logger, cfg, err
 }

@@ -466,3 +466,21 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check with a foreign csv file: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestStateCommandsNeedNoSinkSecrets runs status, reset and redeliver from
+// a shell without the variable a sink's secret comes from, as an operator
+// does next to a service that has it.
+func TestStateCommandsNeedNoSinkSecrets(t *testing.T) {
+	w := newWorkspace(t, 3)
+	w.mustRun("sync")
+	base, _ := os.ReadFile(w.config)
+	w.writeConfig(string(base) + "  - name: hook\n    type: webhook\n    url: https://example.com/hook\n    secret: ${CONNECT_SYNC_TEST_HOOK_SECRET}\n")
+	for _, args := range [][]string{{"status"}, {"redeliver", "--sink", "cards", "--all"}, {"reset", "--sink", "cards"}} {
+		if r := w.run(nil, args...); r.code != 0 {
+			t.Errorf("%v without the hook's secret: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := w.run(nil, "sync"); r.code != 2 || !strings.Contains(r.stderr, "CONNECT_SYNC_TEST_HOOK_SECRET is not set") {
+		t.Errorf("sync without the hook's secret: exit %d, want 2 naming the variable\n%s", r.code, r.stderr)
+	}
+}

@@ -28,7 +28,7 @@ func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case (*event == "") == !*all:
 		return usageError{errors.New("redeliver: give --event ID or --all")}
 	}
-	cfg, err := c.loadConfig()
+	cfg, err := config.LoadState(c.configPath)
 	if err != nil {
 		return err
 	}

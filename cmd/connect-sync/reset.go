@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -18,7 +19,7 @@ func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *name == "" {
 		return usageError{errors.New("reset: --sink NAME is required")}
 	}
-	cfg, err := c.loadConfig()
+	cfg, err := config.LoadState(c.configPath)
 	if err != nil {
 		return err
 	}

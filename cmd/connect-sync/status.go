@@ -20,7 +20,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := c.loadConfig()
+	cfg, err := config.LoadState(c.configPath)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,7 @@ func TestLoadErrors(t *testing.T) {
 		file string
 		want []string // each a whole line of the error
 	}{
-		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: carddav, csv, vcard-dir, webhook)`}},
+		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: carddav, csv, nats, vcard-dir, webhook)`}},
 		{"unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: connect.base_ulr: unknown key (known here: api_key, api_key_file, base_url, max_retries, query, timeout)`}},
 		{"unknown-sink-key.yaml", []string{`testdata/unknown-sink-key.yaml:4: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)`}},
 		{"duplicate-name.yaml", []string{`testdata/duplicate-name.yaml:5: sinks[1].name: "out" is already the name of another sink`}},
@@ -131,6 +132,44 @@ func TestMergeKeyRefused(t *testing.T) {
 	want := "config.yaml:3: sinks[1].<<: merge keys are not supported: the keys they bring in would go unchecked"
 	if _, err := Parse("config.yaml", []byte(data)); err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+func TestLoadStateNeedsNoSinkEnvironment(t *testing.T) {
+	const unset = "CONNECT_SYNC_TEST_UNSET"
+	os.Unsetenv(unset)
+	tests := []struct {
+		name, state, secret string
+		wantLoad, wantState string // the errors; empty for none
+	}{
+		{"a sink's secret unset", "state.db", "${" + unset + "}",
+			"config.yaml:7: sinks[0].secret: environment variable " + unset + " is not set", ""},
+		{"the state path unset", "${" + unset + "}/state.db", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+			"config.yaml:2: state.path: environment variable " + unset + " is not set",
+			"config.yaml:2: state.path: environment variable " + unset + " is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			data := fmt.Sprintf("state:\n  path: %s\nsinks:\n  - name: hook\n    type: webhook\n    url: https://example.com/hook\n    secret: %s\n", tt.state, tt.secret)
+			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				load func(string) (*Config, error)
+				want string
+			}{{Load, tt.wantLoad}, {LoadState, tt.wantState}} {
+				cfg, err := c.load(path)
+				switch {
+				case c.want == "" && err != nil:
+					t.Errorf("unexpected error: %v", err)
+				case c.want == "" && cfg.State.Path != "state.db":
+					t.Errorf("state.path = %q", cfg.State.Path)
+				case c.want != "" && (err == nil || !strings.HasSuffix(err.Error(), strings.TrimPrefix(c.want, "config.yaml"))):
+					t.Errorf("error = %v, want %s", err, c.want)
+				}
+			}
+		})
 	}
 }
 

@@ -68,9 +68,26 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+// LoadState reads the config for the commands that work on the state file
+// alone (status, reset, redeliver), which need only state.path and
+// http.listen: an environment variable used elsewhere (for a sink's secret,
+// say) may be unset, as in a shell without the service's environment, and
+// the sinks' own settings are not checked.
+func LoadState(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	return parse(path, data, true)
+}
+
 // Parse is Load for a config already read; file names it in errors.
 func Parse(file string, data []byte) (*Config, error) {
-	l := &loader{file: file, lines: map[string]int{}}
+	return parse(file, data, false)
+}
+
+func parse(file string, data []byte, stateOnly bool) (*Config, error) {
+	l := &loader{file: file, lines: map[string]int{}, stateOnly: stateOnly}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, l.syntaxError(err)
@@ -88,7 +105,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, l.syntaxError(err)
 	}
 	for i := range cfg.Sinks {
-		l.decodeSink(&cfg.Sinks[i], l.sinkNodes[i], fmt.Sprintf("sinks[%d]", i))
+		if !stateOnly {
+			l.decodeSink(&cfg.Sinks[i], l.sinkNodes[i], fmt.Sprintf("sinks[%d]", i))
+		}
 	}
 	if len(l.errs) > 0 {
 		// A setting that did not decode would also be reported missing.
@@ -106,6 +125,7 @@ type loader struct {
 	lines     map[string]int // key path → line
 	sinkNodes []*yaml.Node
 	errs      []error
+	stateOnly bool // LoadState's
 }
 
 func (l *loader) fail(key string, err error) {
@@ -268,7 +288,7 @@ func (l *loader) expand(n *yaml.Node, path string) {
 	n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 		name := envRef.FindStringSubmatch(ref)[1]
 		v, ok := os.LookupEnv(name)
-		if !ok {
+		if !ok && !(l.stateOnly && path != "state.path" && path != "http.listen") {
 			l.fail(path, fmt.Errorf("environment variable %s is not set", name))
 		}
 		return v
@@ -341,6 +361,9 @@ func (l *loader) validate(c *Config) {
 			l.fail(path+".name", fmt.Errorf("%q is already the name of another sink", s.Name))
 		}
 		seen[s.Name] = true
+		if l.stateOnly {
+			continue
+		}
 		if s.Config == nil {
 			l.fail(path+".type", fmt.Errorf("unknown sink type %q (known: %s)", s.Type, strings.Join(slices.Sorted(maps.Keys(sinkTypes)), ", ")))
 			continue

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"sort"
+	"strconv"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
@@ -115,15 +115,20 @@ func contentHash(fields map[string]json.RawMessage) [16]byte {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	h := sha256.New()
 	var buf bytes.Buffer
+	var prefix []byte
 	for _, k := range keys {
 		buf.Reset()
 		if json.Compact(&buf, fields[k]) != nil {
 			buf.Write(fields[k])
 		}
-		fmt.Fprintf(h, "%q:%d:", k, buf.Len())
+		// "key":length: then the value, as fmt's "%q:%d:" wrote it.
+		prefix = strconv.AppendQuote(prefix[:0], k)
+		prefix = append(prefix, ':')
+		prefix = strconv.AppendInt(prefix, int64(buf.Len()), 10)
+		h.Write(append(prefix, ':'))
 		h.Write(buf.Bytes())
 	}
 	var sum [16]byte

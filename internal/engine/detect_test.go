@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -38,6 +39,20 @@ func TestContentHash(t *testing.T) {
 				t.Errorf("same hash = %v, want %v", got, tt.same)
 			}
 		})
+	}
+}
+
+// TestContentHashIsStable pins the hash's format: a new format would make
+// every tracked contact look edited, and send them all again.
+func TestContentHashIsStable(t *testing.T) {
+	raw := `{"id": 7, "email": "a@example.com", "note": "Zoë \"q\"", "phoneNumbers": [{"number": "+1 555", "type": "work"}], ` +
+		`"leadStatus": {"id": 1, "label": "New"}, "lastActivityAt": "2024-01-01T00:00:00Z", "x": null}`
+	_, entry, err := reduce(json.RawMessage(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x", entry.Hash); got != "01177f71e8e0b108a49ae80f09fa8dee" {
+		t.Errorf("content hash %s: its format changed", got)
 	}
 }
 
