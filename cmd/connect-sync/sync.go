@@ -39,7 +39,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger, SpoolDir: spoolDir(cfg)}, stdout)
+		// A dry run does not lock the state file, so its folder is not its
+		// own: it spools to the temporary folder.
+		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
 	}
 	opts := engine.Options{
 		Query:             cfg.Connect.Query,
@@ -103,7 +105,9 @@ func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine
 	}
 	e := &engine.Engine{
 		Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter(),
-		SpoolDir: spoolDir(cfg),
+		// Beside the state file, which this run holds: a folder the service
+		// may write to, and on disk rather than on a /tmp that may be RAM.
+		SpoolDir: filepath.Dir(cfg.State.Path),
 	}
 	report, err := e.Run(ctx, opts)
 	progress.clear()
@@ -125,18 +129,6 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 		level = slog.LevelError
 	}
 	logger.Log(context.Background(), level, "sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
-}
-
-// spoolDir is where a run keeps the contacts it fetched until it commits
-// them: beside the state file, a folder the service may write to and on
-// disk rather than on a /tmp that may be RAM. A dry run before the first
-// sync, with no such folder yet, uses the temporary folder.
-func spoolDir(cfg *config.Config) string {
-	dir := filepath.Dir(cfg.State.Path)
-	if _, err := os.Stat(dir); err != nil {
-		return ""
-	}
-	return dir
 }
 
 // printDryRun fetches and diffs against the state file, opened read-only so

@@ -69,7 +69,9 @@ type Engine struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// SpoolDir is where a run keeps the contacts it fetched until it
-	// commits them (an unlinked temporary file); os.TempDir() when empty.
+	// commits them (an unlinked temporary file): a folder only this run
+	// uses meanwhile, since it removes spool files a crash left there.
+	// Empty means os.TempDir(), which is not swept.
 	SpoolDir string
 }
 

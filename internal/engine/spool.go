@@ -11,8 +11,10 @@ import (
 // them, in a temporary file until the run commits them: nothing may be
 // committed before the whole list has arrived, and holding a first sync's
 // 100,000 contacts in memory would take hundreds of megabytes. The file is
-// unlinked as soon as it is created, so a crash leaves nothing behind (but
-// in that instant, and newSpool removes such a leftover).
+// unlinked as soon as it is created, so a crash leaves nothing behind, but
+// in that instant: newSpool removes such a leftover from a folder the run
+// owns (dir not empty), never from the shared temporary folder, where it
+// could be another process's file in that same instant.
 type spool struct {
 	f    *os.File
 	w    *bufio.Writer
@@ -22,12 +24,11 @@ type spool struct {
 const spoolPattern = ".connect-sync-spool-*"
 
 func newSpool(dir string) (*spool, error) {
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
-	for _, name := range leftovers {
-		os.Remove(name)
+	if dir != "" {
+		leftovers, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+		for _, name := range leftovers {
+			os.Remove(name)
+		}
 	}
 	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {

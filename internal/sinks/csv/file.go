@@ -91,7 +91,7 @@ func (s *Sink) write(rows map[string]string) error {
 	}
 	ids := slices.SortedFunc(maps.Keys(rows), compareIDs)
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
+		bw := bufio.NewWriterSize(w, 256<<10) // the file is rewritten whole: few, large writes
 		bw.WriteString(strings.Join(header(), ",") + "\n")
 		for _, id := range ids {
 			bw.WriteString(rows[id])
