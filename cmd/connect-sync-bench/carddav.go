@@ -96,13 +96,14 @@ func benchCardDAV(ctx context.Context, opts options, dir string, t *table) error
 			return err
 		}
 		idlePuts := puts.Load()
-		label := fmt.Sprintf("concurrency %d", concurrency)
-		if concurrency == 4 {
-			label += " (the default)"
+		if concurrency != 4 {
+			// Only for the choice of the default: is it as fast here?
+			t.info(fmt.Sprintf("CardDAV first upload, concurrency %d (vs vdirsyncer)", concurrency), rate(first.wall), rate(vdFirst), "cards/s")
+			continue
 		}
-		t.atLeast(fmt.Sprintf("CardDAV first upload, %d cards to Radicale, %s (vs vdirsyncer)", opts.cards, label), rate(first.wall), rate(vdFirst), "cards/s", 0.95)
-		t.atMost(fmt.Sprintf("CardDAV run with nothing to send, %s (vs vdirsyncer's)", label), again.wall, vdAgain, 0.1)
-		t.check(fmt.Sprintf("PUTs in that run, %s", label), fmt.Sprint(idlePuts), "0", idlePuts == 0)
+		t.atLeast(fmt.Sprintf("CardDAV first upload, %d cards to Radicale, concurrency 4, the default (vs vdirsyncer)", opts.cards), rate(first.wall), rate(vdFirst), "cards/s", 0.95)
+		t.atMost("CardDAV run with nothing to send (vs vdirsyncer's)", again.wall, vdAgain, 0.1)
+		t.check("PUTs in that run", fmt.Sprint(idlePuts), "0", idlePuts == 0)
 	}
 	return nil
 }

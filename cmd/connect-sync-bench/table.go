@@ -34,6 +34,11 @@ func (t *table) limit(figure string, ours, max float64, unit string) {
 	t.rows = append(t.rows, row{figure, fmt.Sprintf("%.0f %s", ours, unit), "", "", fmt.Sprintf("≤ %.0f %s", max, unit), ours <= max})
 }
 
+// info adds a rate measured for comparison only, with no goal.
+func (t *table) info(figure string, ours, anchor float64, unit string) {
+	t.rows = append(t.rows, row{figure, fmt.Sprintf("%.0f %s", ours, unit), fmt.Sprintf("%.0f %s", anchor, unit), fmt.Sprintf("%.2f", ours/anchor), "", true})
+}
+
 // check adds a yes/no figure.
 func (t *table) check(figure, ours, goal string, met bool) {
 	t.rows = append(t.rows, row{figure, ours, "", "", goal, met})
@@ -46,7 +51,10 @@ func (t *table) print(w io.Writer) {
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t--- |")
 	for _, r := range t.rows {
 		met := "yes"
-		if !r.met {
+		switch {
+		case r.goal == "":
+			met = ""
+		case !r.met:
 			met = "**no**"
 		}
 		fmt.Fprintf(tw, "| %s\t %s\t %s\t %s\t %s\t %s |\n", r.figure, r.ours, r.anchor, r.ratio, r.goal, met)
