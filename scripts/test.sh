@@ -19,6 +19,9 @@ command -v khard >/dev/null || packages+=(khard)
 command -v radicale >/dev/null || packages+=(radicale)
 command -v xandikos >/dev/null || packages+=(xandikos)
 command -v htpasswd >/dev/null || packages+=(apache2-utils)
+# The nats sink publishes to real nats-server processes with JetStream (one,
+# and a three-node cluster) that its tests start on loopback ports.
+command -v nats-server >/dev/null || packages+=(nats-server)
 # Radicale reads htpasswd's MD5 hashes through passlib, which it only suggests.
 /usr/bin/python3 -c 'import passlib' 2>/dev/null || packages+=(python3-passlib)
 if ((${#packages[@]})); then

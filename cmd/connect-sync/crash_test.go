@@ -34,6 +34,8 @@ import (
 	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/davtest"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+	"github.com/connect-sync/connect-sync/internal/natstest"
+	"github.com/connect-sync/connect-sync/internal/servertest"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -210,6 +212,7 @@ func TestCrashEveryPoint(t *testing.T) {
 		"vcard-dir": {"after-queue", "mid-batch:5", "before-rename:3", "after-deliver"},
 		"webhook":   {"after-queue", "mid-batch:5", "after-deliver"},
 		"carddav":   {"after-queue", "mid-batch:5", "after-deliver"},
+		"nats":      {"after-queue", "mid-batch:5", "after-deliver"},
 	}
 	for _, typ := range slices.Sorted(maps.Keys(points)) {
 		t.Run(typ, func(t *testing.T) {
@@ -229,8 +232,12 @@ func TestCrashEveryPoint(t *testing.T) {
 
 func crashAtPoint(t *testing.T, typ, point string, dav *davtest.Server) {
 	var book string
+	var bus *natstest.Server
 	w := crashWorkspace(t, 30, func(w *workspace) string {
 		switch typ {
+		case "nats":
+			bus = natstest.Start(t)
+			return natsSink(bus.URL)
 		case "csv":
 			return csvSink(w)
 		case "vcard-dir":
@@ -291,6 +298,10 @@ func crashAtPoint(t *testing.T, typ, point string, dav *davtest.Server) {
 		}
 	case "carddav":
 		assertBookMirrors(t, w, dav, book)
+	case "nats":
+		// The stream drops the events published again: no repeats to see.
+		msgs := natstest.Messages(t, natstest.Connect(t, bus.URL), "CONNECT")
+		hist.assertDelivered(t, streamEvents(t, msgs))
 	}
 }
 
@@ -408,7 +419,7 @@ func mountTmpfs(t *testing.T, size string) string {
 	dir, err := tryTmpfs(t, size)
 	if err != nil {
 		msg := "cannot mount a tmpfs (needs root): " + err.Error()
-		if os.Getenv(davtest.EnvVar) == "1" {
+		if os.Getenv(servertest.EnvVar) == "1" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

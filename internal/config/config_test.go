@@ -125,6 +125,33 @@ func TestErrorKeyOnSharedLine(t *testing.T) {
 	}
 }
 
+// Two nats sinks on one stream would each be given the same change id,
+// and the stream would keep only one sink's event: one nats sink per
+// stream, whatever the servers.
+func TestOneNatsSinkPerStream(t *testing.T) {
+	const nats = "  - name: %s\n    type: nats\n    urls: [nats://%s:4222]\n"
+	tests := []struct {
+		name, sinks, want string
+	}{
+		{"default stream twice", fmt.Sprintf(nats, "a", "n1") + fmt.Sprintf(nats, "b", "n2"),
+			`config.yaml:5: sinks[1].stream: "CONNECT" is already the stream of sink "a": one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
+		{"the same stream named", fmt.Sprintf(nats, "a", "n1") + "    stream: EVENTS\n" + fmt.Sprintf(nats, "b", "n1") + "    stream: EVENTS\n",
+			`config.yaml:9: sinks[1].stream: "EVENTS" is already the stream of sink "a": one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
+		{"two streams", fmt.Sprintf(nats, "a", "n1") + fmt.Sprintf(nats, "b", "n1") + "    stream: OTHER\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("config.yaml", []byte("sinks:\n"+tt.sinks))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error = %v", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("error = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
 // A merge key would bring in keys that are never checked, and in a sink
 // entry even the type that says which keys are allowed.
 func TestMergeKeyRefused(t *testing.T) {

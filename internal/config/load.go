@@ -21,6 +21,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
+	"github.com/connect-sync/connect-sync/internal/sinks/nats"
 	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
 	"github.com/connect-sync/connect-sync/internal/sinks/webhook"
 )
@@ -32,6 +33,7 @@ var sinkTypes = map[string]func() sinks.Config{
 	"vcard-dir": func() sinks.Config { return vcarddir.DefaultConfig() },
 	"carddav":   func() sinks.Config { return carddav.DefaultConfig() },
 	"webhook":   func() sinks.Config { return webhook.DefaultConfig() },
+	"nats":      func() sinks.Config { return nats.DefaultConfig() },
 }
 
 // Error is a problem at a place in the config file.
@@ -352,6 +354,7 @@ func (l *loader) validate(c *Config) {
 		l.fail("sinks", errors.New("at least one sink is required"))
 	}
 	seen := map[string]bool{}
+	streams := map[string]string{} // nats stream → the sink that publishes to it
 	for i, s := range c.Sinks {
 		path := fmt.Sprintf("sinks[%d]", i)
 		switch {
@@ -369,7 +372,25 @@ func (l *loader) validate(c *Config) {
 			continue
 		}
 		l.validateSink(s, path)
+		l.validateStream(s, path, streams)
 	}
+}
+
+// validateStream allows one nats sink per stream. Every sink is given the
+// same change under the same id, and the stream keeps one message per id
+// within its duplicate window: a second sink's copy would be dropped yet
+// acknowledged. Sinks on different servers with the same stream name are
+// refused too, as nothing here tells two clusters from two nodes of one.
+func (l *loader) validateStream(s Sink, path string, streams map[string]string) {
+	nc, ok := s.Config.(*nats.Config)
+	if !ok {
+		return
+	}
+	if other, taken := streams[nc.Stream]; taken {
+		l.fail(path+".stream", fmt.Errorf("%q is already the stream of sink %q: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)", nc.Stream, other))
+		return
+	}
+	streams[nc.Stream] = s.Name
 }
 
 // validateSchedule parses the schedule and checks that it fires, and that

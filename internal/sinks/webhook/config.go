@@ -13,6 +13,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -146,7 +147,7 @@ func parseEvents(names []string) (map[contact.Kind]bool, error) {
 	kinds := map[contact.Kind]bool{}
 	for i, name := range names {
 		kind := contact.Kind(strings.TrimPrefix(name, "contact."))
-		if _, ok := eventTypes[kind]; !ok {
+		if _, ok := event.Type(kind); !ok {
 			return nil, &sinks.FieldError{
 				Key: fmt.Sprintf("events[%d]", i),
 				Err: fmt.Errorf("unknown event %q (known: created, updated, deleted)", name),
@@ -155,7 +156,7 @@ func parseEvents(names []string) (map[contact.Kind]bool, error) {
 		kinds[kind] = true
 	}
 	if len(kinds) == 0 {
-		for kind := range eventTypes {
+		for _, kind := range event.Kinds() {
 			kinds[kind] = true
 		}
 	}

@@ -1,0 +1,77 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+
+	natsclient "github.com/nats-io/nats.go"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// dial connects to the servers within the timeout and the context, both
+// for the whole connect: the client's own timeout applies to each URL in
+// turn, and its Connect takes no context.
+func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
+	connectCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	d := &dialer{ctx: connectCtx}
+	d.Timeout = s.timeout
+	nc, err := natsclient.Connect(s.servers, append(slices.Clip(s.options), natsclient.SetCustomDialer(d))...)
+	d.release()
+	if connectCtx.Err() != nil {
+		// Cut short, or done just as the deadline passed: a connection
+		// the deadline may have closed is not worth keeping.
+		if nc != nil {
+			nc.Close()
+		}
+		err = ctx.Err()
+		if err == nil {
+			err = fmt.Errorf("no server answered within %v: %w", s.timeout, connectCtx.Err())
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect to %s: %w: %w", s.servers, sinks.ErrUnavailable, err)
+	}
+	return nc, nil
+}
+
+// dialer is the client's dialer for one connection. Until release, it
+// dials within the connect's context and closes what it dialed when that
+// context ends, which ends any wait of the client's on it (the server's
+// greeting, the TLS handshake, the first PONG). After release, as when
+// the client reconnects, it dials like a net.Dialer.
+type dialer struct {
+	net.Dialer
+	mu    sync.Mutex
+	ctx   context.Context // the connect in progress; nil once released
+	stops []func() bool   // stop closing each connection with ctx
+}
+
+// Dial implements natsclient.CustomDialer.
+func (d *dialer) Dial(network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		return d.Dialer.Dial(network, address)
+	}
+	conn, err := d.DialContext(d.ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	d.stops = append(d.stops, context.AfterFunc(d.ctx, func() { conn.Close() }))
+	return conn, nil
+}
+
+// release ends the binding of the connections to the connect's context.
+func (d *dialer) release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, stop := range d.stops {
+		stop()
+	}
+	d.ctx, d.stops = nil, nil
+}

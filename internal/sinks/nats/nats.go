@@ -1,0 +1,396 @@
+// Package nats is the nats sink: each contact change is published to a
+// NATS JetStream stream as the JSON event the webhook sink sends
+// (internal/event), on the subject
+// "<subject_prefix>.<workspace>.contact.<created|updated|deleted>", with
+// the change's ID in the Nats-Msg-Id header.
+//
+// A change counts as delivered only once JetStream acknowledged storing
+// it in the configured stream: each publish expects that stream, so a
+// stream that takes the subjects under another name refuses it. Delivery
+// is at least once: a change published and then not recorded as
+// acknowledged (a crash in between, an acknowledgement lost to a timeout)
+// is published again with the same Nats-Msg-Id, and the stream drops that
+// copy when it arrives within the stream's duplicate window, so the
+// stream holds exactly one.
+//
+// A contact's changes reach the stream in the order they were detected:
+// a batch holds at most one change per contact, and the engine hands over
+// the next batch only once Deliver returned, after every publish of this
+// one was acknowledged or failed (a failed change stays queued and holds
+// back the contact's later ones).
+//
+// The first Deliver connects, within the timeout and the run's context,
+// and creates the stream when it is missing; an existing stream is used
+// as it is, provided its subjects cover the sink's. A server that cannot
+// be reached, a publish that is not acknowledged within the timeout, a
+// stream that does not answer or refuses as a whole (no leader, full, a
+// permissions violation) stop the sink for the run with
+// sinks.ErrUnavailable, its changes still queued. A message the server
+// will never store (larger than its max payload or the stream's maximum
+// message size) is refused for good with sinks.ErrPermanent.
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/crashpoint"
+	"github.com/connect-sync/connect-sync/internal/event"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// Sink publishes changes to one JetStream stream. Deliver calls may not
+// overlap (the engine makes one at a time per sink); the connection is
+// kept between them until Close.
+type Sink struct {
+	servers     string // the urls, comma separated, as the client takes them (no credentials)
+	target      string // for errors: the stream and subjects
+	options     []natsclient.Option
+	stream      jetstream.StreamConfig
+	subjects    string // every subject but its last token
+	timeout     time.Duration
+	concurrency int
+	logger      *slog.Logger
+
+	mu sync.Mutex // guards nc and js against Close during Deliver
+	nc *natsclient.Conn
+	js jetstream.JetStream
+
+	// lastAsync is the server's last asynchronous error in this Deliver
+	// (a permissions violation), which explains publishes that were never
+	// acknowledged; asyncLogged tells whether one was logged in it.
+	lastAsync   atomic.Pointer[error]
+	asyncLogged atomic.Bool
+}
+
+// Deliver publishes the batch, up to concurrency publishes awaiting their
+// acknowledgement at once, and returns one error per change, in order:
+//
+//   - nil once JetStream acknowledged the message, a duplicate that the
+//     stream dropped included;
+//   - one wrapping sinks.ErrPermanent for a message the server never
+//     stores (too large);
+//   - one wrapping sinks.ErrUnavailable when the servers cannot be
+//     reached, the stream cannot be created or found or does not take
+//     the sink's subjects, or a publish was not acknowledged by the
+//     configured stream; no further publish starts, and the changes not
+//     published get the same sentinel;
+//   - any other error for a change that could not be encoded (it stays
+//     queued).
+func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
+	errs := make([]error, len(batch))
+	s.lastAsync.Store(nil)
+	s.asyncLogged.Store(false)
+	js, err := s.connect(ctx)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	p := publication{sink: s, js: js, batch: batch, errs: errs}
+	p.run(ctx)
+	return errs
+}
+
+// publication is one Deliver call's publishes.
+type publication struct {
+	sink  *Sink
+	js    jetstream.JetStream
+	batch []contact.Change
+	errs  []error
+	// halted is the failure that stopped the batch: later changes are not
+	// published.
+	halted error
+}
+
+// pending is a published change awaiting its acknowledgement.
+type pending struct {
+	index  int
+	future jetstream.PubAckFuture
+}
+
+// run publishes asynchronously, in order, and collects the
+// acknowledgements in order, never more than concurrency outstanding. It
+// returns once every publish is acknowledged or failed (or ctx ended),
+// which keeps each contact's changes in order across batches.
+func (p *publication) run(ctx context.Context) {
+	var window []pending
+	for i, ch := range p.batch {
+		if p.halted != nil || ctx.Err() != nil {
+			p.notSent(ctx, i)
+			continue
+		}
+		if len(window) == p.sink.concurrency {
+			p.await(ctx, window[0])
+			window = window[1:]
+			if p.halted != nil {
+				p.notSent(ctx, i)
+				continue
+			}
+		}
+		if f := p.publish(i, ch); f != nil {
+			window = append(window, pending{index: i, future: f})
+		}
+	}
+	for _, w := range window {
+		p.await(ctx, w)
+	}
+}
+
+// publish sends one change; nil when it was not sent, its error recorded.
+func (p *publication) publish(i int, ch contact.Change) jetstream.PubAckFuture {
+	s := p.sink
+	subject := s.subjects + string(ch.Kind)
+	body, err := event.Encode(ch)
+	if err != nil {
+		p.errs[i] = fmt.Errorf("nats: event %s: %w", ch.ID, err)
+		return nil
+	}
+	msg := &natsclient.Msg{Subject: subject, Data: body, Header: natsclient.Header{}}
+	f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(ch.ID),
+		jetstream.WithExpectStream(s.stream.Name), jetstream.WithStallWait(s.timeout))
+	if err != nil {
+		p.fail(i, s.publishError(subject, err))
+		return nil
+	}
+	return f
+}
+
+// await waits for one publish's acknowledgement and records its outcome.
+func (p *publication) await(ctx context.Context, w pending) {
+	s := p.sink
+	subject := w.future.Msg().Subject
+	select {
+	case ack := <-w.future.Ok():
+		if ack.Duplicate {
+			s.logger.Debug("the stream already held this event", "event", p.batch[w.index].ID, "stream", ack.Stream, "seq", ack.Sequence)
+		}
+		crashpoint.Hit("mid-batch") // part of the batch stored, none acknowledged
+	case err := <-w.future.Err():
+		p.fail(w.index, s.publishError(subject, err))
+	case <-ctx.Done():
+		p.errs[w.index] = fmt.Errorf("nats: publish %s: %w", subject, ctx.Err())
+	}
+}
+
+// fail records a change's error; one that concerns the stream as a whole
+// halts the batch.
+func (p *publication) fail(i int, err error) {
+	p.errs[i] = err
+	if p.halted == nil && errors.Is(err, sinks.ErrUnavailable) {
+		p.halted = err
+	}
+}
+
+func (p *publication) notSent(ctx context.Context, i int) {
+	if ctx.Err() != nil {
+		p.errs[i] = fmt.Errorf("nats: %s not published: %w", p.batch[i].ID, ctx.Err())
+		return
+	}
+	p.errs[i] = fmt.Errorf("nats: %s not published: %w", p.batch[i].ID, p.halted)
+}
+
+// publishError says why a publish failed, wrapping the sentinel that
+// tells the engine what to do.
+func (s *Sink) publishError(subject string, err error) error {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, natsclient.ErrMaxPayload), errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
+		return fmt.Errorf("nats: publish %s: %w: %w", subject, sinks.ErrPermanent, err)
+	case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+		err = fmt.Errorf("no acknowledgement within %v%s: %w", s.timeout, s.asyncHint(), err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse):
+		err = fmt.Errorf("no stream answered for %s: %w", subject, err)
+	case errors.As(err, &apiErr):
+		err = fmt.Errorf("stream %s refused: %w", s.stream.Name, err)
+	}
+	return fmt.Errorf("nats: publish %s to %s: %w: %w", subject, s.target, sinks.ErrUnavailable, err)
+}
+
+// asyncHint is the server's last asynchronous error in this Deliver, for
+// a publish that went unanswered: a permissions violation is only
+// reported that way.
+func (s *Sink) asyncHint() string {
+	if err := s.lastAsync.Load(); err != nil {
+		return fmt.Sprintf(" (the server said: %v)", *err)
+	}
+	return ""
+}
+
+// asyncError keeps the server's asynchronous errors for asyncHint. It
+// logs the first of a Deliver as a warning, the others at debug level: a
+// refused batch brings one per publish.
+func (s *Sink) asyncError(_ *natsclient.Conn, _ *natsclient.Subscription, err error) {
+	s.lastAsync.Store(&err)
+	if s.asyncLogged.CompareAndSwap(false, true) {
+		s.logger.Warn("nats server reported an error", "error", err)
+		return
+	}
+	s.logger.Debug("nats server reported an error", "error", err)
+}
+
+// connect returns the JetStream context, connecting and making sure the
+// stream exists the first time.
+func (s *Sink) connect(ctx context.Context) (jetstream.JetStream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nc != nil && !s.nc.IsClosed() {
+		return s.js, nil
+	}
+	nc, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(s.concurrency),
+		jetstream.WithPublishAsyncTimeout(s.timeout),
+	)
+	if err == nil {
+		err = s.ensureStream(ctx, js)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats: %s: %w: %w", s.target, sinks.ErrUnavailable, err)
+	}
+	s.nc, s.js = nc, js
+	return js, nil
+}
+
+// ensureStream creates the stream when it is missing. An existing one is
+// left as it is, once its subjects are found to cover the sink's;
+// settings that weaken what the config asks for are logged.
+func (s *Sink) ensureStream(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	name := s.stream.Name
+	stream, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		stream, err = js.CreateStream(ctx, s.stream)
+		switch {
+		case err == nil:
+			s.logger.Info("created the stream", "stream", name, "subjects", s.stream.Subjects,
+				"replicas", s.stream.Replicas, "max_age", s.stream.MaxAge, "duplicate_window", s.stream.Duplicates)
+			return nil
+		case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+			// Another client created it meanwhile, with other settings.
+			stream, err = js.Stream(ctx, name)
+		default:
+			return fmt.Errorf("create stream %s: %w", name, err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("look up stream %s: %w", name, err)
+	}
+	have := stream.CachedInfo().Config
+	if err := s.covered(have); err != nil {
+		return err
+	}
+	s.warnSettings(have)
+	return nil
+}
+
+// covered returns an error unless the stream takes every subject of the
+// sink: publishes to the others would go to another stream or nowhere.
+func (s *Sink) covered(have jetstream.StreamConfig) error {
+	for _, kind := range event.Kinds() {
+		subject := s.subjects + string(kind)
+		if !slices.ContainsFunc(have.Subjects, func(filter string) bool { return subjectMatches(filter, subject) }) {
+			return fmt.Errorf("stream %s takes the subjects [%s], which do not cover %s*: "+
+				"configure another stream, subject_prefix or workspace, or add the subjects to the stream",
+				have.Name, strings.Join(have.Subjects, ", "), s.subjects)
+		}
+	}
+	return nil
+}
+
+// subjectMatches reports whether a stream's subject filter, with its '*'
+// and '>' wildcards, takes a subject without wildcards.
+func subjectMatches(filter, subject string) bool {
+	f, t := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, token := range f {
+		switch {
+		case token == ">":
+			return len(t) > i
+		case i >= len(t) || token != "*" && token != t[i]:
+			return false
+		}
+	}
+	return len(f) == len(t)
+}
+
+// warnSettings logs what makes an existing stream weaker than the one the
+// config would create; other differences are the operator's choice.
+func (s *Sink) warnSettings(have jetstream.StreamConfig) {
+	if have.Storage == jetstream.MemoryStorage {
+		s.logger.Warn("the stream keeps its events in memory: a server restart loses them; connect-sync leaves it as it is",
+			"stream", have.Name)
+	}
+	if have.Duplicates < s.stream.Duplicates {
+		s.logger.Warn("the stream's duplicate window is shorter than the config's: a change published again after it is stored twice; connect-sync leaves it as it is",
+			"stream", have.Name, "duplicate_window", have.Duplicates, "config", s.stream.Duplicates)
+	}
+}
+
+// Check connects and reads the stream's state, creating nothing: any
+// answer from JetStream proves the servers, the credentials and TLS work,
+// and an existing stream must take the sink's subjects.
+func (s *Sink) Check(ctx context.Context) error {
+	nc, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("nats: %s: %w", s.target, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if _, err := js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("nats: %s: %w: jetstream: %w", s.target, sinks.ErrUnavailable, err)
+	}
+	stream, err := js.Stream(ctx, s.stream.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("nats: %s: %w: stream %s: %w", s.target, sinks.ErrUnavailable, s.stream.Name, err)
+	}
+	if err := s.covered(stream.CachedInfo().Config); err != nil {
+		return fmt.Errorf("nats: %s: %w: %w", s.target, sinks.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes the connection. Publishes still awaiting an
+// acknowledgement count as not delivered.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nc != nil {
+		s.nc.Close()
+		s.nc, s.js = nil, nil
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ sinks.Sink    = (*Sink)(nil)
+	_ sinks.Checker = (*Sink)(nil)
+	_ io.Closer     = (*Sink)(nil)
+	_ sinks.Config  = (*Config)(nil)
+)
