@@ -7,6 +7,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 )
 
@@ -17,8 +18,8 @@ func BenchmarkDeliver(b *testing.B) {
 	srv := natstest.Start(b)
 	batch := make([]contact.Change, 500)
 	for i := range batch {
-		batch[i] = change(b, contact.Created, fmt.Sprint(i+1))
-		batch[i].Contact = parse(b, fmt.Sprintf(`{"id":%d,"email":"c%d@example.com","note":%q}`, i+1, i+1, strings.Repeat("n", 850)))
+		batch[i] = eventtest.Change(b, contact.Created, fmt.Sprint(i+1))
+		batch[i].Contact = eventtest.Parse(b, fmt.Sprintf(`{"id":%d,"email":"c%d@example.com","note":%q}`, i+1, i+1, strings.Repeat("n", 850)))
 	}
 	if n, _ := event.Encode(batch[0]); len(n) < 900 || len(n) > 1200 {
 		b.Fatalf("events of %d bytes", len(n))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -49,7 +50,7 @@ func runsUntilDelivered(t *testing.T, urls []string, batch []contact.Change) int
 func TestCluster(t *testing.T) {
 	cluster := natstest.StartCluster(t)
 	urls := cluster.URLs()
-	batch := mixedChanges(t, 90)
+	batch := eventtest.Changes(t, 90, contact.Created, contact.Updated, contact.Deleted)
 	runsUntilDelivered(t, urls, batch[:30])
 
 	js := natstest.Connect(t, urls...)

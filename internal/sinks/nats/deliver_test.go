@@ -15,6 +15,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -74,7 +75,7 @@ func TestPublish(t *testing.T) {
 		c.MaxAge, c.DuplicateWindow = 48*time.Hour, time.Hour
 		c.Concurrency = 7 // smaller than a batch: the window slides
 	})
-	batch := mixedChanges(t, 50)
+	batch := eventtest.Changes(t, 50, contact.Created, contact.Updated, contact.Deleted)
 	deliverAll(t, s, batch[:20])
 	deliverAll(t, s, batch[20:])
 	js := natstest.Connect(t, srv.URL)
@@ -100,7 +101,7 @@ func TestPublish(t *testing.T) {
 // So does a second sink on an existing stream, which it leaves as it is.
 func TestRedeliveryKeepsOneCopy(t *testing.T) {
 	srv := natstest.Start(t)
-	batch := mixedChanges(t, 30)
+	batch := eventtest.Changes(t, 30, contact.Created, contact.Updated, contact.Deleted)
 	first, _ := open(t, []string{srv.URL}, func(c *Config) { c.DuplicateWindow = time.Hour })
 	deliverAll(t, first, batch[:20])
 	first.Close()
@@ -122,7 +123,7 @@ func TestServerDown(t *testing.T) {
 	srv := natstest.Start(t)
 	srv.Stop()
 	s, _ := open(t, []string{srv.URL}, nil)
-	batch := mixedChanges(t, 10)
+	batch := eventtest.Changes(t, 10, contact.Created, contact.Updated, contact.Deleted)
 	for i, err := range s.Deliver(t.Context(), batch) {
 		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(fmt.Sprint(err), strings.TrimPrefix(srv.URL, "nats://")) {
 			t.Fatalf("change %d: %v, want ErrUnavailable naming the server", i, err)
@@ -140,7 +141,7 @@ func TestServerDown(t *testing.T) {
 func TestServerDiesMidRun(t *testing.T) {
 	srv := natstest.Start(t)
 	s, _ := open(t, []string{srv.URL}, func(c *Config) { c.Timeout = time.Second })
-	batch := mixedChanges(t, 20)
+	batch := eventtest.Changes(t, 20, contact.Created, contact.Updated, contact.Deleted)
 	deliverAll(t, s, batch[:10])
 	srv.Stop()
 	for i, err := range s.Deliver(t.Context(), batch[10:]) {
@@ -167,8 +168,8 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := open(t, []string{srv.URL}, nil)
-	batch := mixedChanges(t, 3)
-	big := parse(t, fmt.Sprintf(`{"id":2,"note":%q}`, strings.Repeat("x", 4096)))
+	batch := eventtest.Changes(t, 3, contact.Created, contact.Updated, contact.Deleted)
+	big := eventtest.Parse(t, fmt.Sprintf(`{"id":2,"note":%q}`, strings.Repeat("x", 4096)))
 	batch[1].Contact = big
 	errs := s.Deliver(t.Context(), batch)
 	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], sinks.ErrPermanent) {
@@ -188,7 +189,7 @@ func TestAuthAndPermissions(t *testing.T) {
   ]
 }
 `)
-	batch := mixedChanges(t, 20)
+	batch := eventtest.Changes(t, 20, contact.Created, contact.Updated, contact.Deleted)
 	wrong, _ := open(t, []string{srv.URL}, func(c *Config) { c.User, c.Password = "writer", secret.New("nope") })
 	for _, err := range wrong.Deliver(t.Context(), batch) {
 		if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "uthorization") {
@@ -272,7 +273,7 @@ func TestExistingStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, logs := open(t, []string{srv.URL}, func(c *Config) { c.Stream, c.SubjectPrefix = name, prefix })
-			batch := mixedChanges(t, 3)
+			batch := eventtest.Changes(t, 3, contact.Created, contact.Updated, contact.Deleted)
 			checkErr, errs := s.Check(t.Context()), s.Deliver(t.Context(), batch)
 			if tt.err == "" {
 				if checkErr != nil {
@@ -308,7 +309,7 @@ func TestExistingStream(t *testing.T) {
 func TestPublishExpectsTheStream(t *testing.T) {
 	srv := natstest.Start(t)
 	s, _ := open(t, []string{srv.URL}, nil)
-	batch := mixedChanges(t, 6)
+	batch := eventtest.Changes(t, 6, contact.Created, contact.Updated, contact.Deleted)
 	deliverAll(t, s, batch[:3])
 
 	js := natstest.Connect(t, srv.URL)
@@ -385,7 +386,9 @@ func TestConnectBounded(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		// 3 servers × 20s: the client alone would take a minute.
-		returns(t, "Deliver", perServer/2, func() error { return s.Deliver(ctx, mixedChanges(t, 2))[0] })
+		returns(t, "Deliver", perServer/2, func() error {
+			return s.Deliver(ctx, eventtest.Changes(t, 2, contact.Created, contact.Updated, contact.Deleted))[0]
+		})
 		returns(t, "Check", perServer/2, func() error { return s.Check(ctx) })
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -393,7 +396,7 @@ func TestConnectBounded(t *testing.T) {
 		s, _ := open(t, urls, func(c *Config) { c.Timeout = time.Second })
 		// 30 servers × 1s: the client alone would take 30s.
 		returns(t, "Deliver", perServer/2, func() error {
-			err := s.Deliver(t.Context(), mixedChanges(t, 2))[0]
+			err := s.Deliver(t.Context(), eventtest.Changes(t, 2, contact.Created, contact.Updated, contact.Deleted))[0]
 			if err != nil && !strings.Contains(err.Error(), "no server answered within 1s") {
 				t.Errorf("Deliver: %v, want it to say no server answered within 1s", err)
 			}

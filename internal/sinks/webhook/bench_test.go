@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 )
 
 // BenchmarkDeliver posts 1,000 events of about 1 KB each to a loopback
@@ -27,7 +28,7 @@ func BenchmarkDeliver(b *testing.B) {
 	for i := range changes {
 		id := fmt.Sprint(i + 1)
 		raw := fmt.Sprintf(`{"id":%s,"email":"c%s@example.com","firstName":"Zoë","lastName":"Example","note":%q}`, id, id, note)
-		changes[i] = contact.Change{ID: "msg_" + id, Kind: contact.Created, DetectedAt: time.Now(), Contact: parse(b, raw)}
+		changes[i] = contact.Change{ID: "msg_" + id, Kind: contact.Created, DetectedAt: time.Now(), Contact: eventtest.Parse(b, raw)}
 	}
 	if n, _ := encodeEvent(changes[0], false); len(n) < 900 || len(n) > 1200 {
 		b.Fatalf("an event is %d bytes, want about 1 KB", len(n))

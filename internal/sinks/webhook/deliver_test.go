@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -111,7 +112,7 @@ func TestClassification(t *testing.T) {
 					c.Timeout = tt.timeout
 				}
 			})
-			batch := createdChanges(t, 3)
+			batch := eventtest.Changes(t, 3, contact.Created)
 			errs := h.Deliver(t.Context(), batch)
 
 			for i, err := range errs {
@@ -179,9 +180,9 @@ func TestRetriesKeepIDAndOrder(t *testing.T) {
 	h := open(t, rc.URL, nil)
 	h.now = stepClock(time.Now())
 	batches := [][]contact.Change{
-		{change(t, contact.Created, "1"), change(t, contact.Created, "2"), change(t, contact.Created, "3")},
-		{change(t, contact.Updated, "1"), change(t, contact.Deleted, "2")},
-		{change(t, contact.Deleted, "1"), change(t, contact.Updated, "3")},
+		{eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Created, "2"), eventtest.Change(t, contact.Created, "3")},
+		{eventtest.Change(t, contact.Updated, "1"), eventtest.Change(t, contact.Deleted, "2")},
+		{eventtest.Change(t, contact.Deleted, "1"), eventtest.Change(t, contact.Updated, "3")},
 	}
 	wantOrder := map[string][]string{}
 	for _, batch := range batches {
@@ -244,7 +245,7 @@ func TestMaxAge(t *testing.T) {
 	h := open(t, rc.URL, func(c *Config) { c.Concurrency, c.MaxRetries = 1, 1 })
 	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	h.now = func() time.Time { return now }
-	old, young := change(t, contact.Created, "1"), change(t, contact.Created, "2")
+	old, young := eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Created, "2")
 	old.DetectedAt, young.DetectedAt = now.Add(-72*time.Hour-time.Second), now.Add(-71*time.Hour)
 
 	errs := h.Deliver(t.Context(), []contact.Change{old, young})
@@ -279,7 +280,7 @@ func TestHaltBoundsRequests(t *testing.T) {
 		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
 			rc := newReceiver(t, status(tt.code, nil, ""))
 			h := open(t, rc.URL, func(c *Config) { c.Concurrency, c.MaxRetries = 4, 2 })
-			errs := h.Deliver(t.Context(), createdChanges(t, 40))
+			errs := h.Deliver(t.Context(), eventtest.Changes(t, 40, contact.Created))
 			notSent := 0
 			for i, err := range errs {
 				if !errors.Is(err, tt.want) {
@@ -308,7 +309,7 @@ func TestHaltEndsBackoff(t *testing.T) {
 		}
 		return ctx.Err()
 	}
-	errs := h.Deliver(t.Context(), createdChanges(t, 2))
+	errs := h.Deliver(t.Context(), eventtest.Changes(t, 2, contact.Created))
 	var gaveUp, cut int
 	for _, err := range errs {
 		switch {
@@ -328,7 +329,7 @@ func TestHaltEndsBackoff(t *testing.T) {
 func TestEventsFilter(t *testing.T) {
 	rc := newReceiver(t, nil)
 	h := open(t, rc.URL, func(c *Config) { c.Events = []string{"created", "contact.deleted"} })
-	batch := []contact.Change{change(t, contact.Created, "1"), change(t, contact.Updated, "2"), change(t, contact.Deleted, "3")}
+	batch := []contact.Change{eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Updated, "2"), eventtest.Change(t, contact.Deleted, "3")}
 	for i, err := range h.Deliver(t.Context(), batch) {
 		if err != nil {
 			t.Errorf("change %d: %v", i, err)
@@ -347,14 +348,14 @@ func TestEventsFilter(t *testing.T) {
 // A change that cannot be sent gets an error of its own (it stays queued
 // for a later version) and the others go on, alone or in a batch.
 func TestUnsendable(t *testing.T) {
-	odd := change(t, contact.Created, "1")
+	odd := eventtest.Change(t, contact.Created, "1")
 	odd.Kind = "merged"
-	broken := change(t, contact.Created, "2")
+	broken := eventtest.Change(t, contact.Created, "2")
 	broken.Contact.Raw = []byte(`{"id":2,`)
 	for _, size := range []int{1, 2} {
 		rc := newReceiver(t, nil)
 		h := open(t, rc.URL, func(c *Config) { c.BatchSize = size })
-		errs := h.Deliver(t.Context(), []contact.Change{odd, broken, change(t, contact.Created, "3")})
+		errs := h.Deliver(t.Context(), []contact.Change{odd, broken, eventtest.Change(t, contact.Created, "3")})
 		if errs[0] == nil || errs[0].Error() != `webhook: event msg_created_1: unknown change kind "merged"` ||
 			errs[1] == nil || !strings.HasPrefix(errs[1].Error(), "webhook: event msg_created_2: json: ") || errs[2] != nil {
 			t.Errorf("batch_size %d: errors %v", size, errs)
@@ -381,7 +382,7 @@ func TestBatch(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	h := open(t, rc.URL, func(c *Config) { c.BatchSize = 2 })
-	batch := createdChanges(t, 5)
+	batch := eventtest.Changes(t, 5, contact.Created)
 	for range 2 {
 		for i, err := range h.Deliver(t.Context(), batch) {
 			if err != nil {
@@ -430,7 +431,7 @@ func TestBatch(t *testing.T) {
 func TestBatchRefused(t *testing.T) {
 	rc := newReceiver(t, status(422, nil, "no"))
 	h := open(t, rc.URL, func(c *Config) { c.BatchSize, c.Events = 3, []string{"created"} })
-	batch := []contact.Change{change(t, contact.Created, "1"), change(t, contact.Deleted, "2"), change(t, contact.Created, "3")}
+	batch := []contact.Change{eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Deleted, "2"), eventtest.Change(t, contact.Created, "3")}
 	errs := h.Deliver(t.Context(), batch)
 	if !errors.Is(errs[0], sinks.ErrPermanent) || errs[1] != nil || !errors.Is(errs[2], sinks.ErrPermanent) {
 		t.Errorf("errors %v; want the batch of 1 and 3 refused and 2 left out", errs)
@@ -481,7 +482,7 @@ func TestConcurrency(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	h := open(t, rc.URL, func(c *Config) { c.Concurrency = workers })
-	errs := h.Deliver(t.Context(), createdChanges(t, 30))
+	errs := h.Deliver(t.Context(), eventtest.Changes(t, 30, contact.Created))
 	for i, err := range errs {
 		refused := i == 6 || i == 12
 		if refused != errors.Is(err, sinks.ErrPermanent) || !refused && err != nil {
@@ -505,7 +506,7 @@ func TestHeaders(t *testing.T) {
 			"User-Agent":    secret.New("acme-sync/2"),
 		}
 	})
-	if errs := h.Deliver(t.Context(), createdChanges(t, 1)); errs[0] != nil {
+	if errs := h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created)); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	req := rc.got()[0]
@@ -533,7 +534,7 @@ func TestHeaders(t *testing.T) {
 func TestDefaultUserAgent(t *testing.T) {
 	rc := newReceiver(t, nil)
 	h := open(t, rc.URL, nil)
-	h.Deliver(t.Context(), createdChanges(t, 1))
+	h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created))
 	if ua := rc.got()[0].Header.Get("User-Agent"); ua != "connect-sync" {
 		t.Errorf("User-Agent %q", ua)
 	}
@@ -544,7 +545,7 @@ func TestCanceled(t *testing.T) {
 	h := open(t, rc.URL, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	for i, err := range h.Deliver(ctx, createdChanges(t, 3)) {
+	for i, err := range h.Deliver(ctx, eventtest.Changes(t, 3, contact.Created)) {
 		if !errors.Is(err, context.Canceled) || errors.Is(err, sinks.ErrPermanent) {
 			t.Errorf("change %d: %v", i, err)
 		}
@@ -564,7 +565,7 @@ func TestCanceledWhileWaiting(t *testing.T) {
 		cancel()
 		return ctx.Err()
 	}
-	errs := h.Deliver(ctx, createdChanges(t, 2))
+	errs := h.Deliver(ctx, eventtest.Changes(t, 2, contact.Created))
 	want := "webhook: POST " + rc.URL + ": context canceled while waiting to retry after: 503 Service Unavailable"
 	if errs[0] == nil || errs[0].Error() != want || !errors.Is(errs[0], context.Canceled) {
 		t.Errorf("error %v, want %s", errs[0], want)
@@ -616,7 +617,7 @@ func TestKeepAlive(t *testing.T) {
 	}
 	const rounds, size = 3, 40
 	for range rounds {
-		for i, err := range h.Deliver(t.Context(), createdChanges(t, size)) {
+		for i, err := range h.Deliver(t.Context(), eventtest.Changes(t, size, contact.Created)) {
 			if err != nil {
 				t.Fatalf("change %d: %v", i, err)
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -53,7 +55,7 @@ func TestConnectionClosed(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			})
 			h := open(t, rc.URL, func(c *Config) { c.Concurrency, c.MaxRetries = 1, 2 })
-			errs := h.Deliver(t.Context(), createdChanges(t, 1))
+			errs := h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created))
 			if !errors.Is(errs[0], tt.want) || tt.want != nil && !strings.Contains(errs[0].Error(), tt.msg) {
 				t.Fatalf("err = %v, want %v with %q", errs[0], tt.want, tt.msg)
 			}

@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,57 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // testSecret is the secret of the Standard Webhooks test vector.
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// rawContact is a contact as the API might send it: unknown fields, a
-// number written with a trailing zero, characters json.Marshal would
-// escape, and an enriched leadStatus.
-func rawContact(id, email string) string {
-	return fmt.Sprintf(`{"id":%s,"email":%q,"firstName":"Zoë","score":1.50,`+
-		`"note":"<b>VIP</b> & friends","custom":{"tier":null},`+
-		`"leadStatus":{"id":"2","label":"Won","type":"won","order":3}}`, id, email)
-}
-
-func parse(t testing.TB, raw string) contact.Contact {
-	t.Helper()
-	c, err := contact.Parse([]byte(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// change makes a change of contact id, detected now, as the engine would
-// make it: an update carries the previous snapshot and changed fields, a
-// deletion the last snapshot.
-func change(t testing.TB, kind contact.Kind, id string) contact.Change {
-	t.Helper()
-	cur := parse(t, rawContact(id, "new"+id+"@example.com"))
-	prev := parse(t, rawContact(id, "old"+id+"@example.com"))
-	ch := contact.Change{ID: "msg_" + string(kind) + "_" + id, Kind: kind, DetectedAt: time.Now(), Contact: cur}
-	switch kind {
-	case contact.Updated:
-		ch.Previous, ch.ChangedFields = &prev, []string{"email"}
-	case contact.Deleted:
-		ch.Previous = &cur
-	}
-	return ch
-}
-
-// createdChanges makes n creations, of contacts "1" to n.
-func createdChanges(t testing.TB, n int) []contact.Change {
-	batch := make([]contact.Change, n)
-	for i := range batch {
-		batch[i] = change(t, contact.Created, fmt.Sprint(i+1))
-	}
-	return batch
-}
 
 // request is what a receiver got.
 type request struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bodies in testdata/")
@@ -24,10 +25,10 @@ func TestBodies(t *testing.T) {
 		batchSize int
 		batch     []contact.Change
 	}{
-		{"created.json", 1, []contact.Change{change(t, contact.Created, "1")}},
-		{"updated.json", 1, []contact.Change{change(t, contact.Updated, "1")}},
-		{"deleted.json", 1, []contact.Change{change(t, contact.Deleted, "1")}},
-		{"batch.json", 2, []contact.Change{change(t, contact.Created, "1"), change(t, contact.Deleted, "2")}},
+		{"created.json", 1, []contact.Change{eventtest.Change(t, contact.Created, "1")}},
+		{"updated.json", 1, []contact.Change{eventtest.Change(t, contact.Updated, "1")}},
+		{"deleted.json", 1, []contact.Change{eventtest.Change(t, contact.Deleted, "1")}},
+		{"batch.json", 2, []contact.Change{eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Deleted, "2")}},
 	}
 	detected := time.Date(2026, 3, 1, 9, 30, 15, 250_000_000, time.FixedZone("CET", 3600))
 	for _, tt := range tests {
@@ -70,7 +71,7 @@ func compareGolden(t *testing.T, path string, got []byte) {
 // The contact reaches the receiver as the API sent it: every field, each
 // value written as it was (1.50 stays 1.50, "<" is not escaped).
 func TestContactVerbatim(t *testing.T) {
-	ch := change(t, contact.Updated, "42")
+	ch := eventtest.Change(t, contact.Updated, "42")
 	body, err := encodeEvent(ch, false)
 	if err != nil {
 		t.Fatal(err)

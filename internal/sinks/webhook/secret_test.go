@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
@@ -31,11 +32,11 @@ func TestSecretNeverShown(t *testing.T) {
 	}
 	h := open(t, withCredentials, edit)
 	shown := []string{h.target, (&Config{URL: withCredentials}).Target(), fmt.Sprint(h.Check(t.Context()))}
-	for _, err := range h.Deliver(t.Context(), createdChanges(t, 3)) {
+	for _, err := range h.Deliver(t.Context(), eventtest.Changes(t, 3, contact.Created)) {
 		shown = append(shown, err.Error())
 	}
 	refused := open(t, strings.Replace(refusedURL(t), "http://", "http://hookuser:hookpass@", 1)+"?token=tok123", edit)
-	shown = append(shown, fmt.Sprint(refused.Deliver(t.Context(), []contact.Change{change(t, contact.Created, "2")})), fmt.Sprint(refused.Check(t.Context())))
+	shown = append(shown, fmt.Sprint(refused.Deliver(t.Context(), []contact.Change{eventtest.Change(t, contact.Created, "2")})), fmt.Sprint(refused.Check(t.Context())))
 	shown = append(shown, h.logs.String(), refused.logs.String())
 	for _, s := range shown {
 		for _, leak := range append(forms, "hookpass", "tok123", "hdrtok") {

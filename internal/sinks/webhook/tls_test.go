@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -32,7 +34,7 @@ func TestTLSCAFile(t *testing.T) {
 	}
 
 	h := open(t, srv.URL+"/hook", func(c *Config) { c.TLSCAFile = ca })
-	if errs := h.Deliver(t.Context(), createdChanges(t, 2)); errs[0] != nil || errs[1] != nil {
+	if errs := h.Deliver(t.Context(), eventtest.Changes(t, 2, contact.Created)); errs[0] != nil || errs[1] != nil {
 		t.Errorf("with tls_ca_file: %v", errs)
 	}
 	if err := h.Check(t.Context()); err != nil {
@@ -40,7 +42,7 @@ func TestTLSCAFile(t *testing.T) {
 	}
 
 	h = open(t, srv.URL+"/hook", func(c *Config) { c.MaxRetries = 0 })
-	err := h.Deliver(t.Context(), createdChanges(t, 1))[0]
+	err := h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created))[0]
 	if !errors.Is(err, sinks.ErrUnavailable) || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without tls_ca_file: %v, want an unavailable destination for its certificate", err)
 	}

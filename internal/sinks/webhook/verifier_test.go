@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -59,7 +60,7 @@ func startVerifier(t *testing.T, whsec string) string {
 // reference library, and one signed with another secret refused by it.
 func TestReferenceVerifier(t *testing.T) {
 	url := startVerifier(t, testSecret)
-	batch := []contact.Change{change(t, contact.Created, "1"), change(t, contact.Updated, "2"), change(t, contact.Deleted, "3")}
+	batch := []contact.Change{eventtest.Change(t, contact.Created, "1"), eventtest.Change(t, contact.Updated, "2"), eventtest.Change(t, contact.Deleted, "3")}
 	for _, size := range []int{1, 2} {
 		h := open(t, url, func(c *Config) { c.BatchSize = size })
 		for i, err := range h.Deliver(t.Context(), batch) {

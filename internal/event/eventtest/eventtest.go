@@ -1,0 +1,58 @@
+// Package eventtest makes contact changes for the tests of the sinks that
+// send them as events (webhook, nats): contacts as the API might send
+// them, and changes as the engine would make them.
+package eventtest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+)
+
+// RawContact is a contact as the API might send it: unknown fields, a
+// number written with a trailing zero, characters json.Marshal would
+// escape, and an enriched leadStatus.
+func RawContact(id, email string) string {
+	return fmt.Sprintf(`{"id":%s,"email":%q,"firstName":"Zoë","score":1.50,`+
+		`"note":"<b>VIP</b> & friends","custom":{"tier":null},`+
+		`"leadStatus":{"id":"2","label":"Won","type":"won","order":3}}`, id, email)
+}
+
+// Parse parses a contact, failing the test if it cannot.
+func Parse(t testing.TB, raw string) contact.Contact {
+	t.Helper()
+	c, err := contact.Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Change makes a change of contact id, detected now, as the engine would
+// make it: an update carries the previous snapshot and changed fields, a
+// deletion the last snapshot.
+func Change(t testing.TB, kind contact.Kind, id string) contact.Change {
+	t.Helper()
+	cur := Parse(t, RawContact(id, "new"+id+"@example.com"))
+	prev := Parse(t, RawContact(id, "old"+id+"@example.com"))
+	ch := contact.Change{ID: "msg_" + string(kind) + "_" + id, Kind: kind, DetectedAt: time.Now(), Contact: cur}
+	switch kind {
+	case contact.Updated:
+		ch.Previous, ch.ChangedFields = &prev, []string{"email"}
+	case contact.Deleted:
+		ch.Previous = &cur
+	}
+	return ch
+}
+
+// Changes makes n changes, of contacts "1" to n, of the kinds in turn.
+func Changes(t testing.TB, n int, kinds ...contact.Kind) []contact.Change {
+	t.Helper()
+	batch := make([]contact.Change, n)
+	for i := range batch {
+		batch[i] = Change(t, kinds[i%len(kinds)], fmt.Sprint(i+1))
+	}
+	return batch
+}
