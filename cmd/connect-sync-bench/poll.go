@@ -130,7 +130,9 @@ func changedFigures(ctx context.Context, ws *workspace, k int, poll time.Duratio
 			}
 		}
 	}
-	filesFloor, err := writeFloor(ws.path("floor-changed"), sample)
+	// Over files of the same names in the floor's folder of n files, as the
+	// run replaces cards in a folder that holds every contact's.
+	filesFloor, err := writeFloor(ws.path("floor-all"), sample)
 	if err != nil {
 		return err
 	}
