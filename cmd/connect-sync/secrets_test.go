@@ -22,6 +22,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/davtest"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+	"github.com/connect-sync/connect-sync/internal/natstest"
 )
 
 // Every secret connect-sync holds, each a known value with "canary" in it,
@@ -40,6 +41,11 @@ const (
 	canaryDavToken        = "canaryDavBearer6T3"
 	canaryDavTokenFile    = "canaryDavBearerFile4R9"
 	davUser               = "alice"
+
+	canaryNatsPassword     = "canaryNatsPassword3D5"
+	canaryNatsPasswordFile = "canaryNatsPasswordFile1H8"
+	canaryNatsToken        = "canaryNatsToken6F2"
+	canaryNatsTokenFile    = "canaryNatsTokenFile9B4"
 )
 
 func whsec(key string) string { return "whsec_" + base64.StdEncoding.EncodeToString([]byte(key)) }
@@ -51,6 +57,7 @@ func secretForms() map[string]string {
 	for _, v := range []string{
 		canaryAPIKey, canaryAPIKeyFile, canaryWrongKey, canaryHookKey, canaryHookKeyFile, canaryHookToken,
 		canaryHookURLToken, canaryHookQueryToken, canaryDavPassword, canaryDavPasswordFile, canaryDavToken, canaryDavTokenFile,
+		canaryNatsPassword, canaryNatsPasswordFile, canaryNatsToken, canaryNatsTokenFile,
 	} {
 		forms[v] = v
 		forms[v+" (base64)"] = strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "=")
@@ -63,16 +70,27 @@ func secretForms() map[string]string {
 	return forms
 }
 
-// secretsEnv is a workspace whose API, webhook receiver and CardDAV server
-// each take only their secrets, and a record of everything checked.
+// secretsEnv is a workspace whose API, webhook receiver, CardDAV server
+// and nats-servers each take only their secrets, and a record of
+// everything checked.
 type secretsEnv struct {
 	*workspace
 	apiURL, hookURL, davURL string
 	hook                    *secretReceiver
 	dav                     *davGate
+	nats                    natsURLs          // the servers that take the nats sinks' secrets
+	natsRefusing            natsURLs          // servers that take other credentials
+	natsClients             map[string]string // stream → a URL with the credentials to read it
 	forms                   map[string]string
 	checked                 int
 }
+
+// natsURLs are the servers of the nats sinks: one whose users have the
+// password and the password_file's password, and one for each token.
+type natsURLs struct{ users, token, tokenFile string }
+
+// natsStreams are the nats sinks' streams, one per sink.
+var natsStreams = []string{"PASSWORD", "PASSWORD_FILE", "TOKEN", "TOKEN_FILE"}
 
 func newSecretsEnv(t *testing.T) *secretsEnv {
 	t.Helper()
@@ -91,14 +109,40 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 	dav := newDavGate(davtest.StartXandikos(t))
 	davSrv := httptest.NewServer(dav)
 	t.Cleanup(davSrv.Close)
+	// A nats-server has one way to authenticate and takes one token.
+	users := natstest.Start(t, fmt.Sprintf(`authorization {
+  users: [
+    {user: nats-user, password: %q}
+    {user: nats-file-user, password: %q}
+  ]
+}`, canaryNatsPassword, canaryNatsPasswordFile))
+	token := natstest.Start(t, fmt.Sprintf("authorization {\n  token: %q\n}", canaryNatsToken))
+	tokenFile := natstest.Start(t, fmt.Sprintf("authorization {\n  token: %q\n}", canaryNatsTokenFile))
+	withCredentials := func(srv *natstest.Server, userinfo string) string {
+		return strings.Replace(srv.URL, "//", "//"+userinfo+"@", 1)
+	}
+	natsClients := map[string]string{
+		"PASSWORD":      withCredentials(users, "nats-user:"+canaryNatsPassword),
+		"PASSWORD_FILE": withCredentials(users, "nats-file-user:"+canaryNatsPasswordFile),
+		"TOKEN":         withCredentials(token, canaryNatsToken),
+		"TOKEN_FILE":    withCredentials(tokenFile, canaryNatsTokenFile),
+	}
+	// natstest.Start waits for JetStream only without extra config.
+	for _, stream := range []string{"PASSWORD", "TOKEN", "TOKEN_FILE"} {
+		natstest.WaitJetStream(t, natsClients[stream])
+	}
 	e := &secretsEnv{
 		workspace: &workspace{t: t, api: api, dir: t.TempDir()},
 		apiURL:    apiSrv.URL, hookURL: hookSrv.URL, davURL: davSrv.URL,
 		hook: hook, dav: dav, forms: secretForms(),
+		nats:         natsURLs{users: users.URL, token: token.URL, tokenFile: tokenFile.URL},
+		natsRefusing: natsURLs{users: token.URL, token: users.URL, tokenFile: token.URL},
+		natsClients:  natsClients,
 	}
 	for name, content := range map[string]string{
 		"api-key": canaryAPIKeyFile + "\n", "webhook-secret": whsec(canaryHookKeyFile) + "\n",
 		"dav-password": canaryDavPasswordFile + "\n", "dav-token": canaryDavTokenFile + "\n",
+		"nats-password": canaryNatsPasswordFile + "\n", "nats-token": canaryNatsTokenFile + "\n",
 	} {
 		if err := os.WriteFile(e.path(name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
@@ -108,8 +152,8 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 }
 
 // configText is a config with every sink type and every kind of secret: the
-// API key as keyLine sets it, sinks at hookURL and davURL.
-func (e *secretsEnv) configText(keyLine, hookURL, davURL string) string {
+// API key as keyLine sets it, sinks at hookURL, davURL and the nats servers.
+func (e *secretsEnv) configText(keyLine, hookURL, davURL string, nats natsURLs) string {
 	return fmt.Sprintf(`connect:
   base_url: %s
   %s
@@ -157,11 +201,43 @@ sinks:
 `, e.apiURL, keyLine, e.path("state.db"), e.path("contacts.csv"),
 		hookURL, canaryHookURLToken, canaryHookQueryToken, whsec(canaryHookKey),
 		hookURL, e.path("webhook-secret"),
-		davURL, davUser, canaryDavPassword, e.path("dav-password"), canaryDavToken, e.path("dav-token"))
+		davURL, davUser, canaryDavPassword, e.path("dav-password"), canaryDavToken, e.path("dav-token")) +
+		fmt.Sprintf(`  - name: nats-password
+    type: nats
+    urls: [%[1]s]
+    stream: PASSWORD
+    subject_prefix: password
+    user: nats-user
+    password: %[2]s
+  - name: nats-password-file
+    type: nats
+    urls: [%[1]s]
+    stream: PASSWORD_FILE
+    subject_prefix: password-file
+    user: nats-file-user
+    password_file: %[3]s
+  - name: nats-token
+    type: nats
+    urls: [%[4]s]
+    stream: TOKEN
+    token: %[5]s
+  - name: nats-token-file
+    type: nats
+    urls: [%[6]s]
+    stream: TOKEN_FILE
+    token_file: %[7]s
+`, nats.users, canaryNatsPassword, e.path("nats-password"), nats.token, canaryNatsToken, nats.tokenFile, e.path("nats-token"))
 }
 
 func (e *secretsEnv) use(keyLine string) {
-	e.writeConfig(e.configText(keyLine, e.hookURL, e.davURL))
+	e.writeConfig(e.configText(keyLine, e.hookURL, e.davURL, e.nats))
+}
+
+// natsClosed are nats URLs on loopback ports nobody listens on.
+func natsClosed(t *testing.T) natsURLs {
+	t.Helper()
+	closed := func() string { return strings.Replace(closedURL(t), "http://", "nats://", 1) }
+	return natsURLs{users: closed(), token: closed(), tokenFile: closed()}
 }
 
 // run runs a command and checks its output; code < 0 takes any exit code.
@@ -330,6 +406,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if rows, err := csv.NewReader(strings.NewReader(e.read(e.path("contacts.csv")))).ReadAll(); err != nil || len(rows) != 7 {
 		t.Errorf("the csv file has %d rows after the syncs, want 7 (%v)", len(rows), err)
 	}
+	// Only the right credentials publish to each nats-server: 6 created, 1 updated.
+	for _, stream := range natsStreams {
+		if n := len(natstest.Messages(t, natstest.Connect(t, e.natsClients[stream]), stream)); n != 7 {
+			t.Errorf("the nats stream %s holds %d events after the syncs, want 7", stream, n)
+		}
+	}
 
 	// A rejected API key, everywhere it is used.
 	e.use("api_key: " + canaryWrongKey)
@@ -340,8 +422,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	os.WriteFile(csvPath, []byte("email,firstName\nnew@example.com,New\n"), 0o600)
 	e.run(1, "import", "--dry-run", csvPath)
 
-	// Sinks that refuse the credentials, then sinks that cannot be reached.
-	e.use(inline)
+	// Sinks that refuse the credentials (the nats sinks' go to servers that
+	// take others), then sinks that cannot be reached.
+	e.writeConfig(e.configText(inline, e.hookURL, e.davURL, e.natsRefusing))
 	e.hook.set(http.StatusUnauthorized, "")
 	e.dav.setRefuse(true)
 	e.api.Edit(e.api.IDs()[1], func(c map[string]any) { c["note"] = "refused" })
@@ -350,7 +433,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e.run(0, "status")
 	e.hook.set(0, "")
 	e.dav.setRefuse(false)
-	e.writeConfig(e.configText(inline, closedURL(t), closedURL(t)))
+	e.writeConfig(e.configText(inline, closedURL(t), closedURL(t), natsClosed(t)))
 	e.run(1, "check")
 	e.run(1, "sync", "--metrics-textfile", prom)
 	e.checkFile(prom)
@@ -377,6 +460,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{"bearer_token: " + canaryDavToken, "bearer_token: " + canaryDavToken + "\n    password: " + canaryDavPassword},
 		{e.davURL + "/user/contacts/token/", strings.Replace(e.davURL, "//", "//u:"+canaryDavToken+"@", 1) + "/user/contacts/token/"},
 		{e.hookURL + "/hooks/", strings.Replace(e.hookURL, "//", "//u:"+canaryDavToken+"%zz@", 1) + "/hooks/"}, // a bad URL
+		{"token: " + canaryNatsToken, "token: [" + canaryNatsToken + "]"},
+		{"password: " + canaryNatsPassword, "password: {" + canaryNatsPassword + ": x}"},
+		{"user: nats-user\n    password: " + canaryNatsPassword, "password: " + canaryNatsPassword}, // no user
+		{"token: " + canaryNatsToken, "token: " + canaryNatsToken + "\n    user: nats-user\n    password: " + canaryNatsPassword},
+		{"urls: [" + e.nats.token + "]", "urls: [" + e.natsClients["TOKEN"] + "]"}, // credentials in the URL
 	} {
 		if !strings.Contains(good, bad.old) {
 			t.Fatalf("the config has no %q", bad.old)
@@ -406,6 +494,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// The service: its endpoints, status and redeliver through it, a run
 	// whose sinks refuse, and a reload with a broken config.
+	e.writeConfig(e.configText(inline, e.hookURL, e.davURL, e.natsRefusing))
 	addr := e.serviceConfig("run_on_start: true\nschedule: \"@hourly\"\n")
 	e.hook.set(http.StatusUnauthorized, "")
 	e.dav.setRefuse(true)
