@@ -4,20 +4,12 @@ import (
 	"io"
 	"testing"
 
-	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 )
 
 // BenchmarkEncode measures writing 1,000 generated contacts as vCards.
 func BenchmarkEncode(b *testing.B) {
-	var contacts []contact.Contact
-	for _, raw := range fakeconnect.Generated(fakeconnect.Options{Contacts: 1_000, Seed: 1}) {
-		c, err := contact.Parse(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		contacts = append(contacts, c)
-	}
+	contacts := eventtest.Generated(b, 1_000)
 	for _, version := range []string{Version3, Version4} {
 		b.Run(version, func(b *testing.B) {
 			b.ReportAllocs()

@@ -1,6 +1,6 @@
-// Package eventtest makes contact changes for the tests of the sinks that
-// send them as events (webhook, nats): contacts as the API might send
-// them, and changes as the engine would make them.
+// Package eventtest makes contacts and changes for the sinks' tests and
+// benchmarks: contacts as the API might send them, generated workspaces,
+// and changes as the engine would make them.
 package eventtest
 
 import (
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/fakeconnect"
 )
 
 // RawContact is a contact as the API might send it: unknown fields, a
@@ -55,4 +56,16 @@ func Changes(t testing.TB, n int, kinds ...contact.Kind) []contact.Change {
 		batch[i] = Change(t, kinds[i%len(kinds)], fmt.Sprint(i+1))
 	}
 	return batch
+}
+
+// Generated returns the n contacts of a generated workspace (the fake
+// API's, seed 1), parsed.
+func Generated(tb testing.TB, n int) []contact.Contact {
+	tb.Helper()
+	list := fakeconnect.Generated(fakeconnect.Options{Contacts: n, Seed: 1})
+	contacts := make([]contact.Contact, len(list))
+	for i, raw := range list {
+		contacts[i] = Parse(tb, string(raw))
+	}
+	return contacts
 }

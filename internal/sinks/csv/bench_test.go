@@ -6,19 +6,12 @@ import (
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/fakeconnect"
+	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 )
 
 // BenchmarkEncodeRow measures writing 1,000 generated contacts as CSV rows.
 func BenchmarkEncodeRow(b *testing.B) {
-	var contacts []contact.Contact
-	for _, raw := range fakeconnect.Generated(fakeconnect.Options{Contacts: 1_000, Seed: 1}) {
-		c, err := contact.Parse(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		contacts = append(contacts, c)
-	}
+	contacts := eventtest.Generated(b, 1_000)
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, c := range contacts {
@@ -33,11 +26,7 @@ func BenchmarkEncodeRow(b *testing.B) {
 // read the file, stage 1,000 updates, write it again.
 func BenchmarkUpdate(b *testing.B) {
 	var all []contact.Change
-	for _, raw := range fakeconnect.Generated(fakeconnect.Options{Contacts: 100_000, Seed: 1}) {
-		c, err := contact.Parse(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range eventtest.Generated(b, 100_000) {
 		all = append(all, contact.Change{Kind: contact.Created, Contact: c})
 	}
 	s := &Sink{path: filepath.Join(b.TempDir(), "contacts.csv"), guard: true}
