@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/connect-sync/connect-sync/internal/event"
 )
 
 // Generated contacts were created between generateStart and generateEnd,
@@ -53,7 +55,7 @@ func generate(n int, seed int64) []*entry {
 	entries := make([]*entry, max(n, 0))
 	for i := range entries {
 		c := g.contact(i+1, n)
-		b, err := encode(c)
+		b, err := event.Marshal(c)
 		if err != nil {
 			panic("fakeconnect: encode generated contact: " + err.Error())
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/event"
 )
 
 // entry is one stored contact, kept as the JSON the API serves. Entries are
@@ -20,7 +22,7 @@ type entry struct {
 
 // newEntry encodes a raw contact object.
 func newEntry(raw map[string]any) (*entry, error) {
-	b, err := encode(raw)
+	b, err := event.Marshal(raw) // compact, <, > and & as they are: as most APIs send
 	if err != nil {
 		return nil, fmt.Errorf("fakeconnect: encode contact: %w", err)
 	}
@@ -49,17 +51,6 @@ func (e *entry) object() map[string]any {
 // name or email.
 func (e *entry) matches(q string) bool {
 	return strings.Contains(e.firstName, q) || strings.Contains(e.lastName, q) || strings.Contains(e.email, q)
-}
-
-// encode is json.Marshal without escaping <, > and &, as most APIs send.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // store keeps contacts in insertion order. Deleted entries leave a nil hole
