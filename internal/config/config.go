@@ -113,15 +113,14 @@ func (c *Connect) Key() (secret.String, error) {
 	case !c.APIKey.IsZero():
 		return c.APIKey, nil
 	case c.APIKeyFile != "":
-		b, err := os.ReadFile(c.APIKeyFile)
+		key, err := secret.ReadFile(c.APIKeyFile)
+		if errors.Is(err, secret.ErrEmpty) {
+			err = fmt.Errorf("%s %w", c.APIKeyFile, err)
+		}
 		if err != nil {
 			return secret.String{}, fmt.Errorf("%w: %w", ErrAPIKeyFile, err)
 		}
-		key := strings.TrimSpace(string(b))
-		if key == "" {
-			return secret.String{}, fmt.Errorf("%w: %s is empty", ErrAPIKeyFile, c.APIKeyFile)
-		}
-		return secret.New(key), nil
+		return key, nil
 	case strings.TrimSpace(os.Getenv(APIKeyEnv)) != "":
 		return secret.New(strings.TrimSpace(os.Getenv(APIKeyEnv))), nil
 	}

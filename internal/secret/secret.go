@@ -3,7 +3,10 @@
 package secret
 
 import (
+	"errors"
 	"log/slog"
+	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -55,4 +58,21 @@ func (s *String) UnmarshalYAML(node *yaml.Node) error {
 	}
 	*s = New(value)
 	return nil
+}
+
+// ErrEmpty is ReadFile's error for a file that holds only white space.
+var ErrEmpty = errors.New("is empty")
+
+// ReadFile reads a secret kept in a file (a systemd credential, a mounted
+// secret), without the white space around it that editors and echo leave.
+func ReadFile(path string) (String, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return String{}, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return String{}, ErrEmpty
+	}
+	return New(s), nil
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/card"
@@ -212,13 +211,12 @@ func readSecret(value secret.String, file, key string) (secret.String, error) {
 	if file == "" {
 		return value, nil
 	}
-	b, err := os.ReadFile(file)
+	s, err := secret.ReadFile(file)
+	if errors.Is(err, secret.ErrEmpty) {
+		err = fmt.Errorf("%s %w", file, err)
+	}
 	if err != nil {
 		return secret.String{}, &sinks.FieldError{Key: key, Err: err}
 	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return secret.String{}, fieldError(key, file+" is empty")
-	}
-	return secret.New(s), nil
+	return s, nil
 }

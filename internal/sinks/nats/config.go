@@ -296,15 +296,14 @@ func readSecret(value secret.String, key, file string) (string, error) {
 	if file == "" {
 		return value.Reveal(), nil
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
+	s, err := secret.ReadFile(file)
+	switch {
+	case errors.Is(err, secret.ErrEmpty):
+		return "", fmt.Errorf("%s %s: %w", key, file, err)
+	case err != nil:
 		return "", fmt.Errorf("%s: %w", key, err)
 	}
-	v := strings.TrimSpace(string(data))
-	if v == "" {
-		return "", fmt.Errorf("%s %s: is empty", key, file)
-	}
-	return v, nil
+	return s.Reveal(), nil
 }
 
 // readCreds reads a credentials file and checks that it holds a user JWT
