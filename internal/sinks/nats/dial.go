@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	natsclient "github.com/nats-io/nats.go"
 
@@ -22,7 +23,10 @@ func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 	d.Timeout = s.timeout
 	nc, err := natsclient.Connect(s.servers, append(slices.Clip(s.options), natsclient.SetCustomDialer(d))...)
 	d.release()
-	if connectCtx.Err() != nil {
+	// A dial can fail on the deadline a moment before the context's timer
+	// marks it done: the deadline, not Err, says whether time ran out.
+	deadline, _ := connectCtx.Deadline()
+	if connectCtx.Err() != nil || !time.Now().Before(deadline) {
 		// Cut short, or done just as the deadline passed: a connection
 		// the deadline may have closed is not worth keeping.
 		if nc != nil {
@@ -30,7 +34,7 @@ func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 		}
 		err = ctx.Err()
 		if err == nil {
-			err = fmt.Errorf("no server answered within %v: %w", s.timeout, connectCtx.Err())
+			err = fmt.Errorf("no server answered within %v: %w", s.timeout, context.DeadlineExceeded)
 		}
 	}
 	if err != nil {
