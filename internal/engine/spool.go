@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -12,9 +14,9 @@ import (
 // committed before the whole list has arrived, and holding a first sync's
 // 100,000 contacts in memory would take hundreds of megabytes. The file is
 // unlinked as soon as it is created, so a crash leaves nothing behind, but
-// in that instant: newSpool removes such a leftover from a folder the run
-// owns (dir not empty), never from the shared temporary folder, where it
-// could be another process's file in that same instant.
+// in that instant: newSpool removes such a leftover from a folder the
+// process owns (dir not empty), never from the shared temporary folder,
+// where it could be another process's file in that same instant.
 type spool struct {
 	f    *os.File
 	w    *bufio.Writer
@@ -34,7 +36,9 @@ func newSpool(dir string) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	if err := os.Remove(f.Name()); err != nil {
+	// Another run's sweep in this folder (a second workspace's) may have
+	// removed it already, which is as good.
+	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}

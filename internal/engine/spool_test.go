@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -25,5 +26,30 @@ func TestSpoolLeavesNoFile(t *testing.T) {
 	got, err := s.read(first, second+9)
 	if err != nil || string(got) != `{"id":1}{"id":22}` {
 		t.Errorf("read back %q, %v", got, err)
+	}
+}
+
+// TestSpoolsInOneFolder: runs of several workspaces spool beside one state
+// file at once, each sweeping the folder as it starts.
+func TestSpoolsInOneFolder(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				s, err := newSpool(dir)
+				if err != nil {
+					errs <- err
+					return
+				}
+				s.close()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
