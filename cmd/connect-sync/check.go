@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
+	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // runCheck validates the config, reaches the API and checks each sink's
-// destination, printing what it found; it fails if anything is wrong.
+// destination, for every workspace (or the one --workspace names),
+// printing what it found; it fails if anything is wrong.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("check", stderr)
+	workspace := workspaceFlag(fs, "check this workspace only (default: every workspace in the config)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -20,8 +24,29 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	selected, err := selectWorkspaces(cfg, *workspace)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "config %s: ok\n", c.configPath)
-	src, err := openSource(cfg, logger, nil)
+	var errs []error
+	for _, ws := range selected {
+		if len(cfg.Workspaces) > 1 {
+			fmt.Fprintf(stdout, "\nworkspace %s:\n", ws.Name)
+		}
+		if err := check(ctx, &ws, workspaceLogger(logger, cfg, ws.Name), stdout); err != nil {
+			if len(cfg.Workspaces) > 1 {
+				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// check reaches a workspace's API and checks its sinks' destinations.
+func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
+	src, err := openSource(ws, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -38,7 +63,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, s := range statuses {
 		fmt.Fprintf(stdout, "  %s  %-24s %s\n", s.ID, s.Label, s.Type)
 	}
-	opened, err := openSinks(cfg, logger, nil, nil)
+	opened, err := openSinks(ws, logger, nil, nil)
 	if err != nil {
 		return err
 	}

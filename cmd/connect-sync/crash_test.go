@@ -36,6 +36,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 	"github.com/connect-sync/connect-sync/internal/servertest"
+	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -555,14 +556,16 @@ func (w *workspace) syncKilledAfter(delay time.Duration) (result, time.Duration)
 	return r, took
 }
 
+// status returns what `status --json` says about the config's only
+// workspace.
 func (w *workspace) status() state.Status {
 	w.t.Helper()
-	var st state.Status
+	var st service.Status
 	r := w.mustRun("status", "--json")
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Workspaces) != 1 {
 		w.t.Fatalf("status --json: %v\n%s", err, r.stdout)
 	}
-	return st
+	return st.Workspaces[0]
 }
 
 // assertStateClean checks that the state file passes bbolt's consistency

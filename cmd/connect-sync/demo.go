@@ -72,14 +72,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	opts := engine.Options{MaxDeleteFraction: cfg.Sync.MaxDeleteFraction}
-
-	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())
-	first, err := syncOnce(ctx, cfg, db, opts, logger, nil, nil)
+	ws := &cfg.Workspaces[0]
+	st, err := db.Workspace(ws.Name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "first sync: %d created -> %s and %s\n\n", first.Created, cfg.Sinks[0].Config.Target(), cfg.Sinks[1].Config.Target())
+	opts := engine.Options{MaxDeleteFraction: ws.Sync.MaxDeleteFraction}
+	run := workspaceRun{cfg: cfg, ws: ws, logger: logger}
+
+	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())
+	first, err := run.sync(ctx, st, opts, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "first sync: %d created -> %s and %s\n\n", first.Created, ws.Sinks[0].Config.Target(), ws.Sinks[1].Config.Target())
 
 	edits, err := editDemoContacts(api)
 	if err != nil {
@@ -88,7 +94,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, e := range edits {
 		fmt.Fprintln(stdout, "at the source: "+e)
 	}
-	second, err := syncOnce(ctx, cfg, db, opts, logger, nil, nil)
+	second, err := run.sync(ctx, st, opts, nil)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 )
@@ -55,4 +56,43 @@ func (c *common) load(stderr io.Writer) (*slog.Logger, *config.Config, error) {
 	}
 	cfg, err := config.Load(c.configPath)
 	return logger, cfg, err
+}
+
+// workspaceFlag adds --workspace to a command's flags.
+func workspaceFlag(fs *flag.FlagSet, usage string) *string {
+	return fs.String("workspace", "", usage)
+}
+
+// selectWorkspaces returns the workspace --workspace names, or every
+// configured one when it names none.
+func selectWorkspaces(cfg *config.Config, name string) ([]config.Workspace, error) {
+	if name == "" {
+		return cfg.Workspaces, nil
+	}
+	ws, ok := cfg.Workspace(name)
+	if !ok {
+		return nil, usageError{fmt.Errorf("--workspace: no workspace named %q in the config (it has %s)", name, workspaceNames(cfg))}
+	}
+	return []config.Workspace{*ws}, nil
+}
+
+// oneWorkspace returns the workspace a command that works on one acts on:
+// the one --workspace names, or the only one configured.
+func oneWorkspace(cfg *config.Config, name string) (*config.Workspace, error) {
+	if name == "" && len(cfg.Workspaces) > 1 {
+		return nil, usageError{fmt.Errorf("--workspace NAME is required: the config has several (%s)", workspaceNames(cfg))}
+	}
+	list, err := selectWorkspaces(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	return &list[0], nil
+}
+
+func workspaceNames(cfg *config.Config) string {
+	names := make([]string, len(cfg.Workspaces))
+	for i, w := range cfg.Workspaces {
+		names[i] = w.Name
+	}
+	return strings.Join(names, ", ")
 }

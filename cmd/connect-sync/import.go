@@ -20,6 +20,7 @@ const maxConcurrency = 16
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs, c := newFlagSet("import", stderr)
 	opts, reportPath := importFlags(fs)
+	workspace := workspaceFlag(fs, "the workspace to import into (required when the config has several)")
 	if opts.Files, err = parseFiles(fs, args); err != nil {
 		return err
 	}
@@ -30,12 +31,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
-	src, err := openSource(cfg, logger, nil)
+	ws, err := oneWorkspace(cfg, *workspace)
 	if err != nil {
 		return err
 	}
-	opts.Rounds = cfg.Connect.MaxRetries
-	ledger, closeLedger, err := openLedger(cfg.State.Path, opts.DryRun)
+	src, err := openSource(ws, logger, nil)
+	if err != nil {
+		return err
+	}
+	opts.Rounds = ws.Connect.MaxRetries
+	ledger, closeLedger, err := openLedger(cfg.State.Path, ws.Name, opts.DryRun)
 	if err != nil {
 		return err
 	}
@@ -114,25 +119,29 @@ func parseFiles(fs *flag.FlagSet, args []string) ([]string, error) {
 	return files, nil
 }
 
-// openLedger opens the state file that remembers imports. A dry run opens
-// it read-only, or does without one that does not exist yet, so that it
-// writes nothing.
-func openLedger(path string, dryRun bool) (importer.Ledger, func() error, error) {
-	if !dryRun {
-		db, err := state.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		return db, db.Close, nil
+// openLedger opens the state file that remembers a workspace's imports. A
+// dry run opens it read-only, or does without one that does not exist yet
+// (or a workspace without state yet), so that it writes nothing.
+func openLedger(path, workspace string, dryRun bool) (importer.Ledger, func() error, error) {
+	open := state.Open
+	if dryRun {
+		open = state.OpenReadOnly
 	}
-	db, err := state.OpenReadOnly(path)
-	switch {
-	case err == nil:
-		return db, db.Close, nil
-	case errors.Is(err, os.ErrNotExist):
+	db, err := open(path)
+	if dryRun && errors.Is(err, os.ErrNotExist) {
 		return noImports{}, func() error { return nil }, nil
 	}
-	return nil, nil, err
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := db.Workspace(workspace)
+	switch {
+	case err == nil:
+		return ws, db.Close, nil
+	case dryRun && errors.Is(err, state.ErrNotFound):
+		return noImports{}, db.Close, nil
+	}
+	return nil, nil, errors.Join(err, db.Close())
 }
 
 // noImports is the ledger of a state file that does not exist yet; a dry

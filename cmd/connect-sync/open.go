@@ -14,10 +14,10 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// openSource builds the Connect API client the config describes, counting
-// its requests in m unless m is nil.
-func openSource(cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*source.Client, error) {
-	key, err := cfg.Connect.Key()
+// openSource builds the Connect API client of a workspace, counting its
+// requests in m unless m is nil.
+func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace) (*source.Client, error) {
+	key, err := ws.Connect.Key()
 	if err != nil {
 		return nil, err
 	}
@@ -26,25 +26,25 @@ func openSource(cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*s
 		observe = m.ObserveRequest
 	}
 	return source.New(source.Options{
-		BaseURL:    cfg.Connect.BaseURL,
+		BaseURL:    ws.Connect.BaseURL,
 		APIKey:     key,
-		Timeout:    cfg.Connect.Timeout,
-		MaxRetries: cfg.Connect.MaxRetries,
+		Timeout:    ws.Connect.Timeout,
+		MaxRetries: ws.Connect.MaxRetries,
 		UserAgent:  "connect-sync/" + version(),
 		Logger:     logger,
 		Observe:    observe,
 	})
 }
 
-// openSinks opens every configured sink, each with its memo in db and its
-// counters in m (both nil for commands that deliver nothing, such as
+// openSinks opens every sink of a workspace, each with its memo in st and
+// its counters in m (both nil for commands that deliver nothing, such as
 // check). The caller closes them with closeSinks.
-func openSinks(cfg *config.Config, logger *slog.Logger, db *state.DB, m *metrics.Metrics) ([]engine.Sink, error) {
+func openSinks(ws *config.Workspace, logger *slog.Logger, st *state.Workspace, m *metrics.Workspace) ([]engine.Sink, error) {
 	var opened []engine.Sink
-	for _, s := range cfg.Sinks {
-		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: cfg.Connect.BaseURL}
-		if db != nil {
-			env.Memo = db.Memo(s.Name)
+	for _, s := range ws.Sinks {
+		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL}
+		if st != nil {
+			env.Memo = st.Memo(s.Name)
 		}
 		if m != nil {
 			env.Conflict = m.Conflict(s.Name)

@@ -16,6 +16,7 @@ import (
 // run sends them again, and enables a sink disabled by a 410.
 func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("redeliver", stderr)
+	workspace := workspaceFlag(fs, "the sink's workspace (required when the config has several)")
 	name := fs.String("sink", "", "the sink whose dead letters to send again (required)")
 	event := fs.String("event", "", "the one dead letter to send again, by its event id (see status)")
 	all := fs.Bool("all", false, "send every dead letter again")
@@ -32,7 +33,11 @@ func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	n, err := redeliver(ctx, cfg, *name, *event)
+	ws, err := oneWorkspace(cfg, *workspace)
+	if err != nil {
+		return err
+	}
+	n, err := redeliver(ctx, cfg, ws.Name, *name, *event)
 	if err != nil {
 		return err
 	}
@@ -42,23 +47,27 @@ func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // redeliver moves dead letters back in the queue through the state file,
 // or, while a running service holds it, through the service.
-func redeliver(ctx context.Context, cfg *config.Config, sink, event string) (int, error) {
+func redeliver(ctx context.Context, cfg *config.Config, workspace, sink, event string) (int, error) {
 	db, err := state.Open(cfg.State.Path)
 	switch {
 	case err == nil:
 		defer db.Close()
-		known, err := db.Sinks()
+		st, err := db.Workspace(workspace)
+		if err != nil {
+			return 0, err
+		}
+		known, err := st.Sinks()
 		if err != nil {
 			return 0, err
 		}
 		if _, ok := known[sink]; !ok {
-			return 0, usageError{fmt.Errorf("redeliver: the state file has no sink named %q", sink)}
+			return 0, usageError{fmt.Errorf("redeliver: the state file has no sink named %q in workspace %s", sink, workspace)}
 		}
-		return db.Redeliver(sink, event)
+		return st.Redeliver(sink, event)
 	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
-		query := url.Values{"event": {event}}
+		query := url.Values{"event": {event}, "workspace": {workspace}}
 		if event == "" {
-			query = url.Values{"all": {"true"}}
+			query = url.Values{"all": {"true"}, "workspace": {workspace}}
 		}
 		var answer struct{ Requeued int }
 		path := "/sinks/" + url.PathEscape(sink) + "/redeliver?" + query.Encode()

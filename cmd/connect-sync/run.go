@@ -36,7 +36,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if _, err := cfg.Connect.Key(); err != nil {
+	if err := checkKeys(cfg); err != nil {
 		return err
 	}
 	// The service holds the state file for its whole life; `status` asks
@@ -52,8 +52,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	d := &daemon{configPath: c.configPath, initial: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
-	svc := &service.Service{Reload: d.reload, Status: db.Status, Redeliver: db.Redeliver, Metrics: d.metrics, Logger: logger}
-	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "schedule", cfg.Schedule)
+	svc := &service.Service{Reload: d.reload, Status: d.status, Redeliver: d.redeliver, Metrics: d.metrics, Logger: logger}
+	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "workspaces", workspaceNames(cfg))
 	err = svc.Serve(d.settings(cfg), signals, ln)
 	if errors.Is(err, service.ErrInterrupted) || errors.Is(err, service.ErrStuck) {
 		// Not even the state file is closed: a bbolt file is consistent
@@ -77,18 +77,47 @@ type daemon struct {
 // settings turns a config into the service's settings; its runs use that
 // config until a reload replaces it.
 func (d *daemon) settings(cfg *config.Config) service.Settings {
-	return service.Settings{
-		Schedule:        cfg.Cron,
+	settings := service.Settings{
 		Jitter:          cfg.ScheduleJitter,
 		RunOnStart:      cfg.RunOnStart,
 		ShutdownTimeout: cfg.ShutdownTimeout,
-		Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
-			// The source is built for each run, so that a rotated
-			// api_key_file is read again.
-			opts := engine.Options{Query: cfg.Connect.Query, MaxDeleteFraction: cfg.Sync.MaxDeleteFraction, Stop: stop}
-			return syncOnce(ctx, cfg, d.db, opts, d.logger, nil, d.metrics)
-		},
 	}
+	for _, ws := range cfg.Workspaces {
+		run := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(d.logger, cfg, ws.Name), metrics: d.metrics.Workspace(ws.Name)}
+		settings.Workspaces = append(settings.Workspaces, service.Workspace{
+			Name:     ws.Name,
+			Schedule: ws.Cron,
+			Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
+				st, err := d.db.Workspace(ws.Name)
+				if err != nil {
+					return engine.Report{}, err
+				}
+				// The source is built for each run, so that a rotated
+				// api_key_file is read again.
+				opts := engine.Options{Query: ws.Connect.Query, MaxDeleteFraction: ws.Sync.MaxDeleteFraction, Stop: stop}
+				return run.sync(ctx, st, opts, nil)
+			},
+		})
+	}
+	return settings
+}
+
+// status reads a workspace's state, for the service's /status.
+func (d *daemon) status(workspace string) (state.Status, error) {
+	st, err := d.db.Workspace(workspace)
+	if err != nil {
+		return state.Status{}, err
+	}
+	return st.Status()
+}
+
+// redeliver is POST /sinks/{name}/redeliver.
+func (d *daemon) redeliver(workspace, sink, event string) (int, error) {
+	st, err := d.db.Workspace(workspace)
+	if err != nil {
+		return 0, err
+	}
+	return st.Redeliver(sink, event)
 }
 
 // reload reads and checks the config file again, on SIGHUP. The state
@@ -98,7 +127,7 @@ func (d *daemon) reload() (service.Settings, error) {
 	if err != nil {
 		return service.Settings{}, err
 	}
-	if _, err := cfg.Connect.Key(); err != nil {
+	if err := checkKeys(cfg); err != nil {
 		return service.Settings{}, err
 	}
 	if cfg.State.Path != d.initial.State.Path {
@@ -108,4 +137,19 @@ func (d *daemon) reload() (service.Settings, error) {
 		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.initial.HTTP.Listen)
 	}
 	return d.settings(cfg), nil
+}
+
+// checkKeys checks that every workspace has its API key, so that the
+// service does not start, or reload, into runs that can only fail.
+func checkKeys(cfg *config.Config) error {
+	var errs []error
+	for _, ws := range cfg.Workspaces {
+		if _, err := ws.Connect.Key(); err != nil {
+			if len(cfg.Workspaces) > 1 {
+				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

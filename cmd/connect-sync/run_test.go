@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -257,10 +256,8 @@ func TestServiceEndToEnd(t *testing.T) {
 	s.expect("WATCHDOG=1")
 
 	// status works while the service holds the state file.
-	r := w.mustRun("status", "--json")
-	var st state.Status
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Contacts != 60 || len(st.Sinks) != 2 {
-		t.Errorf("status --json through the service: %v\n%s", err, r.stdout)
+	if st := w.status(); st.Contacts != 60 || len(st.Sinks) != 2 {
+		t.Errorf("status --json through the service: %+v", st)
 	}
 	if code, _ := s.post("/sync"); code != http.StatusAccepted && code != http.StatusConflict {
 		t.Errorf("POST /sync: %d", code)
@@ -315,14 +312,10 @@ func TestServiceStopsMidRun(t *testing.T) {
 	if code := s.wait(); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)
 	}
-	if !strings.Contains(s.logs.String(), "letting the run in progress finish its current deliveries") {
+	if !strings.Contains(s.logs.String(), "letting the runs in progress finish their current deliveries") {
 		t.Error("the service did not say it let the run finish")
 	}
-	r := w.mustRun("status", "--json")
-	var st state.Status
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
-		t.Fatal(err)
-	}
+	st := w.status()
 	pending := 0
 	for _, sink := range st.Sinks {
 		pending += sink.Pending
@@ -378,10 +371,7 @@ func TestMetricsTextfile(t *testing.T) {
 	if m := read(); value(m, "connect_sync_runs_total", "result", "failure") != 1 || value(m, "connect_sync_runs_total", "result", "success") != 0 {
 		t.Errorf("textfile after a failed run: %v", m)
 	}
-	r := w.mustRun("status", "--json")
-	var st state.Status
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.LastRun == nil || st.LastRun.Result != state.RunFailed ||
-		!strings.Contains(st.LastRun.Error, "connect.api_key_file") {
-		t.Errorf("status after the failed run: %v %+v", err, st.LastRun)
+	if st := w.status(); st.LastRun == nil || st.LastRun.Result != state.RunFailed || !strings.Contains(st.LastRun.Error, "connect.api_key_file") {
+		t.Errorf("status after the failed run: %+v", st.LastRun)
 	}
 }

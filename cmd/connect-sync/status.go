@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("status", stderr)
+	workspace := workspaceFlag(fs, "show this workspace only (default: every workspace in the config)")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -24,7 +27,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	st, err := readStatus(ctx, cfg)
+	selected, err := selectWorkspaces(cfg, *workspace)
+	if err != nil {
+		return err
+	}
+	st, err := readStatus(ctx, cfg, selected)
 	if err != nil {
 		return err
 	}
@@ -33,26 +40,61 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(stdout, st)
+	for i, ws := range st.Workspaces {
+		if len(cfg.Workspaces) > 1 {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "workspace %s\n", ws.Workspace)
+		}
+		printStatus(stdout, ws)
+	}
 	return nil
 }
 
-// readStatus reads the state file, or, while a running service holds it,
-// asks the service's HTTP listener.
-func readStatus(ctx context.Context, cfg *config.Config) (state.Status, error) {
+// readStatus reads the workspaces' state from the state file, or, while a
+// running service holds it, asks the service's HTTP listener. A workspace
+// without state yet has an empty status.
+func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace) (service.Status, error) {
+	var st service.Status
 	db, err := state.OpenReadOnly(cfg.State.Path)
 	switch {
 	case err == nil:
 		defer db.Close()
-		return db.Status()
+		for _, ws := range list {
+			s, err := workspaceStatus(db, ws.Name)
+			if err != nil {
+				return st, err
+			}
+			st.Workspaces = append(st.Workspaces, s)
+		}
+		return st, nil
 	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
-		var st state.Status
-		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &st); herr != nil {
+		var all service.Status
+		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &all); herr != nil {
 			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
+		}
+		for _, s := range all.Workspaces {
+			if slices.ContainsFunc(list, func(ws config.Workspace) bool { return ws.Name == s.Workspace }) {
+				st.Workspaces = append(st.Workspaces, s)
+			}
 		}
 		return st, nil
 	}
-	return state.Status{}, err
+	return st, err
+}
+
+// workspaceStatus reads one workspace's status from a state file opened
+// read-only.
+func workspaceStatus(db *state.DB, name string) (state.Status, error) {
+	ws, err := db.Workspace(name)
+	if errors.Is(err, state.ErrNotFound) {
+		return state.Status{Workspace: name}, nil
+	}
+	if err != nil {
+		return state.Status{}, err
+	}
+	return ws.Status()
 }
 
 func printStatus(w io.Writer, st state.Status) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/config"
@@ -20,7 +21,8 @@ import (
 
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlagSet("sync", stderr)
-	only := fs.String("sink", "", "deliver to this sink only (the others still get the changes queued)")
+	workspace := workspaceFlag(fs, "sync this workspace only (default: every workspace in the config)")
+	only := fs.String("sink", "", "deliver to this sink only (the others still get the changes queued); needs one workspace")
 	dryRun := fs.Bool("dry-run", false, "fetch and diff, print what would change, write nothing")
 	allowMassDelete := fs.Bool("allow-mass-delete", false, "let this run delete more than sync.max_delete_fraction of the contacts")
 	textfile := fs.String("metrics-textfile", "", "after the run, write its metrics to this file (atomically) for node_exporter's textfile collector")
@@ -31,23 +33,21 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if _, ok := cfg.Sink(*only); *only != "" && !ok {
-		return usageError{fmt.Errorf("--sink: no sink named %q in %s", *only, c.configPath)}
+	selected, err := selectWorkspaces(cfg, *workspace)
+	if err != nil {
+		return err
+	}
+	if *only != "" {
+		ws, err := oneWorkspace(cfg, *workspace)
+		if err != nil {
+			return usageError{fmt.Errorf("--sink: %w", err)}
+		}
+		if _, ok := ws.Sink(*only); !ok {
+			return usageError{fmt.Errorf("--sink: no sink named %q in workspace %s of %s", *only, ws.Name, c.configPath)}
+		}
 	}
 	if *dryRun {
-		src, err := openSource(cfg, logger, nil)
-		if err != nil {
-			return err
-		}
-		// A dry run does not lock the state file, so its folder is not its
-		// own: it spools to the temporary folder.
-		return printDryRun(ctx, cfg, &engine.Engine{Source: src, Logger: logger}, stdout)
-	}
-	opts := engine.Options{
-		Query:             cfg.Connect.Query,
-		MaxDeleteFraction: cfg.Sync.MaxDeleteFraction,
-		AllowMassDelete:   *allowMassDelete,
-		Only:              *only,
+		return printDryRuns(ctx, cfg, selected, logger, stdout)
 	}
 	// Metrics are gathered only to be written: without a textfile a
 	// one-shot run has no use for them.
@@ -55,12 +55,10 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *textfile != "" {
 		m = metrics.New(version(), false)
 	}
-	started := time.Now()
-	report, err := syncWithState(ctx, cfg, opts, logger, newProgress(stderr), m)
+	err = syncWorkspaces(ctx, cfg, selected, runFlags{allowMassDelete: *allowMassDelete, only: *only}, logger, newProgress(stderr), m)
 	if m != nil {
 		// Written whatever happened, a failure to open the state file
 		// included: a stale file would tell the last good run's story.
-		m.ObserveRun(started, time.Now(), report, err)
 		if werr := m.WriteTextfile(*textfile); werr != nil {
 			err = errors.Join(err, fmt.Errorf("--metrics-textfile: %w", werr))
 		}
@@ -68,51 +66,114 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return err
 }
 
-// syncWithState is one sync with the state file opened for it; m, when
-// set, gets the state's gauges at the end.
-func syncWithState(ctx context.Context, cfg *config.Config, opts engine.Options, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) (engine.Report, error) {
-	db, err := state.Open(cfg.State.Path)
-	if err != nil {
-		return engine.Report{}, err
-	}
-	defer db.Close()
-	report, err := syncOnce(ctx, cfg, db, opts, logger, progress, m)
-	if m != nil {
-		if st, serr := db.Status(); serr == nil {
-			m.ObserveState(st)
-		}
-	}
-	return report, err
+// runFlags are the command line's part of a one-shot run's options.
+type runFlags struct {
+	allowMassDelete bool
+	only            string
 }
 
-// syncOnce builds the source and the sinks, runs one sync with the state
-// file db and logs its outcome; m, when set, counts the API requests. Both the
-// one-shot command and the service run this. Failing to build the source
-// or a sink is recorded in the state file as a failed run, like the
-// engine records its own.
-func syncOnce(ctx context.Context, cfg *config.Config, db *state.DB, opts engine.Options, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) (engine.Report, error) {
+// syncWorkspaces syncs the workspaces at once, each in a run of its own,
+// with the state file opened for them; m, when set, gets each run and, at
+// the end, the state's gauges. The progress line shows a lone workspace's
+// run only.
+func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Workspace, flags runFlags, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) error {
 	started := time.Now()
-	src, err := openSource(cfg, logger, m)
+	db, err := state.Open(cfg.State.Path)
+	if err != nil {
+		for _, ws := range list {
+			if m != nil {
+				m.Workspace(ws.Name).ObserveRun(started, time.Now(), engine.Report{}, err)
+			}
+		}
+		return err
+	}
+	defer db.Close()
+	if len(list) > 1 {
+		progress = nil
+	}
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	for i, ws := range list {
+		wg.Go(func() {
+			var mw *metrics.Workspace
+			if m != nil {
+				mw = m.Workspace(ws.Name)
+			}
+			opts := engine.Options{
+				Query:             ws.Connect.Query,
+				MaxDeleteFraction: ws.Sync.MaxDeleteFraction,
+				AllowMassDelete:   flags.allowMassDelete,
+				Only:              flags.only,
+			}
+			r := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(logger, cfg, ws.Name), metrics: mw}
+			st, err := db.Workspace(ws.Name)
+			var report engine.Report
+			if err == nil {
+				report, err = r.sync(ctx, st, opts, progress)
+			}
+			if mw != nil {
+				mw.ObserveRun(started, time.Now(), report, err)
+				if st != nil {
+					if status, serr := st.Status(); serr == nil {
+						mw.ObserveState(status)
+					}
+				}
+			}
+			if err != nil && len(list) > 1 {
+				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// workspaceLogger names the workspace in a logger's lines when the config
+// has several.
+func workspaceLogger(logger *slog.Logger, cfg *config.Config, name string) *slog.Logger {
+	if len(cfg.Workspaces) == 1 {
+		return logger
+	}
+	return logger.With("workspace", name)
+}
+
+// workspaceRun is what a sync of one workspace needs besides its state.
+type workspaceRun struct {
+	cfg     *config.Config
+	ws      *config.Workspace
+	logger  *slog.Logger
+	metrics *metrics.Workspace // nil when nobody reads the metrics
+}
+
+// sync builds the workspace's source and sinks, runs one sync with its
+// state st and logs the outcome. Both the one-shot command and the service
+// run this. Failing to build the source or a sink is recorded in the state
+// as a failed run, like the engine records its own.
+func (r workspaceRun) sync(ctx context.Context, st *state.Workspace, opts engine.Options, progress *progressLine) (engine.Report, error) {
+	started := time.Now()
+	src, err := openSource(r.ws, r.logger, r.metrics)
 	var sinkList []engine.Sink
 	if err == nil {
-		sinkList, err = openSinks(cfg, logger, db, m)
+		sinkList, err = openSinks(r.ws, r.logger, st, r.metrics)
 	}
 	if err != nil {
 		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}
-		err = errors.Join(err, db.RecordRun(run))
-		logReport(logger, engine.Report{}, err)
+		err = errors.Join(err, st.RecordRun(run))
+		logReport(r.logger, engine.Report{}, err)
 		return engine.Report{}, err
 	}
 	e := &engine.Engine{
-		Source: src, Store: db, Sinks: sinkList, Logger: logger, Progress: progress.reporter(),
-		// Beside the state file, which this run holds: a folder the service
-		// may write to, and on disk rather than on a /tmp that may be RAM.
-		SpoolDir: filepath.Dir(cfg.State.Path),
+		Source: src, Store: st, Sinks: sinkList, Logger: r.logger, Progress: progress.reporter(),
+		// Beside the state file, which this process holds: a folder the
+		// service may write to, and on disk rather than on a /tmp that may
+		// be RAM.
+		SpoolDir: filepath.Dir(r.cfg.State.Path),
 	}
 	report, err := e.Run(ctx, opts)
 	progress.clear()
 	err = errors.Join(err, closeSinks(sinkList))
-	logReport(logger, report, err)
+	logReport(r.logger, report, err)
 	return report, err
 }
 
@@ -131,19 +192,57 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 	logger.Log(context.Background(), level, "sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
 }
 
-// printDryRun fetches and diffs against the state file, opened read-only so
-// that not a byte of it changes, and prints the plan.
-func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdout io.Writer) error {
-	var cp engine.Checkpoint = emptyCheckpoint{}
+// printDryRuns prints the dry run of each workspace, under its name when
+// there are several.
+func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspace, logger *slog.Logger, stdout io.Writer) error {
+	// A dry run does not lock the state file, so its folder is not its
+	// own: it spools to the temporary folder.
 	db, err := state.OpenReadOnly(cfg.State.Path)
 	switch {
 	case err == nil:
 		defer db.Close()
-		cp = db
-	case !errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist):
+		db = nil
+	default:
 		return err
 	}
-	plan, err := e.Detect(ctx, cfg.Connect.Query, cp)
+	for i, ws := range list {
+		if len(list) > 1 {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "workspace %s:\n", ws.Name)
+		}
+		if err := printDryRun(ctx, db, &ws, workspaceLogger(logger, cfg, ws.Name), stdout); err != nil {
+			if len(list) > 1 {
+				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// printDryRun fetches and diffs a workspace against its state in db
+// (opened read-only, so that not a byte of it changes; nil when there is
+// no state file yet), and prints the plan.
+func printDryRun(ctx context.Context, db *state.DB, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
+	src, err := openSource(ws, logger, nil)
+	if err != nil {
+		return err
+	}
+	var cp engine.Checkpoint = emptyCheckpoint{}
+	if db != nil {
+		st, err := db.Workspace(ws.Name)
+		switch {
+		case err == nil:
+			cp = st
+		case !errors.Is(err, state.ErrNotFound):
+			return err
+		}
+	}
+	e := &engine.Engine{Source: src, Logger: logger}
+	plan, err := e.Detect(ctx, ws.Connect.Query, cp)
 	if err != nil {
 		return err
 	}
@@ -162,7 +261,7 @@ func printDryRun(ctx context.Context, cfg *config.Config, e *engine.Engine, stdo
 		}
 	}
 	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n", plan.Created, plan.Updated, plan.Deleted)
-	if err := plan.CheckDeletes(cfg.Sync.MaxDeleteFraction); err != nil {
+	if err := plan.CheckDeletes(ws.Sync.MaxDeleteFraction); err != nil {
 		fmt.Fprintf(stdout, "a real run would stop: %v\n", err)
 	}
 	return nil

@@ -16,22 +16,45 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// Config is the whole configuration.
+// Config is the whole configuration: the workspaces to sync and the
+// settings of the process that syncs them.
 type Config struct {
-	Connect Connect `yaml:"connect"`
-	State   State   `yaml:"state"`
-	Sync    Sync    `yaml:"sync"`
-	Sinks   []Sink  `yaml:"sinks"`
+	// Workspaces are the Connect workspaces synced, at least one, in file
+	// order, names unique. A file without `workspaces:` has one, named
+	// DefaultWorkspace, made of its top-level connect, sync and sinks.
+	Workspaces []Workspace `yaml:"-"`
+	State      State       `yaml:"state"`
 
-	// Schedule is when `connect-sync run` syncs: a 5-field cron
-	// expression, a descriptor such as @hourly or @every 5m, optionally
-	// after CRON_TZ=Zone. Cron holds it parsed.
+	// Schedule is when `connect-sync run` syncs a workspace that has no
+	// schedule of its own: a 5-field cron expression, a descriptor such as
+	// @hourly or @every 5m, optionally after CRON_TZ=Zone. Cron holds it
+	// parsed.
 	Schedule        string        `yaml:"schedule"`
 	Cron            cron.Schedule `yaml:"-"`
 	RunOnStart      bool          `yaml:"run_on_start"`
 	ScheduleJitter  time.Duration `yaml:"schedule_jitter"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	HTTP            HTTP          `yaml:"http"`
+}
+
+// DefaultWorkspace is the name of the one workspace of a file without
+// `workspaces:`.
+const DefaultWorkspace = "default"
+
+// Workspace is one Connect workspace, synced with its own checkpoint and
+// sinks.
+type Workspace struct {
+	// Name is unique in the file and safe as a NATS subject token, a
+	// key in the state file and a metrics label.
+	Name    string
+	Connect Connect
+	// Sync is the top-level sync with the workspace's own keys over it.
+	Sync  Sync
+	Sinks []Sink
+	// Schedule is the workspace's own schedule, else the top-level one;
+	// Cron holds it parsed.
+	Schedule string
+	Cron     cron.Schedule
 }
 
 // HTTP is the daemon's listener for metrics, status, health and POST /sync.
@@ -60,8 +83,9 @@ type Sync struct {
 	MaxDeleteFraction float64 `yaml:"max_delete_fraction"`
 }
 
-// Sink is one entry of `sinks:`. Name and Type are common to all sinks;
-// Config holds the settings of that type.
+// Sink is one entry of a workspace's `sinks:`. Name and Type are common to
+// all sinks; Config holds the settings of that type (nil from LoadState,
+// which does not read them).
 type Sink struct {
 	Name   string
 	Type   string
@@ -72,23 +96,24 @@ type Sink struct {
 // config names none.
 const APIKeyEnv = "CONNECT_API_KEY"
 
-// defaults returns the configuration an empty file means.
-func defaults() Config {
-	return Config{
-		Connect: Connect{BaseURL: "https://api.skarbe.com", Timeout: 60 * time.Second, MaxRetries: 4},
-		State:   State{Path: "./connect-sync.db"},
-		Sync:    Sync{MaxDeleteFraction: 0.5},
-
-		Schedule:        "@every 5m",
-		RunOnStart:      true,
-		ShutdownTimeout: 30 * time.Second,
-		HTTP:            HTTP{Listen: "127.0.0.1:9464"},
-	}
+// defaultConnect is the connect block an empty one means, in either form.
+func defaultConnect() Connect {
+	return Connect{BaseURL: "https://api.skarbe.com", Timeout: 60 * time.Second, MaxRetries: 4}
 }
 
-// Sink returns the sink of that name.
-func (c *Config) Sink(name string) (Sink, bool) {
-	for _, s := range c.Sinks {
+// Workspace returns the workspace of that name.
+func (c *Config) Workspace(name string) (*Workspace, bool) {
+	for i := range c.Workspaces {
+		if c.Workspaces[i].Name == name {
+			return &c.Workspaces[i], true
+		}
+	}
+	return nil, false
+}
+
+// Sink returns the workspace's sink of that name.
+func (w *Workspace) Sink(name string) (Sink, bool) {
+	for _, s := range w.Sinks {
 		if s.Name == name {
 			return s, true
 		}

@@ -19,23 +19,34 @@ func TestLoadGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := cfg.Connect.Key(); got.Reveal() != "sk_live_from_env" {
+	w := single(t, cfg)
+	if got, _ := w.Connect.Key(); got.Reveal() != "sk_live_from_env" {
 		t.Errorf("api key = %q", got.Reveal())
 	}
-	if cfg.Connect.BaseURL != "https://api.example.com/" || cfg.Connect.Query != "acme" || cfg.Connect.Timeout != 5*time.Second || cfg.Connect.MaxRetries != 2 {
-		t.Errorf("connect = %+v", cfg.Connect)
+	if w.Connect.BaseURL != "https://api.example.com/" || w.Connect.Query != "acme" || w.Connect.Timeout != 5*time.Second || w.Connect.MaxRetries != 2 {
+		t.Errorf("connect = %+v", w.Connect)
 	}
-	if cfg.Sync.MaxDeleteFraction != 0.25 || cfg.State.Path != "/var/lib/connect-sync/state.db" {
-		t.Errorf("sync = %+v, state = %+v", cfg.Sync, cfg.State)
+	if w.Sync.MaxDeleteFraction != 0.25 || cfg.State.Path != "/var/lib/connect-sync/state.db" {
+		t.Errorf("sync = %+v, state = %+v", w.Sync, cfg.State)
 	}
-	c, ok := cfg.Sinks[0].Config.(*csv.Config)
+	c, ok := w.Sinks[0].Config.(*csv.Config)
 	if !ok || c.Path != "./contacts.csv" || c.FormulaGuard {
-		t.Errorf("csv sink = %#v", cfg.Sinks[0].Config)
+		t.Errorf("csv sink = %#v", w.Sinks[0].Config)
 	}
-	v, ok := cfg.Sinks[1].Config.(*vcarddir.Config)
+	v, ok := w.Sinks[1].Config.(*vcarddir.Config)
 	if !ok || v.Path != "./vcards" || v.Version != "4.0" {
-		t.Errorf("vcard-dir sink = %#v", cfg.Sinks[1].Config)
+		t.Errorf("vcard-dir sink = %#v", w.Sinks[1].Config)
 	}
+}
+
+// single returns the one workspace of a file without `workspaces:`.
+func single(t *testing.T, cfg *Config) *Workspace {
+	t.Helper()
+	w, ok := cfg.Workspace(DefaultWorkspace)
+	if !ok || len(cfg.Workspaces) != 1 {
+		t.Fatalf("workspaces = %+v, want one named %q", cfg.Workspaces, DefaultWorkspace)
+	}
+	return w
 }
 
 func TestDefaults(t *testing.T) {
@@ -43,15 +54,123 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Connect.BaseURL != "https://api.skarbe.com" || cfg.Connect.Timeout != 60*time.Second || cfg.Connect.MaxRetries != 4 ||
-		cfg.State.Path != "./connect-sync.db" || cfg.Sync.MaxDeleteFraction != 0.5 {
-		t.Errorf("defaults: %+v", cfg)
+	w := single(t, cfg)
+	if w.Connect.BaseURL != "https://api.skarbe.com" || w.Connect.Timeout != 60*time.Second || w.Connect.MaxRetries != 4 ||
+		cfg.State.Path != "./connect-sync.db" || w.Sync.MaxDeleteFraction != 0.5 {
+		t.Errorf("defaults: %+v, %+v", cfg, w)
 	}
 	if cfg.Schedule != "@every 5m" || !cfg.RunOnStart || cfg.ScheduleJitter != 0 || cfg.ShutdownTimeout != 30*time.Second || cfg.HTTP.Listen != "127.0.0.1:9464" {
 		t.Errorf("daemon defaults: %+v", cfg)
 	}
-	if c := cfg.Sinks[0].Config.(*csv.Config); !c.FormulaGuard {
+	if w.Schedule != cfg.Schedule || w.Cron != cfg.Cron {
+		t.Errorf("the workspace's schedule is %q, not the top-level one", w.Schedule)
+	}
+	if c := w.Sinks[0].Config.(*csv.Config); !c.FormulaGuard {
 		t.Error("the formula guard is off by default")
+	}
+}
+
+// A workspace has its own connect block (over the connect defaults) and
+// sinks; schedule and sync are the top-level ones but for what it sets.
+func TestWorkspaces(t *testing.T) {
+	t.Setenv("TEST_GLOBEX_KEY", "sk_live_globex")
+	cfg, err := Load("testdata/workspaces.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Workspaces) != 2 || cfg.Workspaces[0].Name != "acme" || cfg.Workspaces[1].Name != "globex" {
+		t.Fatalf("workspaces = %+v", cfg.Workspaces)
+	}
+	if _, ok := cfg.Workspace(DefaultWorkspace); ok {
+		t.Error("a file with workspaces has a default workspace")
+	}
+	acme, _ := cfg.Workspace("acme")
+	globex, _ := cfg.Workspace("globex")
+	if c := acme.Connect; c.BaseURL != "https://api.skarbe.com" || c.APIKeyFile != "/etc/connect-sync/acme.key" || c.Query != "acme" || c.Timeout != 60*time.Second || c.MaxRetries != 4 {
+		t.Errorf("acme's connect = %+v", acme.Connect)
+	}
+	if key, _ := globex.Connect.Key(); key.Reveal() != "sk_live_globex" || globex.Connect.BaseURL != "https://connect.example.com" || globex.Connect.Timeout != 5*time.Second || globex.Connect.MaxRetries != 4 {
+		t.Errorf("globex's connect = %+v", globex.Connect)
+	}
+	if acme.Sync.MaxDeleteFraction != 0.1 || globex.Sync.MaxDeleteFraction != 0.25 {
+		t.Errorf("sync: acme %+v, globex %+v", acme.Sync, globex.Sync)
+	}
+	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if acme.Schedule != "@every 2m" || acme.Cron.Next(from) != from.Add(2*time.Minute) {
+		t.Errorf("acme's schedule = %q", acme.Schedule)
+	}
+	if globex.Schedule != "@every 5m" || globex.Cron != cfg.Cron {
+		t.Errorf("globex's schedule = %q, not the top-level one", globex.Schedule)
+	}
+	for _, w := range []*Workspace{acme, globex} {
+		s, ok := w.Sink("csv")
+		if c, isCSV := s.Config.(*csv.Config); !ok || !isCSV || c.Path != "/srv/"+w.Name+"/contacts.csv" {
+			t.Errorf("%s's csv sink = %+v", w.Name, s)
+		}
+		// The subjects are the workspace's.
+		s, _ = w.Sink("bus")
+		if got, want := s.Config.Target(), "nats:CONNECT/connect."+w.Name+".contact.*"; got != want {
+			t.Errorf("%s's nats target = %s, want %s", w.Name, got, want)
+		}
+	}
+	if _, ok := acme.Sink("nope"); ok {
+		t.Error("Sink found a sink that is not there")
+	}
+}
+
+// An anchored connect block serves several workspaces, ${ENV} expanded
+// once for all.
+func TestWorkspacesShareAnAnchor(t *testing.T) {
+	t.Setenv("TEST_SHARED_KEY", "sk_live_shared")
+	cfg, err := Load("testdata/workspaces-anchors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range cfg.Workspaces {
+		if key, _ := w.Connect.Key(); key.Reveal() != "sk_live_shared" || w.Connect.BaseURL != "https://connect.example.com" || w.Connect.Timeout != 5*time.Second {
+			t.Errorf("%s's connect = %+v", w.Name, w.Connect)
+		}
+	}
+}
+
+// An alias is checked as the type of the place it is used, not that of
+// its anchor, and a sink reached through one has its settings.
+func TestAliases(t *testing.T) {
+	const sheet = "{name: a, type: csv, path: a.csv}"
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"a sync block as connect",
+			"workspaces:\n  - name: a\n    sync: &s {max_delete_fraction: 0.2}\n    connect: *s\n    sinks: [" + sheet + "]\n",
+			"config.yaml:3: workspaces[0].connect.max_delete_fraction: unknown key (known here: api_key, api_key_file, base_url, max_retries, query, timeout)"},
+		{"a sink entry under an unknown key",
+			"x: &s {name: a, type: csv, pathh: a.csv}\nsinks: [*s]\n",
+			"config.yaml:1: x: unknown key (known here: connect, http, run_on_start, schedule, schedule_jitter, shutdown_timeout, sinks, state, sync, workspaces)\n" +
+				"config.yaml:1: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)"},
+		{"a whole workspace twice",
+			"workspaces:\n  - &w\n    name: a\n    connect: {api_key_file: /run/secrets/a.key}\n    sinks: [" + sheet + "]\n  - *w\n",
+			"config.yaml:6: workspaces[1].name: \"a\" is already the name of workspaces[0]\n" +
+				"config.yaml:6: workspaces[1].sinks[0].path: the same file as workspaces[0].sinks[0]: two sinks writing one file would delete each other's contacts"},
+		{"a list of sinks twice",
+			"workspaces:\n  - name: a\n    connect: {api_key_file: /run/secrets/a.key}\n    sinks: &s [{name: hook, type: webhook, url: https://example.com/hook, secret_file: /s}]\n" +
+				"  - name: b\n    connect: {api_key_file: /run/secrets/b.key}\n    sinks: *s\n",
+			""},
+		{"an alias of itself",
+			"sinks: &s [*s]\n",
+			"config.yaml:1: sinks: cannot unmarshal !!seq into config.sink"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("config.yaml", []byte(tt.yaml))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("error = %v", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Fatalf("error = %v\nwant %s", err, tt.want)
+			case err == nil:
+				checkParsed(t, cfg)
+			}
+		})
 	}
 }
 
@@ -78,6 +197,45 @@ func TestLoadErrors(t *testing.T) {
 		{"both-keys.yaml", []string{`testdata/both-keys.yaml:3: connect.api_key_file: set connect.api_key or connect.api_key_file, not both`}},
 		{"missing-name.yaml", []string{`testdata/missing-name.yaml:2: sinks[0].name: is required`}},
 		{"long-jitter.yaml", []string{`testdata/long-jitter.yaml:2: schedule_jitter: 2m0s must be shorter than the time between runs (1m0s)`}},
+		{"workspaces-and-single.yaml", []string{
+			`testdata/workspaces-and-single.yaml:1: connect: cannot be set with workspaces: move it into each workspace`,
+			`testdata/workspaces-and-single.yaml:11: sinks: cannot be set with workspaces: move it into each workspace`,
+		}},
+		{"workspace-unknown-key.yaml", []string{`testdata/workspace-unknown-key.yaml:3: workspaces[0].conect: unknown key (known here: connect, name, schedule, sinks, sync)`}},
+		{"workspaces-empty.yaml", []string{`testdata/workspaces-empty.yaml:3: workspaces: is empty: list at least one workspace, or remove the key to use the top-level connect and sinks`}},
+		{"workspace-names.yaml", []string{
+			`testdata/workspace-names.yaml:2: workspaces[0].name: is required`,
+			`testdata/workspace-names.yaml:4: workspaces[1].name: "acme.eu" is not a workspace name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a NATS subject token, a state key and a metrics label)`,
+			`testdata/workspace-names.yaml:10: workspaces[3].name: "acme" is already the name of workspaces[2]`,
+			`testdata/workspace-names.yaml:13: workspaces[4].name: "a-name-of-sixty-five-characters-which-is-one-more-than-may-be-xyz" is not a workspace name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a NATS subject token, a state key and a metrics label)`,
+		}},
+		{"workspace-bad-values.yaml", []string{
+			`testdata/workspace-bad-values.yaml:2: sync.max_delete_fraction: must be between 0 and 1, not 2`,
+			`testdata/workspace-bad-values.yaml:13: workspaces[1].connect.base_url: must be an http or https URL, not "ftp://example.com"`,
+			`testdata/workspace-bad-values.yaml:15: workspaces[1].connect.api_key_file: set connect.api_key or connect.api_key_file, not both`,
+			`testdata/workspace-bad-values.yaml:16: workspaces[1].connect.timeout: must be positive`,
+			`testdata/workspace-bad-values.yaml:18: workspaces[1].sync.max_delete_fraction: must be between 0 and 1, not 1.5`,
+			`testdata/workspace-bad-values.yaml:23: workspaces[1].sinks[0].version: must be "3.0" or "4.0", not "2.1"`,
+			`testdata/workspace-bad-values.yaml:24: workspaces[1].sinks[1].name: "cards" is already the name of another sink`,
+			`testdata/workspace-bad-values.yaml:25: workspaces[1].sinks[1].type: unknown sink type "vcarddir" (known: carddav, csv, nats, vcard-dir, webhook)`,
+			`testdata/workspace-bad-values.yaml:26: workspaces[2].sinks: at least one sink is required`,
+		}},
+		{"workspace-schedule.yaml", []string{
+			`testdata/workspace-schedule.yaml:6: workspaces[0].schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
+			`testdata/workspace-schedule.yaml:10: workspaces[1].schedule: "0 0 30 2 *" never fires`,
+			`testdata/workspace-schedule.yaml:14: workspaces[2].schedule: schedule_jitter 2m0s must be shorter than the time between this workspace's runs (1m0s)`,
+			`testdata/workspace-schedule.yaml:18: workspaces[3].schedule: "": empty spec string`,
+		}},
+		{"workspace-unset-env.yaml", []string{`testdata/workspace-unset-env.yaml:4: workspaces[0].connect.api_key: environment variable TEST_CONNECT_UNSET is not set`}},
+		{"workspace-no-key.yaml", []string{`testdata/workspace-no-key.yaml:9: workspaces[1].connect: needs api_key or api_key_file: CONNECT_API_KEY stands in for the key of the single-workspace form only`}},
+		{"same-destination.yaml", []string{
+			`testdata/same-destination.yaml:27: workspaces[1].sinks[0].path: the same file as workspaces[0].sinks[0]: two sinks writing one file would delete each other's contacts`,
+			`testdata/same-destination.yaml:30: workspaces[1].sinks[1].path: the same folder as workspaces[0].sinks[1]: two sinks writing one folder would delete each other's contacts`,
+			`testdata/same-destination.yaml:33: workspaces[1].sinks[2].url: the same address book as workspaces[0].sinks[2]: two sinks writing one address book would delete each other's contacts`,
+			`testdata/same-destination.yaml:39: workspaces[1].sinks[3].addressbook: the same address book as workspaces[0].sinks[3]: two sinks writing one address book would delete each other's contacts`,
+		}},
+		{"same-destination-single.yaml", []string{`testdata/same-destination-single.yaml:11: sinks[2].path: the same file as sinks[0]: two sinks writing one file would delete each other's contacts`}},
+		{"nats-workspace-key.yaml", []string{`testdata/nats-workspace-key.yaml:5: sinks[0].workspace: unknown key (known here: concurrency, creds_file, duplicate_window, max_age, name, nkey_file, password, password_file, replicas, stream, subject_prefix, timeout, tls_ca_file, token, token_file, type, urls, user)`}},
 		{"bad-schedule.yaml", []string{
 			`testdata/bad-schedule.yaml:1: schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
 			`testdata/bad-schedule.yaml:2: schedule_jitter: must not be negative`,
@@ -141,24 +299,54 @@ func TestOneNatsSinkPerStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("config.yaml", []byte("sinks:\n"+tt.sinks))
+			cfg, err := Parse("config.yaml", []byte("sinks:\n"+tt.sinks))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("error = %v", err)
 			case tt.want != "" && (err == nil || err.Error() != tt.want):
 				t.Errorf("error = %v\nwant %s", err, tt.want)
+			case tt.want == "":
+				// The single form's subjects are those of the workspace
+				// named default, as before workspaces.
+				if got := cfg.Workspaces[0].Sinks[0].Config.Target(); got != "nats:CONNECT/connect.default.contact.*" {
+					t.Errorf("target = %s", got)
+				}
 			}
 		})
+	}
+}
+
+// The workspaces' sinks on one stream publish on their own subjects, with
+// change ids of their own: they may share it.
+func TestWorkspacesShareAStream(t *testing.T) {
+	const ws = "  - name: %[1]s\n    connect: {api_key_file: /run/secrets/%[1]s.key}\n    sinks: [{name: bus, type: nats, urls: [nats://n1:4222]}]\n"
+	cfg, err := Parse("config.yaml", []byte("workspaces:\n"+fmt.Sprintf(ws, "acme")+fmt.Sprintf(ws, "globex")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range cfg.Workspaces {
+		if got, want := w.Sinks[0].Config.Target(), "nats:CONNECT/connect."+w.Name+".contact.*"; got != want {
+			t.Errorf("%s: target = %s, want %s", w.Name, got, want)
+		}
 	}
 }
 
 // A merge key would bring in keys that are never checked, and in a sink
 // entry even the type that says which keys are allowed.
 func TestMergeKeyRefused(t *testing.T) {
-	data := "sinks:\n  - &a {name: a, type: csv, path: a.csv}\n  - <<: *a\n    name: b\n    pathh: typo.csv\n"
-	want := "config.yaml:3: sinks[1].<<: merge keys are not supported: the keys they bring in would go unchecked"
-	if _, err := Parse("config.yaml", []byte(data)); err == nil || err.Error() != want {
-		t.Errorf("error = %v, want %s", err, want)
+	tests := []struct{ name, yaml, want string }{
+		{"a sink", "sinks:\n  - &a {name: a, type: csv, path: a.csv}\n  - <<: *a\n    name: b\n    pathh: typo.csv\n",
+			"config.yaml:3: sinks[1].<<: merge keys are not supported: the keys they bring in would go unchecked"},
+		{"a workspace's connect", "workspaces:\n  - name: a\n    connect: &c {api_key: k}\n    sinks: [{name: a, type: csv, path: a.csv}]\n" +
+			"  - name: b\n    connect:\n      <<: *c\n      timeout: 5s\n    sinks: [{name: a, type: csv, path: b.csv}]\n",
+			"config.yaml:7: workspaces[1].connect.<<: merge keys are not supported: the keys they bring in would go unchecked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse("config.yaml", []byte(tt.yaml)); err == nil || err.Error() != tt.want {
+				t.Errorf("error = %v, want %s", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -198,6 +386,105 @@ func TestLoadStateNeedsNoSinkEnvironment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// In either form, LoadState needs a variable set only where it is used:
+// state.path and http.listen, and the names of workspaces and sinks, which
+// status, reset and redeliver find things by. A setting elsewhere keeps
+// its default.
+func TestLoadStateWorkspaces(t *testing.T) {
+	const unset = "${CONNECT_SYNC_TEST_UNSET}"
+	os.Unsetenv("CONNECT_SYNC_TEST_UNSET")
+	good := `state:
+  path: state.db
+schedule: ` + unset + `
+workspaces:
+  - name: acme
+    connect:
+      base_url: ` + unset + `
+      api_key: ` + unset + `
+      timeout: ` + unset + `
+    schedule: "` + unset + `"
+    sync:
+      max_delete_fraction: ` + unset + `
+    sinks:
+      - name: hook
+        type: webhook
+        url: ` + unset + `/hook
+        secret: ` + unset + `
+  - name: globex
+    sinks:
+      - name: sheet
+        type: ` + unset + `
+        path: ` + unset + `/contacts.csv
+`
+	cfg, err := LoadState(writeConfig(t, good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Workspaces {
+		for _, s := range w.Sinks {
+			got = append(got, w.Name+"/"+s.Name)
+		}
+	}
+	if strings.Join(got, " ") != "acme/hook globex/sheet" || cfg.State.Path != "state.db" {
+		t.Errorf("sinks = %v, state = %+v", got, cfg.State)
+	}
+	if acme := cfg.Workspaces[0]; acme.Connect.BaseURL != "https://api.skarbe.com" || acme.Schedule != "@every 5m" || acme.Sync.MaxDeleteFraction != 0.5 {
+		t.Errorf("acme = %+v, want the defaults where a variable is unset", acme)
+	}
+	if _, err := Load(writeConfig(t, good)); err == nil || !strings.Contains(err.Error(), "config.yaml:3: schedule: environment variable CONNECT_SYNC_TEST_UNSET is not set") {
+		t.Errorf("Load: %v", err)
+	}
+
+	tests := []struct{ name, yaml, want string }{
+		{"a workspace name", "workspaces:\n  - name: acme-" + unset + "\n    sinks: [{name: a, type: csv, path: a.csv}]\n",
+			"config.yaml:2: workspaces[0].name: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"a sink name", "workspaces:\n  - name: acme\n    sinks: [{name: \"" + unset + "\", type: csv, path: a.csv}]\n",
+			"config.yaml:3: workspaces[0].sinks[0].name: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"a sink name, single form", "sinks: [{name: \"" + unset + "\", type: csv, path: a.csv}]\n",
+			"config.yaml:1: sinks[0].name: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"http.listen", "http:\n  listen: " + unset + "\nworkspaces:\n  - name: acme\n    sinks: [{name: a, type: csv, path: a.csv}]\n",
+			"config.yaml:2: http.listen: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"state.path through an alias", "workspaces:\n  - name: acme\n    connect:\n      query: &p " + unset + "\n    sinks: [{name: a, type: csv, path: a.csv}]\nstate:\n  path: *p\n",
+			"config.yaml:7: state.path: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := LoadState(writeConfig(t, tt.yaml)); err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("error = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// CONNECT_API_KEY is no workspace's key in the list form, set or not; but
+// LoadState, which reads no key, does not ask for one.
+func TestWorkspaceKeyRequired(t *testing.T) {
+	const file = "testdata/workspace-no-key.yaml"
+	const want = file + ":9: workspaces[1].connect: needs api_key or api_key_file: " + APIKeyEnv + " stands in for the key of the single-workspace form only"
+	t.Setenv(APIKeyEnv, "sk_live_env")
+	if _, err := Load(file); err == nil || err.Error() != want {
+		t.Errorf("Load: error = %v, want %s", err, want)
+	}
+	cfg, err := LoadState(file)
+	if err != nil {
+		t.Fatalf("LoadState: %v", err)
+	}
+	if len(cfg.Workspaces) != 2 || cfg.Workspaces[1].Name != "globex" {
+		t.Errorf("LoadState: workspaces = %+v", cfg.Workspaces)
+	}
+}
+
+// writeConfig writes a config.yaml and returns its path.
+func writeConfig(t *testing.T, data string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestSchedule(t *testing.T) {
@@ -268,7 +555,89 @@ func TestAPIKeySources(t *testing.T) {
 func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("CONNECT_API_KEY", "sk_live_example")
 	t.Setenv("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-	if _, err := Load("../../config.example.yaml"); err != nil {
+	cfg, err := Load("../../config.example.yaml")
+	if err != nil {
 		t.Fatal(err)
+	}
+	single(t, cfg)
+}
+
+// The example ends with the list form, commented out: uncommented, it
+// loads.
+func TestExampleWorkspacesLoad(t *testing.T) {
+	t.Setenv("GLOBEX_API_KEY", "sk_live_globex")
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, commented, ok := strings.Cut(string(data), "\n# workspaces:\n")
+	if !ok {
+		t.Fatal("no commented workspaces: in the example")
+	}
+	var b strings.Builder
+	b.WriteString("workspaces:\n")
+	for _, line := range strings.Split(strings.TrimSpace(commented), "\n") {
+		b.WriteString(strings.TrimPrefix(line, "# ") + "\n")
+	}
+	cfg, err := Parse("config.example.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if len(cfg.Workspaces) != 2 {
+		t.Errorf("workspaces = %+v", cfg.Workspaces)
+	}
+}
+
+// No error shows a secret, whatever else is wrong around it.
+func TestErrorsShowNoSecret(t *testing.T) {
+	const canary = "sk_live_canary_7f3a"
+	t.Setenv("TEST_CANARY", canary)
+	data := `connect:
+  api_key: ${TEST_CANARY}
+workspaces:
+  - name: acme.eu
+    connect: &c
+      api_key: ${TEST_CANARY}
+      api_key_file: /k
+      base_ulr: x
+    sinks:
+      - name: phone
+        type: carddav
+        server: https://dav.example.com/
+        username: alice
+        password: ${TEST_CANARY}
+        addressbook: Connect
+  - name: acme.eu
+    connect: *c
+    sinks:
+      - name: phone
+        type: carddav
+        server: https://dav.example.com/
+        username: alice
+        password: ` + canary + `
+        addressbook: Connect
+      - name: bus
+        type: nats
+        urls: [nats://n:4222]
+        token: ` + canary + `
+        token_file: /t
+      - name: hook
+        type: webhook
+        url: https://example.com/hook
+        secret: {` + canary + `: 1}
+`
+	// Fixed one by one, the file shows every other problem.
+	fixes := []string{"", "      base_ulr: x\n", "        secret: {" + canary + ": 1}\n", "        token_file: /t\n", "      api_key_file: /k\n", "connect:\n  api_key: ${TEST_CANARY}\n"}
+	for _, fix := range fixes {
+		data = strings.Replace(data, fix, "", 1)
+		for _, load := range []func(string) (*Config, error){Load, LoadState} {
+			_, err := load(writeConfig(t, data))
+			if err == nil {
+				t.Fatalf("no error once %q is fixed", fix)
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Errorf("the secret is in the error:\n%v", err)
+			}
+		}
 	}
 }

@@ -1,17 +1,22 @@
 package config
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // FuzzParse feeds arbitrary files to Parse. It must never panic; it must
-// return a config with at least one sink, each with its settings, or
-// errors that are each a *Error naming the file, with a line, when there is
-// one, that the file has; and the same file must give the same errors. The seeds in testdata/fuzz/FuzzParse hold
-// anchors and aliases, merge keys, odd sink entries and broken YAML.
+// return a config with at least one workspace, each named, with at least
+// one sink, each with its settings, or errors that are each a *Error
+// naming the file, with a line, when there is one, that the file has; and
+// the same file must give the same errors. The seeds in
+// testdata/fuzz/FuzzParse hold both forms, anchors and aliases, merge
+// keys, odd sink and workspace entries and broken YAML.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yaml", data)
@@ -19,14 +24,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("the same file gives different errors:\n%v\n%v", err, again)
 		}
 		if err == nil {
-			if len(cfg.Sinks) == 0 {
-				t.Fatal("a config without sinks")
-			}
-			for i, s := range cfg.Sinks {
-				if s.Config == nil {
-					t.Errorf("sinks[%d] has no settings", i)
-				}
-			}
+			checkParsed(t, cfg)
 			return
 		}
 		lines := lineCount(data)
@@ -44,12 +42,50 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// lineCount counts lines the way YAML does: a lone CR, NEL, LS or PS ends
-// a line as LF and CRLF do.
+// checkParsed checks what FuzzParse requires of a config without errors.
+func checkParsed(t *testing.T, cfg *Config) {
+	t.Helper()
+	if len(cfg.Workspaces) == 0 {
+		t.Fatal("a config without workspaces")
+	}
+	for i, w := range cfg.Workspaces {
+		if w.Name == "" || w.Cron == nil || len(w.Sinks) == 0 {
+			t.Errorf("workspaces[%d] = %+v: no name, schedule or sinks", i, w)
+		}
+		for j, s := range w.Sinks {
+			if s.Config == nil {
+				t.Errorf("workspaces[%d].sinks[%d] has no settings", i, j)
+			}
+		}
+	}
+}
+
+// lineCount counts lines the way YAML does: in the text a UTF-16 byte
+// order mark says is UTF-16, and with a lone CR, NEL, LS or PS ending a
+// line as LF and CRLF do.
 func lineCount(data []byte) int {
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	text := strings.ReplaceAll(decodeUTF16(data), "\r\n", "\n")
 	return 1 + strings.Count(text, "\n") + strings.Count(text, "\r") +
 		strings.Count(text, "\u0085") + strings.Count(text, "\u2028") + strings.Count(text, "\u2029")
+}
+
+// decodeUTF16 returns the text of data, which is UTF-16 after its byte
+// order mark, else UTF-8.
+func decodeUTF16(data []byte) string {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return string(data)
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return string(utf16.Decode(units))
 }
 
 // leaves returns the errors that errors.Join put together, or err alone.

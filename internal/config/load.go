@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
-	"net/url"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -89,45 +86,74 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 func parse(file string, data []byte, stateOnly bool) (*Config, error) {
-	l := &loader{file: file, lines: map[string]int{}, stateOnly: stateOnly}
+	l := &loader{
+		file: file, lines: map[string]int{}, stateOnly: stateOnly,
+		walked: map[walked]bool{}, unset: map[*yaml.Node][]string{}, reported: map[*yaml.Node]bool{},
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, l.syntaxError(err)
 	}
-	cfg := defaults()
 	if len(doc.Content) == 0 {
 		return nil, &Error{File: file, Err: errors.New("the file is empty")}
 	}
 	root := doc.Content[0]
-	l.walk(root, "", reflect.TypeFor[Config]())
+	l.walk(root, "", reflect.TypeFor[fileShape]())
 	if len(l.errs) > 0 {
-		return nil, errors.Join(l.errs...)
+		return nil, l.joined()
 	}
-	if err := root.Decode(&cfg); err != nil {
+	f := defaults()
+	if err := root.Decode(&f); err != nil {
 		return nil, l.syntaxError(err)
 	}
-	for i := range cfg.Sinks {
-		if !stateOnly {
-			l.decodeSink(&cfg.Sinks[i], l.sinkNodes[i], fmt.Sprintf("sinks[%d]", i))
-		}
-	}
+	cfg := l.config(&f)
 	if len(l.errs) > 0 {
 		// A setting that did not decode would also be reported missing.
-		return nil, errors.Join(l.errs...)
+		return nil, l.joined()
 	}
-	l.validate(&cfg)
+	l.validate(cfg, f.Sync)
 	if len(l.errs) > 0 {
-		return nil, errors.Join(l.errs...)
+		return nil, l.joined()
 	}
-	return &cfg, nil
+	return cfg, nil
+}
+
+// joined returns the errors in the order of their lines in the file; those
+// without a line, about something missing, come last.
+func (l *loader) joined() error {
+	line := func(err error) int {
+		if e, ok := err.(*Error); ok && e.Line > 0 {
+			return e.Line
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(l.errs, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return errors.Join(l.errs...)
 }
 
 type loader struct {
 	file      string
 	lines     map[string]int // key path → line
-	sinkNodes []*yaml.Node
+	places    []place        // of each workspace, in Config's order
 	errs      []error
 	stateOnly bool // LoadState's
+
+	walked   map[walked]bool
+	unset    map[*yaml.Node][]string // a scalar expanded → the unset variables it names
+	reported map[*yaml.Node]bool     // a scalar whose unset variables are reported
+}
+
+// walked is a node checked as a type. An alias leads to a node that may
+// be checked already, or to one of its parents.
+type walked struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+// has reports whether the file has the key path.
+func (l *loader) has(key string) bool {
+	_, ok := l.lines[key]
+	return ok
 }
 
 func (l *loader) fail(key string, err error) {
@@ -206,28 +232,40 @@ func parentKey(key string) string {
 }
 
 // walk records the line of every key, expands ${ENV} in values, and
-// reports keys the target type does not have.
+// reports keys the target type does not have. It follows aliases: the
+// block an alias names is checked as the type of the place it is used
+// (once per type, which also ends a cycle).
 func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
-	switch n.Kind {
-	case yaml.ScalarNode:
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode {
 		l.expand(n, path)
+		return
+	}
+	if l.walked[walked{n, t}] {
+		return
+	}
+	l.walked[walked{n, t}] = true
+	switch n.Kind {
 	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			return // Decode refuses it, or takes it unchecked (any)
+		}
 		for i, item := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			l.lines[p] = item.Line
-			switch {
-			case t == reflect.TypeFor[[]Sink]():
-				l.sinkNodes = append(l.sinkNodes, item)
-				l.walkMapping(item, p, sinkFields(item), reflect.TypeFor[any]())
-			case t.Kind() == reflect.Slice:
-				l.walk(item, p, t.Elem())
-			}
+			l.walk(item, p, t.Elem())
 		}
 	case yaml.MappingNode:
-		if isSecret(t) {
-			return // its keys may be the secret itself: never name them in an error
+		switch {
+		case isSecret(t):
+			// Its keys may be the secret itself: never name them in an error.
+		case t == reflect.TypeFor[sinkEntry]():
+			l.walkMapping(n, path, sinkFields(n), reflect.TypeFor[any]())
+		default:
+			l.walkMapping(n, path, yamlFields(t), elemType(t))
 		}
-		l.walkMapping(n, path, yamlFields(t), elemType(t))
 	}
 }
 
@@ -284,144 +322,35 @@ func joinKey(path, key string) string {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// namePath matches the key paths of workspace and sink names.
+var namePath = regexp.MustCompile(`^(workspaces\[\d+\]\.)?(sinks\[\d+\]\.)?name$`)
+
 // expand replaces ${NAME} in a value with the environment variable; an
-// unset variable is an error rather than a silent empty value.
+// unset variable is an error rather than a silent empty value. LoadState
+// needs only state.path and http.listen, and the names it finds things by:
+// elsewhere it makes a value with an unset variable null, so that the
+// setting keeps its default, which is valid, and is not used.
 func (l *loader) expand(n *yaml.Node, path string) {
-	n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
-		v, ok := os.LookupEnv(name)
-		if !ok && !(l.stateOnly && path != "state.path" && path != "http.listen") {
+	unset, done := l.unset[n]
+	if !done { // a value an alias repeats is expanded once
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				unset = append(unset, name)
+			}
+			return v
+		})
+		l.unset[n] = unset
+	}
+	switch {
+	case len(unset) == 0 || l.reported[n]:
+	case l.stateOnly && path != "state.path" && path != "http.listen" && !namePath.MatchString(path):
+		n.Tag, n.Value, n.Style = "!!null", "", 0
+	default:
+		for _, name := range unset {
 			l.fail(path, fmt.Errorf("environment variable %s is not set", name))
 		}
-		return v
-	})
-}
-
-func (l *loader) decodeSink(s *Sink, n *yaml.Node, path string) {
-	newConfig, ok := sinkTypes[s.Type]
-	if !ok {
-		return // reported by validate
-	}
-	s.Config = newConfig()
-	if err := n.Decode(s.Config); err != nil {
-		l.errs = append(l.errs, l.yamlErrors(err, path)...)
-	}
-}
-
-// UnmarshalYAML reads the common keys of a sink entry; the type's own
-// settings are decoded once the type is known.
-func (s *Sink) UnmarshalYAML(n *yaml.Node) error {
-	var common struct {
-		Name string `yaml:"name"`
-		Type string `yaml:"type"`
-	}
-	if err := n.Decode(&common); err != nil {
-		return err
-	}
-	s.Name, s.Type = common.Name, common.Type
-	return nil
-}
-
-func (l *loader) validate(c *Config) {
-	if u, err := url.Parse(c.Connect.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.fail("connect.base_url", fmt.Errorf("must be an http or https URL, not %q", c.Connect.BaseURL))
-	}
-	if !c.Connect.APIKey.IsZero() && c.Connect.APIKeyFile != "" {
-		l.fail("connect.api_key_file", errors.New("set connect.api_key or connect.api_key_file, not both"))
-	}
-	if c.Connect.Timeout <= 0 {
-		l.fail("connect.timeout", errors.New("must be positive"))
-	}
-	if c.Connect.MaxRetries < 0 {
-		l.fail("connect.max_retries", errors.New("must not be negative"))
-	}
-	if c.State.Path == "" {
-		l.fail("state.path", errors.New("is required"))
-	}
-	if f := c.Sync.MaxDeleteFraction; f < 0 || f > 1 {
-		l.fail("sync.max_delete_fraction", fmt.Errorf("must be between 0 and 1, not %g", f))
-	}
-	l.validateSchedule(c)
-	if c.ShutdownTimeout <= 0 {
-		l.fail("shutdown_timeout", errors.New("must be positive"))
-	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
-		}
-	}
-	if len(c.Sinks) == 0 {
-		l.fail("sinks", errors.New("at least one sink is required"))
-	}
-	seen := map[string]bool{}
-	streams := map[string]string{} // nats stream → the sink that publishes to it
-	for i, s := range c.Sinks {
-		path := fmt.Sprintf("sinks[%d]", i)
-		switch {
-		case s.Name == "":
-			l.fail(path+".name", errors.New("is required"))
-		case seen[s.Name]:
-			l.fail(path+".name", fmt.Errorf("%q is already the name of another sink", s.Name))
-		}
-		seen[s.Name] = true
-		if l.stateOnly {
-			continue
-		}
-		if s.Config == nil {
-			l.fail(path+".type", fmt.Errorf("unknown sink type %q (known: %s)", s.Type, strings.Join(slices.Sorted(maps.Keys(sinkTypes)), ", ")))
-			continue
-		}
-		l.validateSink(s, path)
-		l.validateStream(s, path, streams)
-	}
-}
-
-// validateStream allows one nats sink per stream. Every sink is given the
-// same change under the same id, and the stream keeps one message per id
-// within its duplicate window: a second sink's copy would be dropped yet
-// acknowledged. Sinks on different servers with the same stream name are
-// refused too, as nothing here tells two clusters from two nodes of one.
-func (l *loader) validateStream(s Sink, path string, streams map[string]string) {
-	nc, ok := s.Config.(*nats.Config)
-	if !ok {
-		return
-	}
-	if other, taken := streams[nc.Stream]; taken {
-		l.fail(path+".stream", fmt.Errorf("%q is already the stream of sink %q: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)", nc.Stream, other))
-		return
-	}
-	streams[nc.Stream] = s.Name
-}
-
-// validateSchedule parses the schedule and checks that it fires, and that
-// the jitter leaves the runs in their order.
-func (l *loader) validateSchedule(c *Config) {
-	sched, err := cron.ParseStandard(c.Schedule)
-	var next time.Time
-	switch {
-	case err != nil:
-		l.fail("schedule", fmt.Errorf("%q: %w", c.Schedule, err))
-	case sched.Next(time.Now()).IsZero():
-		l.fail("schedule", fmt.Errorf("%q never fires", c.Schedule))
-	default:
-		c.Cron, next = sched, sched.Next(time.Now())
-	}
-	switch {
-	case c.ScheduleJitter < 0:
-		l.fail("schedule_jitter", errors.New("must not be negative"))
-	case c.Cron != nil && c.ScheduleJitter >= c.Cron.Next(next).Sub(next):
-		l.fail("schedule_jitter", fmt.Errorf("%v must be shorter than the time between runs (%v)", c.ScheduleJitter, c.Cron.Next(next).Sub(next)))
-	}
-}
-
-func (l *loader) validateSink(s Sink, path string) {
-	err := s.Config.Validate()
-	var fe *sinks.FieldError
-	switch {
-	case err == nil:
-	case errors.As(err, &fe):
-		l.fail(path+"."+fe.Key, fe.Err)
-	default:
-		l.fail(path, err)
+		l.reported[n] = true
 	}
 }

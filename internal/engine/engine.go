@@ -30,8 +30,9 @@ type Source interface {
 	LeadStatuses(ctx context.Context) ([]contact.LeadStatus, error)
 }
 
-// Store is the checkpoint and outbox. *state.DB is the implementation; the
-// engine names only what it uses, so another backend can take its place.
+// Store is the checkpoint and outbox of one workspace. *state.Workspace is
+// the implementation; the engine names only what it uses, so another
+// backend can take its place.
 type Store interface {
 	Checkpoint
 	Commit(batch []state.Detected) error

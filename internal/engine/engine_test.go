@@ -125,7 +125,7 @@ func summary(changes []contact.Change) []string {
 type harness struct {
 	t      testing.TB
 	src    *fakeSource
-	db     *state.DB
+	db     *state.Workspace
 	engine *Engine
 }
 
@@ -136,9 +136,13 @@ func newHarness(t testing.TB, contacts int, sinkList ...Sink) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	ws, err := db.Workspace(state.DefaultWorkspace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := newFakeSource(contacts)
-	e := &Engine{Source: src, Store: db, Sinks: sinkList, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	return &harness{t: t, src: src, db: db, engine: e}
+	e := &Engine{Source: src, Store: ws, Sinks: sinkList, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &harness{t: t, src: src, db: ws, engine: e}
 }
 
 func (h *harness) run(opts Options) (Report, error) {

@@ -21,6 +21,10 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
+// The ledger of a real import; state cannot name Ledger without importing
+// this package.
+var _ Ledger = (*state.Workspace)(nil)
+
 // memLedger is a Ledger in memory; fail, when set, fails every write.
 type memLedger struct {
 	mu     sync.Mutex

@@ -33,8 +33,8 @@ type API interface {
 	CreateContact(ctx context.Context, fields map[string]any) (contact.Contact, error)
 }
 
-// Ledger remembers, by fingerprint, the records imported so far; *state.DB
-// provides it. Each write must be durable when it returns.
+// Ledger remembers, by fingerprint, the records imported so far;
+// *state.Workspace provides it. Each write must be durable when it returns.
 type Ledger interface {
 	ImportedContact(fingerprint string) (state.Import, bool, error)
 	BeginImports(fingerprints []string) error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,33 +60,84 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Status is what /status answers and `connect-sync status --json` prints:
+// every configured workspace's state, in the config's order.
+type Status struct {
+	Workspaces []state.Status `json:"workspaces"`
+}
+
 // serveStatus answers what `connect-sync status --json` prints, which
 // reads it from here while the service holds the state file.
 func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Status()
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		return
+	var st Status
+	for _, name := range s.names() {
+		ws, err := s.Status(name)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("workspace %s: %v", name, err)})
+			return
+		}
+		st.Workspaces = append(st.Workspaces, ws)
 	}
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
+// names returns the configured workspaces' names.
+func (s *Service) names() []string {
 	s.mu.Lock()
-	ready, reason := readiness(time.Now(), s.last, s.lastSuccess, s.running, s.settings.Schedule, s.settings.Jitter)
+	defer s.mu.Unlock()
+	var names []string
+	for _, w := range s.workspaces {
+		if !w.removed {
+			names = append(names, w.Name)
+		}
+	}
+	return names
+}
+
+// Readiness is what /readyz answers: ready when every workspace is.
+type Readiness struct {
+	Ready      bool                      `json:"ready"`
+	Reason     string                    `json:"reason"` // the first workspace's that is not ready, or why all are
+	Workspaces map[string]WorkspaceReady `json:"workspaces"`
+}
+
+// WorkspaceReady is one workspace's part of Readiness.
+type WorkspaceReady struct {
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason"`
+}
+
+func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	answer := Readiness{Ready: true, Workspaces: map[string]WorkspaceReady{}}
+	s.mu.Lock()
+	for _, ws := range s.workspaces {
+		if ws.removed {
+			continue
+		}
+		ready, reason := readiness(now, ws.last, ws.lastSuccess, ws.running, ws.Schedule, s.settings.Jitter)
+		answer.Workspaces[ws.Name] = WorkspaceReady{Ready: ready, Reason: reason}
+		if len(s.workspaces) > 1 {
+			reason = "workspace " + ws.Name + ": " + reason
+		}
+		if answer.Ready && !ready || answer.Reason == "" {
+			answer.Reason = reason
+		}
+		answer.Ready = answer.Ready && ready
+	}
 	s.mu.Unlock()
 	code := http.StatusOK
-	if !ready {
+	if !answer.Ready {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]any{"ready": ready, "reason": reason})
+	writeJSON(w, code, answer)
 }
 
 // staleAfter is how many scheduled runs may pass after the last
 // successful one before the service is not ready.
 const staleAfter = 3
 
-// readiness says whether the service is doing its job: the last run did
+// readiness says whether a workspace is doing its job: the last run did
 // not fail, and no more than staleAfter scheduled runs came and went since
 // the last success; or no run was due yet. A run stopped by a shutdown is
 // not a failure.
@@ -111,27 +163,51 @@ func readiness(now time.Time, last *state.Run, lastSuccess time.Time, running bo
 	return true, "the last successful run finished " + success
 }
 
+// SyncAnswer is what POST /sync answers: the workspaces it started, and
+// those it did not because a run of theirs was still going.
+type SyncAnswer struct {
+	Started []string `json:"started"`
+	Running []string `json:"running,omitempty"`
+}
+
+// serveSync starts a run of every workspace, or of ?workspace=NAME.
 func (s *Service) serveSync(w http.ResponseWriter, r *http.Request) {
-	started, err := s.requestRun()
+	reply, err := s.requestRun(r.URL.Query().Get("workspace"))
 	switch {
+	case errors.Is(err, errNoWorkspace):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-	case started:
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "run started"})
+	case len(reply.started) == 0:
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "a run is in progress", "running": reply.running})
 	default:
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "a run is in progress"})
+		writeJSON(w, http.StatusAccepted, SyncAnswer{Started: reply.started, Running: reply.running})
 	}
 }
 
 // serveRedeliver is `connect-sync redeliver` while the service holds the
-// state file: ?event=ID for one dead letter, ?all=true for every one.
+// state file: ?event=ID for one dead letter, ?all=true for every one, and
+// ?workspace=NAME unless there is only one.
 func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
-	event, all := r.URL.Query().Get("event"), r.URL.Query().Get("all") == "true"
+	q := r.URL.Query()
+	event, all := q.Get("event"), q.Get("all") == "true"
 	if (event == "") == !all {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give event=ID or all=true"})
 		return
 	}
-	n, err := s.Redeliver(r.PathValue("sink"), event)
+	workspace := q.Get("workspace")
+	names := s.names()
+	switch {
+	case workspace == "" && len(names) == 1:
+		workspace = names[0]
+	case workspace == "":
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give workspace=NAME: there are several"})
+		return
+	case !slices.Contains(names, workspace):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("%s: %q", errNoWorkspace, workspace)})
+		return
+	}
+	n, err := s.Redeliver(workspace, r.PathValue("sink"), event)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

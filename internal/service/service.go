@@ -1,8 +1,9 @@
-// Package service runs connect-sync as a long-lived service: it syncs on a
-// cron schedule and on demand (POST /sync), never two runs at once,
-// reloads its settings on SIGHUP, and on SIGTERM lets the run in progress
-// finish the deliveries in flight before it exits. It serves /metrics,
-// /status, /healthz and /readyz, and tells systemd how it is doing.
+// Package service runs connect-sync as a long-lived service: it syncs each
+// workspace on its own cron schedule and on demand (POST /sync), never two
+// runs of one workspace at once, reloads its settings on SIGHUP, and on
+// SIGTERM lets the runs in progress finish the deliveries in flight before
+// it exits. It serves /metrics, /status, /healthz and /readyz, and tells
+// systemd how it is doing.
 package service
 
 import (
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -26,19 +28,25 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// Job is one sync run. When stop is closed the run
-// should end early and cleanly (engine.Options.Stop); when ctx is
-// cancelled it must end at once.
+// Job is one sync run of a workspace. When stop is closed the run should
+// end early and cleanly (engine.Options.Stop); when ctx is cancelled it
+// must end at once.
 type Job func(ctx context.Context, stop <-chan struct{}) (engine.Report, error)
+
+// Workspace is what the config decides for one workspace.
+type Workspace struct {
+	Name string
+	// Schedule must fire: config rejects schedules that never do.
+	Schedule cron.Schedule
+	Job      Job
+}
 
 // Settings are what the config decides. A reload replaces them whole.
 type Settings struct {
-	// Schedule must fire: config rejects schedules that never do.
-	Schedule        cron.Schedule
+	Workspaces      []Workspace   // at least one, names unique
 	Jitter          time.Duration // a random delay up to this before each scheduled run
 	RunOnStart      bool
 	ShutdownTimeout time.Duration
-	Job             Job
 }
 
 // Why Serve returned early; main exits 1 for both. Everything acknowledged
@@ -57,38 +65,66 @@ type Service struct {
 	// Reload reads the settings again, on SIGHUP. On error the service
 	// keeps the settings it has.
 	Reload func() (Settings, error)
-	// Status reads the state file, for /status and the metrics.
-	Status func() (state.Status, error)
-	// Redeliver queues a sink's dead letters again (state.DB.Redeliver),
-	// for POST /sinks/{name}/redeliver.
-	Redeliver func(sink, event string) (int, error)
+	// Status reads a workspace's state, for /status and the metrics.
+	Status func(workspace string) (state.Status, error)
+	// Redeliver queues a sink's dead letters again (state.Workspace's
+	// Redeliver), for POST /sinks/{name}/redeliver.
+	Redeliver func(workspace, sink, event string) (int, error)
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 
-	mu          sync.Mutex
-	settings    Settings
+	// mu guards the settings and the workspaces, which the loop changes
+	// and the HTTP handlers read.
+	mu         sync.Mutex
+	settings   Settings
+	workspaces []*workspace // in the config's order
+	requests   chan syncRequest
+	quit       chan struct{} // closed when shutdown starts
+}
+
+// workspace is one workspace's schedule and runs. Only the loop writes its
+// fields, under Service.mu for those the HTTP handlers read.
+type workspace struct {
+	Workspace
+	metrics *metrics.Workspace
+	logger  *slog.Logger
+
+	next    time.Time     // the next scheduled run, jitter included
+	stop    chan struct{} // non-nil while a run goes
+	removed bool          // the config no longer has it: it goes when its run ends
+
 	running     bool       // a run goes, or the first one is about to
 	last        *state.Run // the last finished run
 	lastSuccess time.Time  // when the last successful run finished
-	requests    chan chan bool
-	quit        chan struct{} // closed when shutdown starts
 }
 
 // result is a finished run.
 type result struct {
+	ws                *workspace
 	started, finished time.Time
 	report            engine.Report
 	err               error
+}
+
+// syncRequest is POST /sync: start a run of the named workspace, or of
+// every one when name is empty.
+type syncRequest struct {
+	name  string
+	reply chan syncReply
+}
+
+type syncReply struct {
+	started, running []string
+	err              error
 }
 
 // loop is the state of one Serve: its single goroutine owns it.
 type loop struct {
 	*Service
 	signals  <-chan os.Signal
-	ctx      context.Context // cancelled to end a run at once
+	ctx      context.Context // cancelled to end the runs at once
 	cancel   context.CancelFunc
 	done     chan result
-	stop     chan struct{}    // non-nil while a run goes
 	watchdog <-chan time.Time // nil without a watchdog
 }
 
@@ -96,19 +132,12 @@ type loop struct {
 // shuts down gracefully and returns nil; SIGHUP reloads. It serves HTTP on
 // ln unless ln is nil.
 func (s *Service) Serve(settings Settings, signals <-chan os.Signal, ln net.Listener) (err error) {
-	s.settings = settings
-	s.requests = make(chan chan bool)
+	s.requests = make(chan syncRequest)
 	s.quit = make(chan struct{})
-	s.running = settings.RunOnStart // so /readyz does not call it ready before the first run
-	if st, err := s.Status(); err != nil {
-		s.Logger.Warn("could not read the state file's last run", "error", err)
-	} else {
-		s.last = st.LastRun
-		if st.LastSuccessAt != nil {
-			s.lastSuccess = *st.LastSuccessAt
-		}
-		s.Metrics.ObserveState(st)
-	}
+	l := &loop{Service: s, signals: signals, done: make(chan result, 1)}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	defer l.cancel()
+	l.apply(settings)
 	if ln != nil {
 		srv := &http.Server{Handler: s.handler(ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -132,12 +161,9 @@ func (s *Service) Serve(settings Settings, signals <-chan os.Signal, ln net.List
 		s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
 	}
 
-	l := &loop{Service: s, signals: signals, done: make(chan result, 1)}
-	l.ctx, l.cancel = context.WithCancel(context.Background())
-	defer l.cancel()
 	// The watchdog is pinged from this loop, so a loop that hangs stops
 	// the pings and systemd restarts the service; runs have their own
-	// goroutine and do not hold it up.
+	// goroutines and do not hold it up.
 	if interval, werr := watchdogInterval(); werr != nil {
 		s.Logger.Warn("ignoring the watchdog settings", "error", werr)
 	} else if interval > 0 {
@@ -153,26 +179,18 @@ func (l *loop) run() error {
 	defer next.Stop()
 	notify("READY=1")
 	if l.settings.RunOnStart {
-		l.start()
+		for _, w := range l.workspaces {
+			l.start(w)
+		}
 	}
 	for {
 		select {
 		case <-next.C:
-			if l.stop != nil {
-				l.Logger.Warn("scheduled run skipped: the previous run is still going")
-				l.Metrics.RunSkipped()
-			} else {
-				l.start()
-			}
+			l.due(time.Now())
 			next.Reset(l.untilNext())
-		case reply := <-l.requests:
-			started := l.stop == nil
-			if started {
-				l.start()
-			}
-			reply <- started
+		case req := <-l.requests:
+			req.reply <- l.requested(req.name)
 		case r := <-l.done:
-			l.stop = nil
 			l.finished(r)
 		case <-l.watchdog:
 			notify("WATCHDOG=1")
@@ -188,21 +206,144 @@ func (l *loop) run() error {
 	}
 }
 
-// start starts a run in its own goroutine. A panic in it fails the run
-// rather than the service.
-func (l *loop) start() {
-	stop := make(chan struct{})
-	l.stop = stop
+// apply makes settings the service's and returns the workspaces new to it:
+// they are scheduled, those it keeps get their new schedule and job, and
+// those gone from it are dropped, or dropped when their run ends.
+func (l *loop) apply(settings Settings) (added []*workspace) {
+	now := time.Now()
+	var kept []*workspace
+	for _, ws := range settings.Workspaces {
+		w := l.workspace(ws.Name)
+		if w == nil {
+			w = &workspace{metrics: l.Metrics.Workspace(ws.Name), logger: l.Logger.With("workspace", ws.Name)}
+			w.running = settings.RunOnStart // so /readyz does not call it ready before its first run
+			l.readState(w, ws.Name)
+			added = append(added, w)
+		}
+		l.mu.Lock()
+		w.Workspace, w.removed = ws, false
+		l.mu.Unlock()
+		w.next = l.nextRun(w, settings.Jitter, now)
+		kept = append(kept, w)
+	}
+	for _, w := range l.workspaces {
+		if !slices.Contains(kept, w) && w.stop != nil {
+			w.removed = true
+			kept = append(kept, w)
+		}
+	}
 	l.mu.Lock()
-	l.running = true
-	job := l.settings.Job
+	l.settings, l.workspaces = settings, kept
 	l.mu.Unlock()
-	notify("STATUS=Syncing")
+	l.retainMetrics()
+	return added
+}
+
+// readState starts a workspace's readiness and gauges from what its state
+// recorded.
+func (l *loop) readState(w *workspace, name string) {
+	st, err := l.Status(name)
+	if err != nil {
+		l.Logger.Warn("could not read the workspace's last run", "workspace", name, "error", err)
+		return
+	}
+	w.last = st.LastRun
+	if st.LastSuccessAt != nil {
+		w.lastSuccess = *st.LastSuccessAt
+	}
+	w.metrics.ObserveState(st)
+}
+
+// workspace returns the workspace of that name, or nil.
+func (s *Service) workspace(name string) *workspace {
+	for _, w := range s.workspaces {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// retainMetrics drops the series of workspaces the service no longer has.
+func (l *loop) retainMetrics() {
+	names := make([]string, len(l.workspaces))
+	for i, w := range l.workspaces {
+		names[i] = w.Name
+	}
+	l.Metrics.Retain(names)
+}
+
+// due starts every workspace whose scheduled time has come, or counts its
+// run as skipped while the previous one still goes.
+func (l *loop) due(now time.Time) {
+	for _, w := range l.workspaces {
+		if w.removed || w.next.After(now) {
+			continue
+		}
+		if w.stop != nil {
+			w.logger.Warn("scheduled run skipped: the previous run is still going")
+			w.metrics.RunSkipped()
+		} else {
+			l.start(w)
+		}
+		w.next = l.nextRun(w, l.settings.Jitter, now)
+	}
+}
+
+// nextRun is a workspace's next scheduled run after now, jitter included.
+func (l *loop) nextRun(w *workspace, jitter time.Duration, now time.Time) time.Time {
+	next := w.Schedule.Next(now)
+	if jitter > 0 {
+		next = next.Add(rand.N(jitter))
+	}
+	return next
+}
+
+// untilNext is how long until the next scheduled run of any workspace.
+func (l *loop) untilNext() time.Duration {
+	var first time.Time
+	for _, w := range l.workspaces {
+		if !w.removed && (first.IsZero() || w.next.Before(first)) {
+			first = w.next
+		}
+	}
+	return max(time.Until(first), 0)
+}
+
+// requested starts what POST /sync asked for: one workspace or all.
+func (l *loop) requested(name string) syncReply {
+	var reply syncReply
+	for _, w := range l.workspaces {
+		switch {
+		case w.removed || (name != "" && w.Name != name):
+		case w.stop != nil:
+			reply.running = append(reply.running, w.Name)
+		default:
+			l.start(w)
+			reply.started = append(reply.started, w.Name)
+		}
+	}
+	if reply.started == nil && reply.running == nil {
+		reply.err = fmt.Errorf("%w: %q", errNoWorkspace, name)
+	}
+	return reply
+}
+
+// start starts a run of w in its own goroutine. A panic in it fails the
+// run rather than the service.
+func (l *loop) start(w *workspace) {
+	stop := make(chan struct{})
+	w.stop = stop
+	l.mu.Lock()
+	w.running = true
+	l.mu.Unlock()
+	l.notifyStatus(w, "Syncing")
+	job := w.Job // a reload may replace it meanwhile
 	go func() {
-		r := result{started: time.Now()}
+		r := result{ws: w, started: time.Now()}
 		defer func() {
 			if p := recover(); p != nil {
-				l.Logger.Error("a run panicked", "panic", p, "stack", string(debug.Stack()))
+				w.logger.Error("a run panicked", "panic", p, "stack", string(debug.Stack()))
 				r.err = fmt.Errorf("the run panicked: %v", p)
 			}
 			r.finished = time.Now()
@@ -212,30 +353,33 @@ func (l *loop) start() {
 	}()
 }
 
-// shutdown stops the run in progress, if any: first by asking it to end
-// after its deliveries in flight, then, after the shutdown timeout, by
-// cancelling it. A second signal returns ErrInterrupted at once.
+// shutdown stops the runs in progress, if any: first by asking them to end
+// after their deliveries in flight, then, after the shutdown timeout, by
+// cancelling them. A second signal returns ErrInterrupted at once.
 func (l *loop) shutdown() error {
 	close(l.quit)
 	notify("STOPPING=1")
-	if l.stop == nil {
+	running := 0
+	for _, w := range l.workspaces {
+		if w.stop != nil {
+			close(w.stop)
+			running++
+		}
+	}
+	if running == 0 {
 		return nil
 	}
-	l.mu.Lock()
-	timeout := l.settings.ShutdownTimeout
-	l.mu.Unlock()
-	l.Logger.Info("letting the run in progress finish its current deliveries", "timeout", timeout)
-	close(l.stop)
-	deadline := time.NewTimer(timeout)
+	l.Logger.Info("letting the runs in progress finish their current deliveries", "runs", running, "timeout", l.settings.ShutdownTimeout)
+	deadline := time.NewTimer(l.settings.ShutdownTimeout)
 	defer deadline.Stop()
 	var gaveUp <-chan time.Time
-	for {
+	for running > 0 {
 		select {
 		case r := <-l.done:
 			l.finished(r)
-			return nil
+			running--
 		case <-deadline.C:
-			l.Logger.Warn("the run did not stop within shutdown_timeout: cancelling it")
+			l.Logger.Warn("the runs did not stop within shutdown_timeout: cancelling them")
 			l.cancel()
 			gaveUp = time.After(cancelGrace)
 		case <-gaveUp:
@@ -248,11 +392,14 @@ func (l *loop) shutdown() error {
 			}
 		}
 	}
+	return nil
 }
 
 // finished records a run's outcome for readiness, metrics, the log and
 // systemd.
-func (s *Service) finished(r result) {
+func (l *loop) finished(r result) {
+	w := r.ws
+	w.stop = nil
 	run := &state.Run{StartedAt: r.started, FinishedAt: r.finished, Result: state.RunSucceeded}
 	at := r.finished.Format(time.TimeOnly)
 	status := fmt.Sprintf("Last run %s: %d created, %d updated, %d deleted", at, r.report.Created, r.report.Updated, r.report.Deleted)
@@ -263,59 +410,69 @@ func (s *Service) finished(r result) {
 	case r.err != nil:
 		run.Result, run.Error = state.RunFailed, r.err.Error()
 		status = fmt.Sprintf("Last run %s failed: %s", at, firstLine(run.Error))
-		s.Logger.Error("run failed", "error", r.err)
+		w.logger.Error("run failed", "error", r.err)
 	}
-	s.mu.Lock()
-	s.running = false
-	s.last = run
+	l.mu.Lock()
+	w.running = false
+	w.last = run
 	if run.Result == state.RunSucceeded {
-		s.lastSuccess = r.finished
+		w.lastSuccess = r.finished
 	}
-	s.mu.Unlock()
-	s.Metrics.ObserveRun(r.started, r.finished, r.report, r.err)
-	if st, err := s.Status(); err == nil {
-		s.Metrics.ObserveState(st)
+	l.mu.Unlock()
+	w.metrics.ObserveRun(r.started, r.finished, r.report, r.err)
+	if w.removed {
+		l.mu.Lock()
+		l.workspaces = slices.DeleteFunc(l.workspaces, func(o *workspace) bool { return o == w })
+		l.mu.Unlock()
+		l.retainMetrics()
+		return
+	}
+	if st, err := l.Status(w.Name); err == nil {
+		w.metrics.ObserveState(st)
+	}
+	l.notifyStatus(w, status)
+}
+
+// notifyStatus tells systemd how a workspace is doing, naming it when
+// there are several.
+func (l *loop) notifyStatus(w *workspace, status string) {
+	if len(l.workspaces) > 1 {
+		status = w.Name + ": " + status
 	}
 	notify("STATUS=" + status)
 }
 
 // reload swaps in new settings, or keeps the old ones if they are bad.
-func (s *Service) reload() {
+func (l *loop) reload() {
 	notify("RELOADING=1")
 	defer notify("READY=1")
-	settings, err := s.Reload()
+	settings, err := l.Reload()
 	if err != nil {
-		s.Logger.Error("config reload failed: keeping the config in use", "error", err)
+		l.Logger.Error("config reload failed: keeping the config in use", "error", err)
 		return
 	}
-	s.mu.Lock()
-	s.settings = settings
-	s.mu.Unlock()
-	s.Logger.Info("config reloaded: it applies from the next run")
-}
-
-// untilNext is how long until the next scheduled run, jitter included.
-func (s *Service) untilNext() time.Duration {
-	s.mu.Lock()
-	sched, jitter := s.settings.Schedule, s.settings.Jitter
-	s.mu.Unlock()
-	now := time.Now()
-	d := sched.Next(now).Sub(now)
-	if jitter > 0 {
-		d += rand.N(jitter)
+	added := l.apply(settings)
+	l.Logger.Info("config reloaded: it applies from the next run of each workspace", "workspaces", len(settings.Workspaces), "new", len(added))
+	if settings.RunOnStart {
+		for _, w := range added {
+			l.start(w)
+		}
 	}
-	return d
 }
 
-// requestRun asks the loop for a run now; it reports whether one started.
-func (s *Service) requestRun() (started bool, err error) {
-	reply := make(chan bool, 1)
+// requestRun asks the loop to start runs now, as POST /sync does.
+func (s *Service) requestRun(name string) (syncReply, error) {
+	reply := make(chan syncReply, 1)
 	select {
-	case s.requests <- reply:
-		return <-reply, nil
+	case s.requests <- syncRequest{name: name, reply: reply}:
+		r := <-reply
+		return r, r.err
 	case <-s.quit:
-		return false, errShuttingDown
+		return syncReply{}, errShuttingDown
 	}
 }
 
-var errShuttingDown = errors.New("shutting down")
+var (
+	errShuttingDown = errors.New("shutting down")
+	errNoWorkspace  = errors.New("no such workspace")
+)

@@ -65,6 +65,11 @@ func (j *job) run(ctx context.Context, stop <-chan struct{}) (engine.Report, err
 	return engine.Report{Created: 1}, nil
 }
 
+// one is the settings' workspaces for a single one, named "default".
+func one(sched cron.Schedule, job Job) []Workspace {
+	return []Workspace{{Name: "default", Schedule: sched, Job: job}}
+}
+
 type harness struct {
 	t       *testing.T
 	svc     *Service
@@ -83,8 +88,10 @@ func start(t *testing.T, settings Settings, reload func() (Settings, error), opt
 	h := &harness{
 		t: t,
 		svc: &Service{
-			Reload:  reload,
-			Status:  func() (state.Status, error) { return state.Status{Contacts: 7}, nil },
+			Reload: reload,
+			Status: func(workspace string) (state.Status, error) {
+				return state.Status{Workspace: workspace, Contacts: 7}, nil
+			},
 			Metrics: metrics.New("test", false),
 			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		},
@@ -106,12 +113,11 @@ func start(t *testing.T, settings Settings, reload func() (Settings, error), opt
 		// The client may hold a connection it dialled but never used, which
 		// a graceful shutdown would wait for.
 		http.DefaultClient.CloseIdleConnections()
-		for {
-			select {
-			case <-h.exited:
-				return
-			case h.signals <- syscall.SIGTERM:
-			}
+		// One signal: a second would exit without waiting for the runs.
+		select {
+		case <-h.exited:
+		case h.signals <- syscall.SIGTERM:
+			<-h.exited
 		}
 	})
 	return h
@@ -172,7 +178,7 @@ func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
 
 func TestTicksDuringARunAreSkipped(t *testing.T) {
 	j := newJob()
-	h := start(t, Settings{Schedule: every(5 * time.Millisecond), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(5*time.Millisecond), j.run), RunOnStart: true}, nil)
 	<-j.started
 	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total") < 3 {
 		time.Sleep(5 * time.Millisecond)
@@ -191,7 +197,7 @@ func TestTicksDuringARunAreSkipped(t *testing.T) {
 
 func TestSyncEndpoint(t *testing.T) {
 	j := newJob()
-	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run)}, nil)
 	t.Cleanup(func() { close(j.release) })
 	if code := h.post("/sync"); code != http.StatusAccepted {
 		t.Fatalf("POST /sync when idle: %d, want 202", code)
@@ -207,8 +213,8 @@ func TestSyncEndpoint(t *testing.T) {
 	if n := <-j.started; n != 2 {
 		t.Errorf("run %d started, want 2", n)
 	}
-	var status state.Status
-	if code := h.get("/status", &status); code != http.StatusOK || status.Contacts != 7 {
+	var status Status
+	if code := h.get("/status", &status); code != http.StatusOK || len(status.Workspaces) != 1 || status.Workspaces[0].Contacts != 7 {
 		t.Errorf("/status: %d %+v", code, status)
 	}
 	var health map[string]string
@@ -228,7 +234,7 @@ func TestSyncEndpoint(t *testing.T) {
 func TestRequestsFromWebPagesAreRefused(t *testing.T) {
 	j := newJob()
 	close(j.release)
-	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run)}, nil)
 	tests := []struct {
 		name   string
 		method string
@@ -266,7 +272,7 @@ func TestSyncDuringShutdownIsRefused(t *testing.T) {
 		<-release
 		return nil
 	}
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, nil)
 	<-j.started
 	h.signals <- syscall.SIGTERM
 	for h.post("/sync") != http.StatusServiceUnavailable {
@@ -282,7 +288,7 @@ func TestARunThatIgnoresCancellationIsLeftBehind(t *testing.T) {
 	cancelGrace = 10 * time.Millisecond
 	t.Cleanup(func() { cancelGrace = 5 * time.Second })
 	j := newJob()
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, ShutdownTimeout: 10 * time.Millisecond, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true, ShutdownTimeout: 10 * time.Millisecond}, nil)
 	t.Cleanup(func() { close(j.release) })
 	<-j.started
 	h.signals <- syscall.SIGTERM
@@ -294,7 +300,7 @@ func TestARunThatIgnoresCancellationIsLeftBehind(t *testing.T) {
 func TestAPanickingRunFailsAndTheServiceGoesOn(t *testing.T) {
 	j := newJob()
 	j.wait = func(context.Context, <-chan struct{}, <-chan struct{}) error { panic("boom") }
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, nil)
 	<-j.started
 	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total") < 1 {
 		time.Sleep(time.Millisecond)
@@ -313,7 +319,7 @@ func TestShutdownLetsTheRunFinishItsDeliveries(t *testing.T) {
 		cancelled = ctx.Err() != nil
 		return engine.ErrStopped
 	}
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, nil)
 	<-j.started
 	h.signals <- syscall.SIGTERM
 	if err := h.wait(); err != nil {
@@ -333,7 +339,7 @@ func TestShutdownTimeoutCancelsTheRun(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, ShutdownTimeout: 20 * time.Millisecond, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true, ShutdownTimeout: 20 * time.Millisecond}, nil)
 	<-j.started
 	h.signals <- syscall.SIGTERM
 	if err := h.wait(); err != nil {
@@ -343,7 +349,7 @@ func TestShutdownTimeoutCancelsTheRun(t *testing.T) {
 
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	j := newJob()
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, nil)
 	defer close(j.release)
 	<-j.started
 	h.signals <- syscall.SIGTERM
@@ -362,9 +368,9 @@ func TestReloadKeepsTheOldSettingsOnError(t *testing.T) {
 		if err := <-reloads; err != nil {
 			return Settings{}, err
 		}
-		return Settings{Schedule: every(time.Hour), ShutdownTimeout: time.Minute, Job: second.run}, nil
+		return Settings{Workspaces: one(every(time.Hour), second.run), ShutdownTimeout: time.Minute}, nil
 	}
-	h := start(t, Settings{Schedule: every(time.Hour), Job: first.run}, reload)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), first.run)}, reload)
 
 	h.signals <- syscall.SIGHUP
 	reloads <- errors.New("config.yaml:3: schedule: bad")
@@ -430,7 +436,7 @@ func TestReadiness(t *testing.T) {
 
 func TestReadyzEndpoint(t *testing.T) {
 	j := newJob()
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, nil)
 	<-j.started
 	var body struct {
 		Ready  bool   `json:"ready"`
@@ -488,7 +494,7 @@ func TestSystemdNotifications(t *testing.T) {
 
 	j := newJob()
 	reload := func() (Settings, error) { return Settings{}, errors.New("bad config") }
-	h := start(t, Settings{Schedule: every(time.Hour), RunOnStart: true, Job: j.run}, reload)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true}, reload)
 	next("READY=1")
 	next("STATUS=Syncing")
 	j.release <- struct{}{}
@@ -509,8 +515,8 @@ func TestRedeliverEndpoint(t *testing.T) {
 	close(j.release)
 	type call struct{ sink, event string }
 	calls := make(chan call, 10)
-	h := start(t, Settings{Schedule: every(time.Hour), Job: j.run}, nil, func(s *Service) {
-		s.Redeliver = func(sink, event string) (int, error) {
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run)}, nil, func(s *Service) {
+		s.Redeliver = func(workspace, sink, event string) (int, error) {
 			calls <- call{sink, event}
 			switch sink {
 			case "hook":
@@ -541,6 +547,224 @@ func TestRedeliverEndpoint(t *testing.T) {
 		if tt.call != nil {
 			if got := <-calls; got != *tt.call {
 				t.Errorf("POST %s: Redeliver%v, want %v", tt.path, got, *tt.call)
+			}
+		}
+	}
+}
+
+// labelled reads a counter's value for one workspace.
+func labelled(t *testing.T, g prometheus.Gatherer, name, workspace string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "workspace" && l.GetValue() == workspace {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+func TestWorkspacesRunOnTheirOwnSchedules(t *testing.T) {
+	fast, slow := newJob(), newJob()
+	close(fast.release)
+	h := start(t, Settings{RunOnStart: true, Workspaces: []Workspace{
+		{Name: "fast", Schedule: every(5 * time.Millisecond), Job: fast.run},
+		{Name: "slow", Schedule: every(5 * time.Millisecond), Job: slow.run},
+	}}, nil)
+	<-slow.started
+	// While slow's first run goes, fast runs again and again, and only
+	// slow's ticks are skipped.
+	for range 5 {
+		<-fast.started
+	}
+	for labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "slow") < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "fast"); n != 0 {
+		t.Errorf("fast skipped %v runs while slow ran", n)
+	}
+	if n := labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total", "fast"); n < 4 {
+		t.Errorf("fast finished %v runs, want at least 4", n)
+	}
+	close(slow.release)
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if slow.maxRun != 1 || fast.maxRun != 1 {
+		t.Errorf("runs at once: slow %d, fast %d; want 1 each", slow.maxRun, fast.maxRun)
+	}
+}
+
+func TestSyncEndpointStartsWorkspaces(t *testing.T) {
+	a, b := newJob(), newJob()
+	h := start(t, Settings{Workspaces: []Workspace{
+		{Name: "a", Schedule: every(time.Hour), Job: a.run},
+		{Name: "b", Schedule: every(time.Hour), Job: b.run},
+	}}, nil)
+	t.Cleanup(func() { close(a.release); close(b.release) })
+	post := func(path string) (int, SyncAnswer) {
+		t.Helper()
+		resp, err := http.Post(h.url+path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var answer SyncAnswer
+		json.NewDecoder(resp.Body).Decode(&answer)
+		return resp.StatusCode, answer
+	}
+	if code, answer := post("/sync?workspace=a"); code != http.StatusAccepted || fmt.Sprint(answer.Started) != "[a]" {
+		t.Fatalf("POST /sync?workspace=a: %d %+v", code, answer)
+	}
+	<-a.started
+	if code, answer := post("/sync"); code != http.StatusAccepted || fmt.Sprint(answer.Started, answer.Running) != "[b] [a]" {
+		t.Errorf("POST /sync with a running: %d %+v, want b started and a running", code, answer)
+	}
+	<-b.started
+	if code, _ := post("/sync"); code != http.StatusConflict {
+		t.Errorf("POST /sync with both running: %d, want 409", code)
+	}
+	if code, _ := post("/sync?workspace=nope"); code != http.StatusNotFound {
+		t.Errorf("POST /sync?workspace=nope: %d, want 404", code)
+	}
+	var status Status
+	if h.get("/status", &status); len(status.Workspaces) != 2 || status.Workspaces[0].Workspace != "a" || status.Workspaces[1].Workspace != "b" {
+		t.Errorf("/status: %+v, want a and b", status)
+	}
+}
+
+func TestReloadAddsAndDropsWorkspaces(t *testing.T) {
+	a, b := newJob(), newJob()
+	close(b.release)
+	reload := func() (Settings, error) {
+		return Settings{RunOnStart: true, ShutdownTimeout: time.Minute, Workspaces: []Workspace{{Name: "b", Schedule: every(time.Hour), Job: b.run}}}, nil
+	}
+	h := start(t, Settings{RunOnStart: true, Workspaces: one(every(time.Hour), a.run)}, reload)
+	<-a.started
+	h.signals <- syscall.SIGHUP
+	<-b.started // a workspace new to the service starts at once with run_on_start
+	var status Status
+	if h.get("/status", &status); len(status.Workspaces) != 1 || status.Workspaces[0].Workspace != "b" {
+		t.Errorf("/status after the reload: %+v, want only b", status)
+	}
+	// The dropped workspace's run goes on to its end; then its series go.
+	if seriesOf(t, h, "default") == 0 {
+		t.Error("the dropped workspace's series went before its run ended")
+	}
+	close(a.release)
+	for seriesOf(t, h, "default") > 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// seriesOf counts the series of a workspace.
+func seriesOf(t *testing.T, h *harness, workspace string) int {
+	t.Helper()
+	families, err := h.svc.Metrics.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "workspace" && l.GetValue() == workspace {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestReadyzNamesTheWorkspaceThatIsNot(t *testing.T) {
+	good, bad := newJob(), newJob()
+	close(good.release)
+	bad.wait = func(context.Context, <-chan struct{}, <-chan struct{}) error {
+		return errors.New("source: contacts: 401")
+	}
+	h := start(t, Settings{RunOnStart: true, Workspaces: []Workspace{
+		{Name: "good", Schedule: every(time.Hour), Job: good.run},
+		{Name: "bad", Schedule: every(time.Hour), Job: bad.run},
+	}}, nil)
+	var body Readiness
+	for h.get("/readyz", &body) != http.StatusServiceUnavailable || !strings.Contains(body.Reason, "401") {
+		time.Sleep(time.Millisecond)
+	}
+	if !strings.HasPrefix(body.Reason, "workspace bad: ") {
+		t.Errorf("reason %q does not name the workspace", body.Reason)
+	}
+	for !body.Workspaces["good"].Ready {
+		time.Sleep(time.Millisecond)
+		h.get("/readyz", &body)
+	}
+}
+
+func TestShutdownStopsEveryWorkspace(t *testing.T) {
+	started, stopped := make(chan string, 2), make(chan string, 2)
+	job := func(name string) Job {
+		return func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
+			started <- name
+			<-stop
+			stopped <- name
+			return engine.Report{}, engine.ErrStopped
+		}
+	}
+	h := start(t, Settings{RunOnStart: true, Workspaces: []Workspace{
+		{Name: "a", Schedule: every(time.Hour), Job: job("a")},
+		{Name: "b", Schedule: every(time.Hour), Job: job("b")},
+	}}, nil)
+	<-started
+	<-started
+	h.signals <- syscall.SIGTERM
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(stopped) != 2 {
+		t.Errorf("%d runs stopped, want 2", len(stopped))
+	}
+}
+
+func TestRedeliverEndpointNeedsTheWorkspaceWhenThereAreSeveral(t *testing.T) {
+	j := newJob()
+	close(j.release)
+	calls := make(chan string, 10)
+	h := start(t, Settings{Workspaces: []Workspace{
+		{Name: "a", Schedule: every(time.Hour), Job: j.run},
+		{Name: "b", Schedule: every(time.Hour), Job: j.run},
+	}}, nil, func(s *Service) {
+		s.Redeliver = func(workspace, sink, event string) (int, error) {
+			calls <- workspace + "/" + sink
+			return 1, nil
+		}
+	})
+	for _, tt := range []struct {
+		path string
+		want int
+		call string
+	}{
+		{"/sinks/hook/redeliver?all=true", http.StatusBadRequest, ""},
+		{"/sinks/hook/redeliver?all=true&workspace=b", http.StatusOK, "b/hook"},
+		{"/sinks/hook/redeliver?all=true&workspace=c", http.StatusNotFound, ""},
+	} {
+		if code := h.post(tt.path); code != tt.want {
+			t.Errorf("POST %s: %d, want %d", tt.path, code, tt.want)
+		}
+		if tt.call != "" {
+			if got := <-calls; got != tt.call {
+				t.Errorf("POST %s: Redeliver(%s), want %s", tt.path, got, tt.call)
 			}
 		}
 	}

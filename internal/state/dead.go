@@ -37,16 +37,16 @@ type letter struct {
 }
 
 // Bury moves changes from a sink's queue to its dead letters.
-func (db *DB) Bury(sink string, burials []Burial) error {
+func (w *Workspace) Bury(sink string, burials []Burial) error {
 	if len(burials) == 0 {
 		return nil
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		q, err := queue(tx, sink)
+	return w.update(func(ws space) error {
+		q, err := queue(ws, sink)
 		if err != nil {
 			return err
 		}
-		dead, err := tx.Bucket(bucketSinks).Bucket([]byte(sink)).CreateBucketIfNotExists(keyDead)
+		dead, err := ws.Bucket(bucketSinks).Bucket([]byte(sink)).CreateBucketIfNotExists(keyDead)
 		if err != nil {
 			return fmt.Errorf("state: bury: %w", err)
 		}
@@ -72,17 +72,17 @@ func (db *DB) Bury(sink string, burials []Burial) error {
 // would put stale data over newer. It goes back carrying the contact as
 // it is now instead, under its own id: a creation or update of the
 // current snapshot, or a deletion when the contact is gone.
-func (db *DB) Redeliver(sink, event string) (int, error) {
+func (w *Workspace) Redeliver(sink, event string) (int, error) {
 	moved := 0
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		q, err := queue(tx, sink)
+	err := w.update(func(ws space) error {
+		q, err := queue(ws, sink)
 		if err != nil {
 			return err
 		}
-		if dead := deadBucket(tx, sink); dead != nil {
+		if dead := deadBucket(ws, sink); dead != nil {
 			var keys [][]byte
 			err := dead.ForEach(func(k, v []byte) error {
-				l, err := readLetter(tx, k, v)
+				l, err := readLetter(ws, k, v)
 				if err != nil {
 					return err
 				}
@@ -95,7 +95,7 @@ func (db *DB) Redeliver(sink, event string) (int, error) {
 				return err
 			}
 			for _, k := range keys {
-				if err := refresh(tx, k); err != nil {
+				if err := refresh(ws, k); err != nil {
 					return err
 				}
 				if err := q.Put(k, queued); err != nil {
@@ -110,14 +110,14 @@ func (db *DB) Redeliver(sink, event string) (int, error) {
 		if event != "" && moved == 0 {
 			return fmt.Errorf("state: sink %s, dead letter %q: %w", sink, event, ErrNotFound)
 		}
-		return updateInfo(tx, sink, func(info *SinkInfo) { info.Disabled = "" })
+		return updateInfo(ws, sink, func(info *SinkInfo) { info.Disabled = "" })
 	})
 	return moved, err
 }
 
 // refresh rewrites a change record to carry its contact as it is now.
-func refresh(tx *bolt.Tx, key []byte) error {
-	changes := tx.Bucket(bucketChanges)
+func refresh(ws space, key []byte) error {
+	changes := ws.Bucket(bucketChanges)
 	var r record
 	if err := getJSON(changes, key, &r); err != nil {
 		return err
@@ -126,7 +126,7 @@ func refresh(tx *bolt.Tx, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
-	switch now := tx.Bucket(bucketSnapshots).Get([]byte(c.ID)); {
+	switch now := ws.Bucket(bucketSnapshots).Get([]byte(c.ID)); {
 	case now == nil:
 		r.Kind, r.ChangedFields = contact.Deleted, nil
 	case r.Kind == contact.Deleted:
@@ -137,8 +137,8 @@ func refresh(tx *bolt.Tx, key []byte) error {
 	return putJSON(changes, key, r)
 }
 
-func deadBucket(tx *bolt.Tx, sink string) *bolt.Bucket {
-	b := tx.Bucket(bucketSinks).Bucket([]byte(sink))
+func deadBucket(ws space, sink string) *bolt.Bucket {
+	b := ws.Bucket(bucketSinks).Bucket([]byte(sink))
 	if b == nil {
 		return nil
 	}
@@ -146,13 +146,13 @@ func deadBucket(tx *bolt.Tx, sink string) *bolt.Bucket {
 }
 
 // readLetter joins a dead letter with its change record.
-func readLetter(tx *bolt.Tx, key, value []byte) (DeadLetter, error) {
+func readLetter(ws space, key, value []byte) (DeadLetter, error) {
 	var l letter
 	if err := json.Unmarshal(value, &l); err != nil {
 		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
 	var r record
-	if err := getJSON(tx.Bucket(bucketChanges), key, &r); err != nil {
+	if err := getJSON(ws.Bucket(bucketChanges), key, &r); err != nil {
 		return DeadLetter{}, err
 	}
 	c, err := contact.Parse(r.Contact)

@@ -1,10 +1,6 @@
 package state
 
-import (
-	"fmt"
-
-	bolt "go.etcd.io/bbolt"
-)
+import "fmt"
 
 // bucketImports is the ledger of `connect-sync import`:
 //
@@ -12,7 +8,7 @@ import (
 //
 // A fingerprint stands for a record's content, so an import run again
 // recognises the records an earlier run created, those without an email
-// included. The bucket is created by Open like every other, so a state
+// included. The bucket is created with the workspace's others, so a state
 // file from before imports existed gains it on its first read-write open;
 // a read-only open of such a file finds no bucket and so no imports.
 var bucketImports = []byte("imports")
@@ -30,11 +26,11 @@ func (i Import) Pending() bool { return i.ContactID == "" }
 
 // ImportedContact returns what the state file knows of the record with the
 // fingerprint, and whether it knows anything.
-func (db *DB) ImportedContact(fingerprint string) (Import, bool, error) {
+func (w *Workspace) ImportedContact(fingerprint string) (Import, bool, error) {
 	var imp Import
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketImports)
+	err := w.view(func(ws space) error {
+		b := ws.Bucket(bucketImports)
 		if b == nil {
 			return nil
 		}
@@ -53,9 +49,9 @@ func (db *DB) ImportedContact(fingerprint string) (Import, bool, error) {
 // import knows to look for them in the workspace. A contact recorded for
 // one of them is forgotten: it is being created again because that
 // contact is gone.
-func (db *DB) BeginImports(fingerprints []string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketImports)
+func (w *Workspace) BeginImports(fingerprints []string) error {
+	return w.update(func(ws space) error {
+		b := ws.Bucket(bucketImports)
 		for _, fp := range fingerprints {
 			if err := putJSON(b, []byte(fp), Import{}); err != nil {
 				return err
@@ -66,21 +62,21 @@ func (db *DB) BeginImports(fingerprints []string) error {
 }
 
 // RecordImport records that the record was created as the contact id.
-func (db *DB) RecordImport(fingerprint, contactID string) error {
+func (w *Workspace) RecordImport(fingerprint, contactID string) error {
 	if contactID == "" {
 		return fmt.Errorf("state: record import %s: empty contact id", fingerprint)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketImports), []byte(fingerprint), Import{ContactID: contactID})
+	return w.update(func(ws space) error {
+		return putJSON(ws.Bucket(bucketImports), []byte(fingerprint), Import{ContactID: contactID})
 	})
 }
 
 // AbandonImport forgets a pending import whose create certainly did not
 // happen (the API refused it, or it was never sent). A recorded contact is
 // left alone.
-func (db *DB) AbandonImport(fingerprint string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketImports)
+func (w *Workspace) AbandonImport(fingerprint string) error {
+	return w.update(func(ws space) error {
+		b := ws.Bucket(bucketImports)
 		var imp Import
 		if err := getJSON(b, []byte(fingerprint), &imp); err != nil {
 			return err

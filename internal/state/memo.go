@@ -10,18 +10,18 @@ import (
 // Memo is one sink's sinks.Memo, in the sink's bucket: it goes when the
 // sink is dropped or registered again.
 type Memo struct {
-	db   *DB
+	ws   *Workspace
 	sink []byte
 }
 
 // Memo returns the memo of a sink.
-func (db *DB) Memo(sink string) *Memo { return &Memo{db: db, sink: []byte(sink)} }
+func (w *Workspace) Memo(sink string) *Memo { return &Memo{ws: w, sink: []byte(sink)} }
 
 // Get returns the contact's value, nil when there is none.
 func (m *Memo) Get(contactID string) ([]byte, error) {
 	var v []byte
-	err := m.db.bolt.View(func(tx *bolt.Tx) error {
-		b, err := m.bucket(tx)
+	err := m.ws.view(func(ws space) error {
+		b, err := m.bucket(ws)
 		if err == nil && b != nil {
 			v = bytes.Clone(b.Get([]byte(contactID)))
 		}
@@ -32,8 +32,8 @@ func (m *Memo) Get(contactID string) ([]byte, error) {
 
 // Put sets the contact's value.
 func (m *Memo) Put(contactID string, value []byte) error {
-	return m.db.bolt.Update(func(tx *bolt.Tx) error {
-		sink := tx.Bucket(bucketSinks).Bucket(m.sink)
+	return m.ws.update(func(ws space) error {
+		sink := ws.Bucket(bucketSinks).Bucket(m.sink)
 		if sink == nil {
 			return fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
 		}
@@ -47,8 +47,8 @@ func (m *Memo) Put(contactID string, value []byte) error {
 
 // Delete forgets the contact's value.
 func (m *Memo) Delete(contactID string) error {
-	return m.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, err := m.bucket(tx)
+	return m.ws.update(func(ws space) error {
+		b, err := m.bucket(ws)
 		if err != nil || b == nil {
 			return err
 		}
@@ -59,8 +59,8 @@ func (m *Memo) Delete(contactID string) error {
 // Len counts the contacts with a value.
 func (m *Memo) Len() (int, error) {
 	n := 0
-	err := m.db.bolt.View(func(tx *bolt.Tx) error {
-		b, err := m.bucket(tx)
+	err := m.ws.view(func(ws space) error {
+		b, err := m.bucket(ws)
 		if err == nil && b != nil {
 			n = b.Stats().KeyN
 		}
@@ -70,8 +70,8 @@ func (m *Memo) Len() (int, error) {
 }
 
 // bucket returns the memo's bucket, nil before the first Put.
-func (m *Memo) bucket(tx *bolt.Tx) (*bolt.Bucket, error) {
-	sink := tx.Bucket(bucketSinks).Bucket(m.sink)
+func (m *Memo) bucket(ws space) (*bolt.Bucket, error) {
+	sink := ws.Bucket(bucketSinks).Bucket(m.sink)
 	if sink == nil {
 		return nil, fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
 	}

@@ -3,9 +3,9 @@ package state
 import "testing"
 
 func TestMemoLivesAndDiesWithItsSink(t *testing.T) {
-	db, _ := openTemp(t)
-	db.RegisterSink("dav", SinkInfo{Type: "carddav", Target: "https://dav.example/book/"})
-	m := db.Memo("dav")
+	w := openWorkspace(t)
+	w.RegisterSink("dav", SinkInfo{Type: "carddav", Target: "https://dav.example/book/"})
+	m := w.Memo("dav")
 	if v, err := m.Get("1"); err != nil || v != nil {
 		t.Fatalf("empty memo: %q, %v", v, err)
 	}
@@ -21,11 +21,11 @@ func TestMemoLivesAndDiesWithItsSink(t *testing.T) {
 		t.Errorf("Len = %d, want 1", n)
 	}
 	// A new target registers the sink again: its memo is gone.
-	db.RegisterSink("dav", SinkInfo{Type: "carddav", Target: "https://other.example/book/"})
+	w.RegisterSink("dav", SinkInfo{Type: "carddav", Target: "https://other.example/book/"})
 	if n, _ := m.Len(); n != 0 {
 		t.Errorf("Len after re-registering = %d, want 0", n)
 	}
-	if err := db.Memo("nope").Put("1", nil); err == nil {
+	if err := w.Memo("nope").Put("1", nil); err == nil {
 		t.Error("Put for an unknown sink succeeded")
 	}
 }

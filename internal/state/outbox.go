@@ -72,13 +72,13 @@ func (r record) change() (contact.Change, error) {
 // every registered sink. Either all of it is stored or none, so a crash
 // never separates a checkpoint from the deliveries it implies; contacts of a
 // batch that did not commit are simply detected again by the next run.
-func (db *DB) Commit(batch []Detected) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		queues, err := allQueues(tx)
+func (w *Workspace) Commit(batch []Detected) error {
+	return w.update(func(ws space) error {
+		queues, err := allQueues(ws)
 		if err != nil {
 			return err
 		}
-		contacts, snapshots := tx.Bucket(bucketContacts), tx.Bucket(bucketSnapshots)
+		contacts, snapshots := ws.Bucket(bucketContacts), ws.Bucket(bucketSnapshots)
 		for _, d := range batch {
 			id := []byte(d.Change.Contact.ID)
 			if d.Entry == nil {
@@ -89,7 +89,7 @@ func (db *DB) Commit(batch []Detected) error {
 			if err != nil {
 				return fmt.Errorf("state: checkpoint %s: %w", id, err)
 			}
-			if err := enqueue(tx, d.Change, queues); err != nil {
+			if err := enqueue(ws, d.Change, queues); err != nil {
 				return err
 			}
 		}
@@ -106,9 +106,9 @@ type Touch struct {
 
 // Touch records new checkpoint entries, and nothing else: no change is
 // queued.
-func (db *DB) Touch(batch []Touch) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		contacts := tx.Bucket(bucketContacts)
+func (w *Workspace) Touch(batch []Touch) error {
+	return w.update(func(ws space) error {
+		contacts := ws.Bucket(bucketContacts)
 		for _, t := range batch {
 			if err := contacts.Put([]byte(t.ID), t.Entry.marshal()); err != nil {
 				return fmt.Errorf("state: checkpoint %s: %w", t.ID, err)
@@ -128,8 +128,8 @@ var queued = []byte{1}
 const appendFill = 1.0
 
 // enqueue stores one change record and references it from the queues.
-func enqueue(tx *bolt.Tx, c contact.Change, queues []*bolt.Bucket) error {
-	changes := tx.Bucket(bucketChanges)
+func enqueue(ws space, c contact.Change, queues []*bolt.Bucket) error {
+	changes := ws.Bucket(bucketChanges)
 	changes.FillPercent = appendFill
 	seq, err := changes.NextSequence()
 	if err != nil {
@@ -153,18 +153,18 @@ func enqueue(tx *bolt.Tx, c contact.Change, queues []*bolt.Bucket) error {
 // works in transactions of a bounded size; newID names each change. When it
 // is done it clears the sink's Backfilling mark, so an interrupted back-fill
 // can be told from a finished one.
-func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, error) {
+func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (int, error) {
 	const perTx = 1000
 	var after []byte
 	total := 0
 	for {
 		n := 0
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			q, err := queue(tx, sink)
+		err := w.update(func(ws space) error {
+			q, err := queue(ws, sink)
 			if err != nil {
 				return err
 			}
-			c := tx.Bucket(bucketSnapshots).Cursor()
+			c := ws.Bucket(bucketSnapshots).Cursor()
 			k, v := c.First()
 			if after != nil {
 				if k, v = c.Seek(after); bytes.Equal(k, after) {
@@ -177,7 +177,7 @@ func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, er
 					return fmt.Errorf("state: snapshot %s: %w", k, err)
 				}
 				change := contact.Change{ID: newID(), Kind: contact.Created, DetectedAt: now, Contact: cur}
-				if err := enqueue(tx, change, []*bolt.Bucket{q}); err != nil {
+				if err := enqueue(ws, change, []*bolt.Bucket{q}); err != nil {
 					return err
 				}
 				after = append(after[:0], k...)
@@ -190,21 +190,21 @@ func (db *DB) Backfill(sink string, now time.Time, newID func() string) (int, er
 		}
 		total += n
 		if n < perTx {
-			return total, db.UpdateSink(sink, func(info *SinkInfo) { info.Backfilling = false })
+			return total, w.UpdateSink(sink, func(info *SinkInfo) { info.Backfilling = false })
 		}
 	}
 }
 
 // Queue returns up to limit changes from a sink's queue, oldest first,
 // starting after sequence number after (0 for the start).
-func (db *DB) Queue(sink string, after uint64, limit int) ([]Queued, error) {
+func (w *Workspace) Queue(sink string, after uint64, limit int) ([]Queued, error) {
 	var out []Queued
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		q, err := queue(tx, sink)
+	err := w.view(func(ws space) error {
+		q, err := queue(ws, sink)
 		if err != nil {
 			return err
 		}
-		changes := tx.Bucket(bucketChanges)
+		changes := ws.Bucket(bucketChanges)
 		c := q.Cursor()
 		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
 			var r record
@@ -224,16 +224,16 @@ func (db *DB) Queue(sink string, after uint64, limit int) ([]Queued, error) {
 
 // Ack records that a sink acknowledged the given changes: they leave its
 // queue, and a change record no other queue references is deleted.
-func (db *DB) Ack(sink string, seqs []uint64) error {
+func (w *Workspace) Ack(sink string, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		q, err := queue(tx, sink)
+	return w.update(func(ws space) error {
+		q, err := queue(ws, sink)
 		if err != nil {
 			return err
 		}
-		refs, err := references(tx)
+		refs, err := references(ws)
 		if err != nil {
 			return err
 		}
@@ -242,21 +242,21 @@ func (db *DB) Ack(sink string, seqs []uint64) error {
 			if err := q.Delete(key); err != nil {
 				return fmt.Errorf("state: ack: %w", err)
 			}
-			if err := collect(tx, refs, key); err != nil {
+			if err := collect(ws, refs, key); err != nil {
 				return err
 			}
 		}
-		return updateInfo(tx, sink, func(info *SinkInfo) { info.Delivered += uint64(len(seqs)) })
+		return updateInfo(ws, sink, func(info *SinkInfo) { info.Delivered += uint64(len(seqs)) })
 	})
 }
 
 // collect deletes a change record that no queue or dead letter references
 // any more.
-func collect(tx *bolt.Tx, refs []*bolt.Bucket, key []byte) error {
+func collect(ws space, refs []*bolt.Bucket, key []byte) error {
 	for _, r := range refs {
 		if r.Get(key) != nil {
 			return nil
 		}
 	}
-	return tx.Bucket(bucketChanges).Delete(key)
+	return ws.Bucket(bucketChanges).Delete(key)
 }

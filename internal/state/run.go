@@ -1,10 +1,6 @@
 package state
 
-import (
-	"time"
-
-	bolt "go.etcd.io/bbolt"
-)
+import "time"
 
 // Run is the record of one sync run.
 type Run struct {
@@ -23,9 +19,9 @@ const (
 
 // RecordRun stores the last run's record, and when it succeeded, its time
 // as the last success.
-func (db *DB) RecordRun(r Run) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
+func (w *Workspace) RecordRun(r Run) error {
+	return w.update(func(ws space) error {
+		meta := ws.Bucket(bucketMeta)
 		if r.Result == RunSucceeded {
 			if err := putJSON(meta, keyLastSuccess, r.FinishedAt); err != nil {
 				return err
@@ -37,6 +33,7 @@ func (db *DB) RecordRun(r Run) error {
 
 // Status is what `connect-sync status --json` prints.
 type Status struct {
+	Workspace     string       `json:"workspace"`
 	LastRun       *Run         `json:"last_run"`
 	LastSuccessAt *time.Time   `json:"last_success_at"`
 	Contacts      int          `json:"contacts"`
@@ -64,10 +61,10 @@ type SinkStatus struct {
 const statusDeadLetters = 20
 
 // Status reads the status from the state file, sinks in name order.
-func (db *DB) Status() (Status, error) {
-	var st Status
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
+func (w *Workspace) Status() (Status, error) {
+	st := Status{Workspace: w.name}
+	err := w.view(func(ws space) error {
+		meta := ws.Bucket(bucketMeta)
 		if meta.Get(keyLastRun) != nil {
 			st.LastRun = new(Run)
 			if err := getJSON(meta, keyLastRun, st.LastRun); err != nil {
@@ -80,8 +77,8 @@ func (db *DB) Status() (Status, error) {
 				return err
 			}
 		}
-		st.Contacts = tx.Bucket(bucketContacts).Stats().KeyN
-		sinks := tx.Bucket(bucketSinks)
+		st.Contacts = ws.Bucket(bucketContacts).Stats().KeyN
+		sinks := ws.Bucket(bucketSinks)
 		return sinks.ForEachBucket(func(name []byte) error {
 			b := sinks.Bucket(name)
 			var info SinkInfo
@@ -102,7 +99,7 @@ func (db *DB) Status() (Status, error) {
 				s.DeadLetters = dead.Stats().KeyN
 				c := dead.Cursor()
 				for k, v := c.First(); k != nil && len(s.DeadLetterList) < statusDeadLetters; k, v = c.Next() {
-					l, err := readLetter(tx, k, v)
+					l, err := readLetter(ws, k, v)
 					if err != nil {
 						return err
 					}

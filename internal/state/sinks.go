@@ -38,12 +38,12 @@ type Failure struct {
 }
 
 // Sinks returns every registered sink by name.
-func (db *DB) Sinks() (map[string]SinkInfo, error) {
+func (w *Workspace) Sinks() (map[string]SinkInfo, error) {
 	out := make(map[string]SinkInfo)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSinks).ForEachBucket(func(name []byte) error {
+	err := w.view(func(ws space) error {
+		return ws.Bucket(bucketSinks).ForEachBucket(func(name []byte) error {
 			var info SinkInfo
-			if err := getJSON(tx.Bucket(bucketSinks).Bucket(name), keyInfo, &info); err != nil {
+			if err := getJSON(ws.Bucket(bucketSinks).Bucket(name), keyInfo, &info); err != nil {
 				return err
 			}
 			out[string(name)] = info
@@ -55,12 +55,12 @@ func (db *DB) Sinks() (map[string]SinkInfo, error) {
 
 // RegisterSink starts tracking a sink with an empty queue. A sink of the
 // same name that was registered before is dropped first.
-func (db *DB) RegisterSink(name string, info SinkInfo) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		if err := dropSink(tx, name); err != nil {
+func (w *Workspace) RegisterSink(name string, info SinkInfo) error {
+	return w.update(func(ws space) error {
+		if err := dropSink(ws, name); err != nil {
 			return err
 		}
-		b, err := tx.Bucket(bucketSinks).CreateBucket([]byte(name))
+		b, err := ws.Bucket(bucketSinks).CreateBucket([]byte(name))
 		if err != nil {
 			return fmt.Errorf("state: register sink %s: %w", name, err)
 		}
@@ -73,12 +73,12 @@ func (db *DB) RegisterSink(name string, info SinkInfo) error {
 
 // DropSink forgets a sink: its queue and delivery record. The next run that
 // has it in the config registers it again and back-fills it.
-func (db *DB) DropSink(name string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error { return dropSink(tx, name) })
+func (w *Workspace) DropSink(name string) error {
+	return w.update(func(ws space) error { return dropSink(ws, name) })
 }
 
-func dropSink(tx *bolt.Tx, name string) error {
-	sinks := tx.Bucket(bucketSinks)
+func dropSink(ws space, name string) error {
+	sinks := ws.Bucket(bucketSinks)
 	b := sinks.Bucket([]byte(name))
 	if b == nil {
 		return nil
@@ -98,12 +98,12 @@ func dropSink(tx *bolt.Tx, name string) error {
 	if err := sinks.DeleteBucket([]byte(name)); err != nil {
 		return fmt.Errorf("state: drop sink %s: %w", name, err)
 	}
-	refs, err := references(tx)
+	refs, err := references(ws)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := collect(tx, refs, k); err != nil {
+		if err := collect(ws, refs, k); err != nil {
 			return err
 		}
 	}
@@ -111,15 +111,15 @@ func dropSink(tx *bolt.Tx, name string) error {
 }
 
 // UpdateSink changes a sink's record.
-func (db *DB) UpdateSink(name string, update func(*SinkInfo)) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error { return updateInfo(tx, name, update) })
+func (w *Workspace) UpdateSink(name string, update func(*SinkInfo)) error {
+	return w.update(func(ws space) error { return updateInfo(ws, name, update) })
 }
 
 // Pending counts the changes a sink has not acknowledged yet.
-func (db *DB) Pending(name string) (int, error) {
+func (w *Workspace) Pending(name string) (int, error) {
 	n := 0
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		q, err := queue(tx, name)
+	err := w.view(func(ws space) error {
+		q, err := queue(ws, name)
 		if err != nil {
 			return err
 		}
@@ -129,8 +129,8 @@ func (db *DB) Pending(name string) (int, error) {
 	return n, err
 }
 
-func updateInfo(tx *bolt.Tx, name string, update func(*SinkInfo)) error {
-	b := tx.Bucket(bucketSinks).Bucket([]byte(name))
+func updateInfo(ws space, name string, update func(*SinkInfo)) error {
+	b := ws.Bucket(bucketSinks).Bucket([]byte(name))
 	if b == nil {
 		return fmt.Errorf("state: sink %s: %w", name, ErrNotFound)
 	}
@@ -142,8 +142,8 @@ func updateInfo(tx *bolt.Tx, name string, update func(*SinkInfo)) error {
 	return putJSON(b, keyInfo, info)
 }
 
-func queue(tx *bolt.Tx, sink string) (*bolt.Bucket, error) {
-	b := tx.Bucket(bucketSinks).Bucket([]byte(sink))
+func queue(ws space, sink string) (*bolt.Bucket, error) {
+	b := ws.Bucket(bucketSinks).Bucket([]byte(sink))
 	if b == nil {
 		return nil, fmt.Errorf("state: sink %s: %w", sink, ErrNotFound)
 	}
@@ -152,9 +152,9 @@ func queue(tx *bolt.Tx, sink string) (*bolt.Bucket, error) {
 
 // references returns every bucket that keeps change records alive: the
 // queues and the dead letters.
-func references(tx *bolt.Tx) ([]*bolt.Bucket, error) {
+func references(ws space) ([]*bolt.Bucket, error) {
 	var refs []*bolt.Bucket
-	sinks := tx.Bucket(bucketSinks)
+	sinks := ws.Bucket(bucketSinks)
 	err := sinks.ForEachBucket(func(name []byte) error {
 		refs = append(refs, sinks.Bucket(name).Bucket(keyQueue))
 		if dead := sinks.Bucket(name).Bucket(keyDead); dead != nil {
@@ -165,9 +165,9 @@ func references(tx *bolt.Tx) ([]*bolt.Bucket, error) {
 	return refs, err
 }
 
-func allQueues(tx *bolt.Tx) ([]*bolt.Bucket, error) {
+func allQueues(ws space) ([]*bolt.Bucket, error) {
 	var queues []*bolt.Bucket
-	sinks := tx.Bucket(bucketSinks)
+	sinks := ws.Bucket(bucketSinks)
 	err := sinks.ForEachBucket(func(name []byte) error {
 		queues = append(queues, sinks.Bucket(name).Bucket(keyQueue))
 		return nil

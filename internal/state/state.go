@@ -1,21 +1,25 @@
 // Package state is connect-sync's checkpoint and outbox, kept in one bbolt
-// file: what every contact looked like at the last run, and for every sink
-// the queue of changes it has not yet acknowledged.
+// file: for every Connect workspace, what each of its contacts looked like
+// at the last run, and for each of its sinks the queue of changes the sink
+// has not yet acknowledged. Workspaces share the file and nothing else.
 //
 // Layout (all keys and values are bytes):
 //
-//	meta       schema → "2", last_run → JSON Run, last_success → JSON time
-//	contacts   contact id → Entry (16-byte content hash, 16-byte hash of the
-//	           API's bytes, then lastActivityAt)
-//	snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
-//	changes    sequence (8-byte big endian) → JSON record of one change
-//	sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1,
-//	                               dead: sequence → JSON reason, memo: contact id → bytes}
-//	imports    record fingerprint → JSON Import (`connect-sync import`)
+//	meta        schema → "3"
+//	workspaces  workspace name → bucket {
+//	    meta       last_run → JSON Run, last_success → JSON time
+//	    contacts   contact id → Entry (16-byte content hash, 16-byte hash of
+//	               the API's bytes, then lastActivityAt)
+//	    snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
+//	    changes    sequence (8-byte big endian) → JSON record of one change
+//	    sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1,
+//	                                   dead: sequence → JSON reason, memo: contact id → bytes}
+//	    imports    record fingerprint → JSON Import (`connect-sync import`)
+//	}
 //
 // A change record is stored once and referenced from the queue (or the
-// dead letters) of every sink that still has to deliver it; it is removed
-// with its last reference.
+// dead letters) of every sink of its workspace that still has to deliver
+// it; it is removed with its last reference.
 package state
 
 import (
@@ -31,17 +35,19 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the layout this code reads and writes. Version 1 had no
+// SchemaVersion is the layout this code reads and writes. Versions 1 and 2
+// kept the buckets of a single workspace at the root, and version 1 had no
 // hash of the API's bytes in checkpoint entries; opening such a file for
 // writing migrates it.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
-	bucketMeta      = []byte("meta")
-	bucketContacts  = []byte("contacts")
-	bucketSnapshots = []byte("snapshots")
-	bucketChanges   = []byte("changes")
-	bucketSinks     = []byte("sinks")
+	bucketMeta       = []byte("meta")
+	bucketWorkspaces = []byte("workspaces")
+	bucketContacts   = []byte("contacts")
+	bucketSnapshots  = []byte("snapshots")
+	bucketChanges    = []byte("changes")
+	bucketSinks      = []byte("sinks")
 
 	keySchema      = []byte("schema")
 	keyLastRun     = []byte("last_run")
@@ -52,7 +58,8 @@ var (
 	keyMemo        = []byte("memo")
 )
 
-// ErrNotFound means no sink, or no dead letter, of that name is registered.
+// ErrNotFound means no workspace, sink or dead letter of that name is
+// registered.
 var ErrNotFound = errors.New("not registered")
 
 // ErrLocked means another process has the state file open.
@@ -60,9 +67,12 @@ var ErrLocked = errors.New("another connect-sync process holds the state file")
 
 // DB is an open state file.
 type DB struct {
-	bolt   *bolt.DB
-	path   string
-	schema int // of the file as opened read-only; SchemaVersion otherwise
+	bolt *bolt.DB
+	path string
+	// schema is the file's version as opened read-only, SchemaVersion
+	// otherwise: it tells where a workspace's buckets are and how its
+	// checkpoint entries are laid out.
+	schema int
 }
 
 // Open opens or creates the state file at path, mode 0600. It fails at once
@@ -108,53 +118,26 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) initialise(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketContacts, bucketSnapshots, bucketChanges, bucketSinks, bucketImports} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("state: %w", err)
-		}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
 	}
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(keySchema) == nil {
-		db.schema = SchemaVersion
-		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
-	}
-	if err := db.checkSchema(tx); err != nil {
-		return err
-	}
-	if db.schema == 1 {
-		if err := migrateEntries(tx); err != nil {
+	if meta.Get(keySchema) != nil {
+		if err := db.checkSchema(tx); err != nil {
 			return err
 		}
-		db.schema = SchemaVersion
-		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
-	}
-	return nil
-}
-
-// migrateEntries gives version 1 checkpoint entries an empty hash of the
-// API's bytes: the next run compares those contacts by content and records
-// the hash.
-func migrateEntries(tx *bolt.Tx) error {
-	b := tx.Bucket(bucketContacts)
-	var ids [][]byte
-	err := b.ForEach(func(k, _ []byte) error {
-		ids = append(ids, k)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		v := b.Get(id)
-		if len(v) < hashSize {
-			return fmt.Errorf("state: corrupt checkpoint entry %s", id)
+		if db.schema == SchemaVersion {
+			return nil
 		}
-		e := Entry{Hash: [16]byte(v), LastActivityAt: string(v[hashSize:])}
-		if err := b.Put(id, e.marshal()); err != nil {
-			return fmt.Errorf("state: migrate checkpoint: %w", err)
+		if err := migrate(tx, db.schema); err != nil {
+			return err
 		}
 	}
-	return nil
+	if _, err := tx.CreateBucketIfNotExists(bucketWorkspaces); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	db.schema = SchemaVersion
+	return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 }
 
 func (db *DB) checkSchema(tx *bolt.Tx) error {
@@ -215,11 +198,11 @@ func unmarshalEntry(b []byte, schema int) (Entry, error) {
 }
 
 // Checkpoint returns every tracked contact's entry.
-func (db *DB) Checkpoint() (map[string]Entry, error) {
+func (w *Workspace) Checkpoint() (map[string]Entry, error) {
 	entries := make(map[string]Entry)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
-			e, err := unmarshalEntry(v, db.schema)
+	err := w.view(func(s space) error {
+		return s.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
+			e, err := unmarshalEntry(v, w.db.schema)
 			if err != nil {
 				return err
 			}
@@ -232,10 +215,10 @@ func (db *DB) Checkpoint() (map[string]Entry, error) {
 
 // Snapshots returns the stored snapshots of the given contacts; ids without
 // one are absent from the result.
-func (db *DB) Snapshots(ids []string) (map[string]json.RawMessage, error) {
+func (w *Workspace) Snapshots(ids []string) (map[string]json.RawMessage, error) {
 	snaps := make(map[string]json.RawMessage, len(ids))
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSnapshots)
+	err := w.view(func(s space) error {
+		b := s.Bucket(bucketSnapshots)
 		for _, id := range ids {
 			if v := b.Get([]byte(id)); v != nil {
 				snaps[id] = append(json.RawMessage(nil), v...)

@@ -35,8 +35,6 @@ func TestValidate(t *testing.T) {
 		{"prefix with two tokens", func(c *Config) { c.SubjectPrefix = "acme.crm" }, ""},
 		{"prefix with a wildcard", func(c *Config) { c.SubjectPrefix = "acme.*" }, `subject_prefix: "acme.*" is not a subject prefix: tokens separated by '.', none empty, without spaces, '*' or '>'`},
 		{"prefix with an empty token", func(c *Config) { c.SubjectPrefix = "acme." }, `subject_prefix: "acme." is not a subject prefix: tokens separated by '.', none empty, without spaces, '*' or '>'`},
-		{"workspace with a dot", func(c *Config) { c.Workspace = "a.b" }, `workspace: "a.b" is not one subject token: not empty, without spaces, '.', '*' or '>'`},
-		{"workspace with a space", func(c *Config) { c.Workspace = "a b" }, `workspace: "a b" is not one subject token: not empty, without spaces, '.', '*' or '>'`},
 		{"replicas", func(c *Config) { c.Replicas = 6 }, "replicas: must be 1 to 5, not 6"},
 		{"max_age negative", func(c *Config) { c.MaxAge = -time.Second }, "max_age: must not be negative (0 keeps events until other limits remove them)"},
 		{"max_age unlimited", func(c *Config) { c.MaxAge = 0 }, ""},

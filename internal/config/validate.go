@@ -1,0 +1,241 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
+	"github.com/connect-sync/connect-sync/internal/sinks/csv"
+	"github.com/connect-sync/connect-sync/internal/sinks/nats"
+	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
+)
+
+// validate checks the settings of the process, then each workspace's.
+// sync is the top-level one, which workspaces inherit.
+func (l *loader) validate(c *Config, sync Sync) {
+	if c.State.Path == "" {
+		l.fail("state.path", errors.New("is required"))
+	}
+	l.validateSync(sync, "sync", func(string) bool { return true })
+	var gap time.Duration
+	c.Cron, gap = l.parseSchedule(c.Schedule, "schedule")
+	switch {
+	case c.ScheduleJitter < 0:
+		l.fail("schedule_jitter", errors.New("must not be negative"))
+	case c.Cron != nil && c.ScheduleJitter >= gap:
+		l.fail("schedule_jitter", fmt.Errorf("%v must be shorter than the time between runs (%v)", c.ScheduleJitter, gap))
+	}
+	if c.ShutdownTimeout <= 0 {
+		l.fail("shutdown_timeout", errors.New("must be positive"))
+	}
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
+		}
+	}
+	l.validateForm(c)
+	names := map[string]string{}        // workspace name → its key path
+	destinations := map[string]string{} // a destination one sink owns → that sink's key path
+	for i := range c.Workspaces {
+		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names, destinations)
+	}
+}
+
+// validateForm refuses a file that mixes the two forms, and a list form
+// without workspaces.
+func (l *loader) validateForm(c *Config) {
+	if !l.has("workspaces") {
+		return
+	}
+	for _, key := range []string{"connect", "sinks"} {
+		if l.has(key) {
+			l.fail(key, errors.New("cannot be set with workspaces: move it into each workspace"))
+		}
+	}
+	if len(c.Workspaces) == 0 {
+		l.fail("workspaces", errors.New("is empty: list at least one workspace, or remove the key to use the top-level connect and sinks"))
+	}
+}
+
+// workspaceName is what a workspace name may be: it becomes a NATS
+// subject token, a key in the state file and a metrics label.
+var workspaceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names, destinations map[string]string) {
+	key := func(k string) string { return joinKey(at.path, k) }
+	if at.path != "" { // the single form's name is DefaultWorkspace
+		switch other, taken := names[w.Name]; {
+		case w.Name == "":
+			l.fail(key("name"), errors.New("is required"))
+		case !workspaceName.MatchString(w.Name):
+			l.fail(key("name"), fmt.Errorf("%q is not a workspace name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a NATS subject token, a state key and a metrics label)", w.Name))
+		case taken:
+			l.fail(key("name"), fmt.Errorf("%q is already the name of %s", w.Name, other))
+		default:
+			names[w.Name] = at.path
+		}
+	}
+	l.validateConnect(w.Connect, key("connect"))
+	if at.path != "" && !l.stateOnly && w.Connect.APIKey.IsZero() && w.Connect.APIKeyFile == "" {
+		// One variable for several workspaces would sync one Connect
+		// account into all of them.
+		l.fail(key("connect"), errors.New("needs api_key or api_key_file: "+APIKeyEnv+" stands in for the key of the single-workspace form only"))
+	}
+	if at.path != "" { // else the top-level sync, checked already
+		l.validateSync(w.Sync, key("sync"), l.has)
+	}
+	w.Cron = c.Cron
+	if at.ownSchedule {
+		var gap time.Duration
+		w.Cron, gap = l.parseSchedule(w.Schedule, key("schedule"))
+		if w.Cron != nil && c.ScheduleJitter >= gap {
+			l.fail(key("schedule"), fmt.Errorf("schedule_jitter %v must be shorter than the time between this workspace's runs (%v)", c.ScheduleJitter, gap))
+		}
+	}
+	l.validateSinks(w.Sinks, key("sinks"), destinations)
+}
+
+func (l *loader) validateConnect(c Connect, path string) {
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.fail(path+".base_url", fmt.Errorf("must be an http or https URL, not %q", c.BaseURL))
+	}
+	if !c.APIKey.IsZero() && c.APIKeyFile != "" {
+		l.fail(path+".api_key_file", errors.New("set connect.api_key or connect.api_key_file, not both"))
+	}
+	if c.Timeout <= 0 {
+		l.fail(path+".timeout", errors.New("must be positive"))
+	}
+	if c.MaxRetries < 0 {
+		l.fail(path+".max_retries", errors.New("must not be negative"))
+	}
+}
+
+// validateSync checks the sync settings that setHere says are set at
+// path: a workspace's others are the top-level ones, checked there.
+func (l *loader) validateSync(s Sync, path string, setHere func(key string) bool) {
+	if k := path + ".max_delete_fraction"; setHere(k) && (s.MaxDeleteFraction < 0 || s.MaxDeleteFraction > 1) {
+		l.fail(k, fmt.Errorf("must be between 0 and 1, not %g", s.MaxDeleteFraction))
+	}
+}
+
+// parseSchedule parses the schedule at key and checks that it fires. It
+// returns the schedule, nil when invalid, and the time between its next
+// two runs, which the jitter must be shorter than to leave them in order.
+func (l *loader) parseSchedule(spec, key string) (cron.Schedule, time.Duration) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		l.fail(key, fmt.Errorf("%q: %w", spec, err))
+		return nil, 0
+	}
+	next := sched.Next(time.Now())
+	if next.IsZero() {
+		l.fail(key, fmt.Errorf("%q never fires", spec))
+		return nil, 0
+	}
+	return sched, sched.Next(next).Sub(next)
+}
+
+// validateSinks checks a workspace's sinks at path: at least one, names
+// unique, settings valid, one nats sink per stream, and no destination
+// that a sink of any workspace writes already.
+func (l *loader) validateSinks(ss []Sink, path string, destinations map[string]string) {
+	if len(ss) == 0 {
+		l.fail(path, errors.New("at least one sink is required"))
+	}
+	seen := map[string]bool{}
+	streams := map[string]string{} // nats stream → the sink that publishes to it
+	for i, s := range ss {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case s.Name == "":
+			l.fail(p+".name", errors.New("is required"))
+		case seen[s.Name]:
+			l.fail(p+".name", fmt.Errorf("%q is already the name of another sink", s.Name))
+		}
+		seen[s.Name] = true
+		if l.stateOnly {
+			continue
+		}
+		if s.Config == nil {
+			l.fail(p+".type", fmt.Errorf("unknown sink type %q (known: %s)", s.Type, strings.Join(slices.Sorted(maps.Keys(sinkTypes)), ", ")))
+			continue
+		}
+		if l.validateSink(s, p) {
+			l.validateStream(s, p, streams)
+			l.validateDestination(s, p, destinations)
+		}
+	}
+}
+
+// validateSink checks the sink's own settings and reports whether they
+// are valid.
+func (l *loader) validateSink(s Sink, path string) bool {
+	err := s.Config.Validate()
+	var fe *sinks.FieldError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &fe):
+		l.fail(path+"."+fe.Key, fe.Err)
+	default:
+		l.fail(path, err)
+	}
+	return false
+}
+
+// validateStream allows one nats sink per stream within a workspace.
+// Every sink is given the same change under the same id, and the stream
+// keeps one message per id within its duplicate window: a second sink's
+// copy would be dropped yet acknowledged. Sinks on different servers with
+// the same stream name are refused too, as nothing here tells two clusters
+// from two nodes of one. Another workspace's sink may share the stream: its
+// subjects and change ids are its own.
+func (l *loader) validateStream(s Sink, path string, streams map[string]string) {
+	nc, ok := s.Config.(*nats.Config)
+	if !ok {
+		return
+	}
+	if other, taken := streams[nc.Stream]; taken {
+		l.fail(path+".stream", fmt.Errorf("%q is already the stream of sink %q: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)", nc.Stream, other))
+		return
+	}
+	streams[nc.Stream] = s.Name
+}
+
+// validateDestination refuses a sink that writes what an earlier one, of
+// any workspace, writes: each would delete the contacts the other wrote,
+// as contacts it no longer has. A webhook or a nats stream only receives,
+// so any number of sinks may send to one.
+func (l *loader) validateDestination(s Sink, path string, destinations map[string]string) {
+	var key, what string
+	switch c := s.Config.(type) {
+	case *csv.Config:
+		key, what = "path", "file"
+	case *vcarddir.Config:
+		key, what = "path", "folder"
+	case *carddav.Config:
+		key, what = "url", "address book"
+		if c.URL == "" {
+			key = "addressbook"
+		}
+	default:
+		return
+	}
+	// The target is not shown: an address book's may hold a user name.
+	dest := s.Type + " " + s.Config.Target()
+	if other, taken := destinations[dest]; taken {
+		l.fail(path+"."+key, fmt.Errorf("the same %s as %s: two sinks writing one %s would delete each other's contacts", what, other, what))
+		return
+	}
+	destinations[dest] = path
+}
