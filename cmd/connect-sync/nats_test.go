@@ -36,16 +36,16 @@ func streamEvents(t *testing.T, msgs []*jetstream.RawStreamMsg) *crashReceiver {
 	for _, m := range msgs {
 		id := m.Header.Get(jetstream.MsgIDHeader)
 		var e struct {
-			Type string
-			Data struct{ Contact map[string]any }
+			Type, Workspace string
+			Data            struct{ Contact map[string]any }
 		}
 		d := json.NewDecoder(bytes.NewReader(m.Data))
 		d.UseNumber()
 		if err := d.Decode(&e); err != nil {
 			t.Errorf("message %s: %v", id, err)
 		}
-		if want := "connect.default." + e.Type; m.Subject != want {
-			t.Errorf("message %s: subject %s, want %s", id, m.Subject, want)
+		if want := "connect.default." + e.Type; m.Subject != want || e.Workspace != "default" {
+			t.Errorf("message %s: subject %s, workspace %q, want %s, \"default\"", id, m.Subject, e.Workspace, want)
 		}
 		version := versionOf(e.Data.Contact)
 		if e.Type == "contact.deleted" {

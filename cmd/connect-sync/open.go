@@ -43,6 +43,7 @@ func openSinks(ws *config.Workspace, logger *slog.Logger, st *state.Workspace, m
 	var opened []engine.Sink
 	for _, s := range ws.Sinks {
 		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL}
+		env.Workspace = ws.Name
 		if st != nil {
 			env.Memo = st.Memo(s.Name)
 		}

@@ -31,7 +31,7 @@ type receiver struct {
 }
 
 type event struct {
-	ID, Type, Contact string
+	ID, Type, Workspace, Contact string
 }
 
 func newReceiver(t *testing.T) (*receiver, string) {
@@ -59,8 +59,8 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var e struct {
-		Type string
-		Data struct{ Contact struct{ ID json.Number } }
+		Type, Workspace string
+		Data            struct{ Contact struct{ ID json.Number } }
 	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		r.t.Errorf("body of %s: %v", id, err)
@@ -69,7 +69,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	code := r.answer(e.Data.Contact.ID.String())
 	if code < 300 {
-		r.events = append(r.events, event{id, e.Type, e.Data.Contact.ID.String()})
+		r.events = append(r.events, event{id, e.Type, e.Workspace, e.Data.Contact.ID.String()})
 		r.ids[id]++
 	}
 	w.WriteHeader(code)
@@ -107,7 +107,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 	webhookConfig(w, url)
 
 	w.mustRun("sync")
-	if got := rec.received(); len(got) != 6 || got[0].Type != "contact.created" {
+	if got := rec.received(); len(got) != 6 || got[0].Type != "contact.created" || got[0].Workspace != "default" {
 		t.Fatalf("first sync: %v", got)
 	}
 
@@ -147,8 +147,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 	if r := w.run(nil, "sync"); r.code != 1 || !strings.Contains(r.stderr, "dead letters") {
 		t.Fatalf("sync with a refused event: exit %d\n%s", r.code, r.stderr)
 	}
-	var st state.Status
-	json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &st)
+	st := w.status()
 	var hook state.SinkStatus
 	for _, s := range st.Sinks {
 		if s.Name == "hook" {

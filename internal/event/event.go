@@ -2,8 +2,13 @@
 // send events share: the webhook sink POSTs it and the nats sink publishes
 // it, byte for byte the same for the same change.
 //
-//	{"type": "contact.updated", "timestamp": "2026-03-01T08:30:15.25Z",
+//	{"type": "contact.updated", "workspace": "acme",
+//	 "timestamp": "2026-03-01T08:30:15.25Z",
 //	 "data": {"contact": {…}, "previous": {…}, "changedFields": ["email"]}}
+//
+// The workspace is the name of the Connect workspace the change comes
+// from ("default" in the single-workspace form), so that a receiver of
+// several workspaces' events can tell them apart.
 //
 // The contact and its previous snapshot are the objects as the Connect API
 // sent them, so unknown fields and exact values reach the receiver.
@@ -44,6 +49,7 @@ type Event struct {
 	// sets it on each so that receivers can de-duplicate them one by one.
 	ID        string `json:"id,omitempty"`
 	Type      string `json:"type"`
+	Workspace string `json:"workspace"`
 	Timestamp string `json:"timestamp"`
 	Data      Data   `json:"data"`
 }
@@ -60,14 +66,16 @@ type Data struct {
 	ChangedFields []string `json:"changedFields"`
 }
 
-// New returns the event of a change, without its id.
-func New(ch contact.Change) (Event, error) {
+// New returns the event of a change in a workspace, without its id. The
+// same change and workspace always make the same event.
+func New(workspace string, ch contact.Change) (Event, error) {
 	typ, ok := Type(ch.Kind)
 	if !ok {
 		return Event{}, fmt.Errorf("event: unknown change kind %q", ch.Kind)
 	}
 	ev := Event{
 		Type:      typ,
+		Workspace: workspace,
 		Timestamp: Timestamp(ch.DetectedAt),
 		Data: Data{
 			Contact:       ch.Contact.Raw,
@@ -83,10 +91,10 @@ func New(ch contact.Change) (Event, error) {
 	return ev, nil
 }
 
-// Encode returns the JSON of a change's event, without its id: the body
-// of an event sent alone.
-func Encode(ch contact.Change) ([]byte, error) {
-	ev, err := New(ch)
+// Encode returns the JSON of a change's event in a workspace, without its
+// id: the body of an event sent alone.
+func Encode(workspace string, ch contact.Change) ([]byte, error) {
+	ev, err := New(workspace, ch)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,9 @@ type Formatter interface {
 type Env struct {
 	// Name is the sink's unique name from the config.
 	Name string
+	// Workspace is the name of the sink's workspace, "default" in the
+	// single-workspace form; sinks that send events say it in each.
+	Workspace string
 	// Logger is scoped to the sink.
 	Logger *slog.Logger
 	// SourceURL is the Connect base URL; sinks derive stable identifiers

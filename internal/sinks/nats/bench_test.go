@@ -21,7 +21,7 @@ func BenchmarkDeliver(b *testing.B) {
 		batch[i] = eventtest.Change(b, contact.Created, fmt.Sprint(i+1))
 		batch[i].Contact = eventtest.Parse(b, fmt.Sprintf(`{"id":%d,"email":"c%d@example.com","note":%q}`, i+1, i+1, strings.Repeat("n", 850)))
 	}
-	if n, _ := event.Encode(batch[0]); len(n) < 900 || len(n) > 1200 {
+	if n, _ := event.Encode("default", batch[0]); len(n) < 900 || len(n) > 1200 {
 		b.Fatalf("events of %d bytes", len(n))
 	}
 	for _, concurrency := range []int{1, 16, DefaultConfig().Concurrency} {

@@ -213,7 +213,9 @@ func (c *Config) streamConfig() jetstream.StreamConfig {
 // (creds_file, nkey_file, token_file, password_file, tls_ca_file), so that
 // a wrong one is a config error naming its key rather than a failure of
 // every run, and prepares the connection options. It does not connect: the first
-// Deliver does, so that a server that is down stops this sink only.
+// Deliver does, so that a server that is down stops this sink only. The
+// events name c.Workspace, the workspace of the subjects, rather than
+// env.Workspace, so that the two always agree.
 func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
@@ -231,6 +233,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		target:      c.Target(),
 		stream:      c.streamConfig(),
 		subjects:    c.subjectBase(),
+		workspace:   c.Workspace,
 		timeout:     c.Timeout,
 		concurrency: c.Concurrency,
 		logger:      logger,

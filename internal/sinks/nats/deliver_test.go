@@ -32,7 +32,7 @@ func deliverAll(t *testing.T, s *Sink, batch []contact.Change) {
 
 // assertStream checks that the stream holds each change exactly once, in
 // order, on its subject, with its id in Nats-Msg-Id and the webhook
-// sink's body for it.
+// sink's body for it, which names the subject's workspace token.
 func assertStream(t *testing.T, msgs []*jetstream.RawStreamMsg, subjectBase string, want []contact.Change) {
 	t.Helper()
 	if len(msgs) != len(want) {
@@ -50,7 +50,13 @@ func assertStream(t *testing.T, msgs []*jetstream.RawStreamMsg, subjectBase stri
 		if err := json.Unmarshal(m.Data, &got); err != nil {
 			t.Fatalf("message %d: %v: %s", i, err, m.Data)
 		}
-		body, err := event.Encode(ch)
+		// The subject ends "<workspace>.contact.<kind>".
+		tokens := strings.Split(m.Subject, ".")
+		workspace := tokens[len(tokens)-3]
+		if got.Workspace != workspace {
+			t.Errorf("message %d: workspace %q, want the subject's %q", i, got.Workspace, workspace)
+		}
+		body, err := event.Encode(workspace, ch)
 		if err != nil {
 			t.Fatal(err)
 		}

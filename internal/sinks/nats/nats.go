@@ -2,7 +2,8 @@
 // NATS JetStream stream as the JSON event the webhook sink sends
 // (internal/event), on the subject
 // "<subject_prefix>.<workspace>.contact.<created|updated|deleted>", with
-// the change's ID in the Nats-Msg-Id header.
+// the change's ID in the Nats-Msg-Id header. The event's workspace field
+// is the subject's workspace token.
 //
 // A change counts as delivered only once JetStream acknowledged storing
 // it in the configured stream: each publish expects that stream, so a
@@ -60,6 +61,7 @@ type Sink struct {
 	options     []natsclient.Option
 	stream      jetstream.StreamConfig
 	subjects    string // every subject but its last token
+	workspace   string // the subjects' workspace token, named in every event
 	timeout     time.Duration
 	concurrency int
 	logger      *slog.Logger
@@ -154,7 +156,7 @@ func (p *publication) run(ctx context.Context) {
 func (p *publication) publish(i int, ch contact.Change) jetstream.PubAckFuture {
 	s := p.sink
 	subject := s.subjects + string(ch.Kind)
-	body, err := event.Encode(ch)
+	body, err := event.Encode(s.workspace, ch)
 	if err != nil {
 		p.errs[i] = fmt.Errorf("nats: event %s: %w", ch.ID, err)
 		return nil

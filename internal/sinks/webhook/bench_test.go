@@ -30,7 +30,7 @@ func BenchmarkDeliver(b *testing.B) {
 		raw := fmt.Sprintf(`{"id":%s,"email":"c%s@example.com","firstName":"Zoë","lastName":"Example","note":%q}`, id, id, note)
 		changes[i] = contact.Change{ID: "msg_" + id, Kind: contact.Created, DetectedAt: time.Now(), Contact: eventtest.Parse(b, raw)}
 	}
-	if n, _ := encodeEvent(changes[0], false); len(n) < 900 || len(n) > 1200 {
+	if n, _ := encodeEvent("acme", changes[0], false); len(n) < 900 || len(n) > 1200 {
 		b.Fatalf("an event is %d bytes, want about 1 KB", len(n))
 	}
 	rounds := 0

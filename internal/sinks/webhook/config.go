@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -234,7 +235,8 @@ func redact(u *url.URL) string {
 }
 
 // Open creates the sink: it reads secret_file and tls_ca_file and makes
-// the HTTP client that every delivery reuses. Nothing is sent.
+// the HTTP client that every delivery reuses. Nothing is sent. Its events
+// name env.Workspace, "default" when that is empty.
 func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
@@ -259,6 +261,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	return &Sink{
 		url:         c.URL,
 		target:      c.Target(),
+		workspace:   cmp.Or(env.Workspace, "default"),
 		sign:        newSigner(key),
 		events:      events,
 		headers:     headers,

@@ -98,7 +98,7 @@ func open(t testing.TB, url string, edit func(*Config)) *harness {
 		edit(cfg)
 	}
 	h := &harness{}
-	s, err := cfg.Open(sinks.Env{Name: "hook", Logger: slog.New(slog.NewTextHandler(&h.logs, nil))})
+	s, err := cfg.Open(sinks.Env{Name: "hook", Workspace: "acme", Logger: slog.New(slog.NewTextHandler(&h.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (s *Sink) messages(batch []contact.Change, errs []error) []message {
 	)
 	flush := func() {
 		if len(pending) > 0 {
-			msgs = append(msgs, batchMessage(batch, pending, events))
+			msgs = append(msgs, batchMessage(s.workspace, batch, pending, events))
 			pending, events = nil, nil
 		}
 	}
@@ -47,7 +47,7 @@ func (s *Sink) messages(batch []contact.Change, errs []error) []message {
 		if !s.events[ch.Kind] {
 			continue
 		}
-		body, err := encodeEvent(ch, s.batchSize > 1)
+		body, err := encodeEvent(s.workspace, ch, s.batchSize > 1)
 		if err != nil {
 			errs[i] = fmt.Errorf("webhook: event %s: %w", ch.ID, err)
 			continue
@@ -65,10 +65,10 @@ func (s *Sink) messages(batch []contact.Change, errs []error) []message {
 	return msgs
 }
 
-// encodeEvent returns the JSON of one change (internal/event's), with its
-// id for a batch.
-func encodeEvent(ch contact.Change, withID bool) ([]byte, error) {
-	ev, err := event.New(ch)
+// encodeEvent returns the JSON of one change in a workspace
+// (internal/event's), with its id for a batch.
+func encodeEvent(workspace string, ch contact.Change, withID bool) ([]byte, error) {
+	ev, err := event.New(workspace, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +78,11 @@ func encodeEvent(ch contact.Change, withID bool) ([]byte, error) {
 	return event.Marshal(ev)
 }
 
-// batchMessage makes one request of several encoded events. Its id is
-// derived from the events' ids and its timestamp is the newest of theirs,
-// so the same events always make the same request, whenever it is sent.
-func batchMessage(batch []contact.Change, indices []int, events [][]byte) message {
+// batchMessage makes one request of several encoded events of a
+// workspace, which it names too. Its id is derived from the events' ids
+// and its timestamp is the newest of theirs, so the same events always
+// make the same request, whenever it is sent.
+func batchMessage(workspace string, batch []contact.Change, indices []int, events [][]byte) message {
 	ids := make([]string, len(indices))
 	var newest time.Time
 	for n, i := range indices {
@@ -91,9 +92,10 @@ func batchMessage(batch []contact.Change, indices []int, events [][]byte) messag
 		}
 	}
 	// Written out rather than marshalled: the events are JSON already, so
-	// this cannot fail.
+	// this cannot fail (nor can quoting a string).
+	name, _ := event.Marshal(workspace)
 	var body bytes.Buffer
-	body.WriteString(`{"type":"` + batchType + `","timestamp":"` + event.Timestamp(newest) + `","data":{"events":[`)
+	body.WriteString(`{"type":"` + batchType + `","workspace":` + string(name) + `,"timestamp":"` + event.Timestamp(newest) + `","data":{"events":[`)
 	body.Write(bytes.Join(events, []byte(",")))
 	body.WriteString(`]}}`)
 	return message{id: batchID(ids), body: body.Bytes(), changes: indices}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event/eventtest"
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bodies in testdata/")
@@ -68,11 +70,72 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	}
 }
 
+// Every body names the workspace from Env right after its type: an event
+// sent alone, a batch and each event in it; "default" when Env has none.
+func TestWorkspace(t *testing.T) {
+	type named struct{ Type, Workspace string }
+	decode := func(t *testing.T, body []byte) (named, []named) {
+		t.Helper()
+		var ev struct {
+			named
+			Data struct{ Events []named }
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(body, []byte(`{"type":"`+ev.Type+`","workspace":`)) {
+			t.Errorf("workspace not right after type: %s", body)
+		}
+		return ev.named, ev.Data.Events
+	}
+	for _, workspace := range []string{"globex", ""} {
+		want := workspace
+		if want == "" {
+			want = "default"
+		}
+		t.Run(want, func(t *testing.T) {
+			rc := newReceiver(t, nil)
+			cfg := DefaultConfig()
+			cfg.URL, cfg.Secret, cfg.BatchSize = rc.URL, secret.New(testSecret), 2
+			s, err := cfg.Open(sinks.Env{Workspace: workspace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.(*Sink).Close()
+			for _, err := range s.Deliver(t.Context(), eventtest.Changes(t, 3, contact.Created, contact.Deleted)) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := rc.got()
+			if len(got) != 2 {
+				t.Fatalf("%d requests, want 2", len(got))
+			}
+			var events []named
+			for _, req := range got {
+				ev, inside := decode(t, req.Body)
+				if ev.Workspace != want {
+					t.Errorf("%s names workspace %q, want %q", ev.Type, ev.Workspace, want)
+				}
+				events = append(events, inside...)
+			}
+			if len(events) != 3 {
+				t.Fatalf("%d events in the batches, want 3", len(events))
+			}
+			for _, ev := range events {
+				if ev.Workspace != want {
+					t.Errorf("%s in a batch names workspace %q, want %q", ev.Type, ev.Workspace, want)
+				}
+			}
+		})
+	}
+}
+
 // The contact reaches the receiver as the API sent it: every field, each
 // value written as it was (1.50 stays 1.50, "<" is not escaped).
 func TestContactVerbatim(t *testing.T) {
 	ch := eventtest.Change(t, contact.Updated, "42")
-	body, err := encodeEvent(ch, false)
+	body, err := encodeEvent("acme", ch, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ import (
 type Sink struct {
 	url         string
 	target      string // the URL without credentials, for errors
+	workspace   string // named in every event
 	sign        signer
 	events      map[contact.Kind]bool
 	headers     http.Header // sent with every request
