@@ -52,7 +52,7 @@ func redeliver(ctx context.Context, cfg *config.Config, workspace, sink, event s
 	switch {
 	case err == nil:
 		defer db.Close()
-		st, err := db.Workspace(workspace)
+		st, err := existingWorkspace(db, workspace)
 		if err != nil {
 			return 0, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -33,7 +34,7 @@ func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	st, err := db.Workspace(ws.Name)
+	st, err := existingWorkspace(db, ws.Name)
 	if err != nil {
 		return err
 	}
@@ -49,4 +50,18 @@ func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "sink %s reset: the next sync back-fills it with every current contact\n", *name)
 	return nil
+}
+
+// existingWorkspace returns a workspace that has state already: commands
+// that change a sink's state do not create a workspace's state to find it
+// has no such sink.
+func existingWorkspace(db *state.DB, name string) (*state.Workspace, error) {
+	names, err := db.Workspaces()
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(names, name) {
+		return nil, usageError{fmt.Errorf("the state file has no workspace %q yet: it has no sink to act on before its first sync", name)}
+	}
+	return db.Workspace(name)
 }

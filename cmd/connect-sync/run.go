@@ -36,7 +36,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if err := checkKeys(cfg); err != nil {
+	if err := checkKeys(cfg, logger); err != nil {
 		return err
 	}
 	// The service holds the state file for its whole life; `status` asks
@@ -127,7 +127,7 @@ func (d *daemon) reload() (service.Settings, error) {
 	if err != nil {
 		return service.Settings{}, err
 	}
-	if err := checkKeys(cfg); err != nil {
+	if err := checkKeys(cfg, d.logger); err != nil {
 		return service.Settings{}, err
 	}
 	if cfg.State.Path != d.initial.State.Path {
@@ -139,9 +139,12 @@ func (d *daemon) reload() (service.Settings, error) {
 	return d.settings(cfg), nil
 }
 
-// checkKeys checks that every workspace has its API key, so that the
-// service does not start, or reload, into runs that can only fail.
-func checkKeys(cfg *config.Config) error {
+// checkKeys checks the workspaces' API keys, so that the service does not
+// start, or reload, into runs that can only fail. A workspace without its
+// key (a credential file not there yet, say) holds up no other: it is
+// logged, and its runs fail until the key is there; only when no workspace
+// has one is it an error.
+func checkKeys(cfg *config.Config, logger *slog.Logger) error {
 	var errs []error
 	for _, ws := range cfg.Workspaces {
 		if _, err := ws.Connect.Key(); err != nil {
@@ -151,5 +154,11 @@ func checkKeys(cfg *config.Config) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == len(cfg.Workspaces) {
+		return errors.Join(errs...)
+	}
+	for _, err := range errs {
+		logger.Warn("a workspace has no API key: its runs fail until it has", "error", err)
+	}
+	return nil
 }

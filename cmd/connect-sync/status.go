@@ -47,7 +47,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			fmt.Fprintf(stdout, "workspace %s\n", ws.Workspace)
 		}
-		printStatus(stdout, ws)
+		printStatus(stdout, ws, len(cfg.Workspaces) > 1)
 	}
 	return nil
 }
@@ -74,6 +74,9 @@ func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace
 		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &all); herr != nil {
 			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
 		}
+		if len(all.Workspaces) == 0 {
+			return st, fmt.Errorf("%w; the service on http.listen answered without workspaces: an older connect-sync? Restart it with this version", err)
+		}
 		for _, s := range all.Workspaces {
 			if slices.ContainsFunc(list, func(ws config.Workspace) bool { return ws.Name == s.Workspace }) {
 				st.Workspaces = append(st.Workspaces, s)
@@ -97,7 +100,13 @@ func workspaceStatus(db *state.DB, name string) (state.Status, error) {
 	return ws.Status()
 }
 
-func printStatus(w io.Writer, st state.Status) {
+// printStatus prints one workspace's status; several says whether the
+// config has others, which its commands must then name.
+func printStatus(w io.Writer, st state.Status, several bool) {
+	redeliver := "connect-sync redeliver"
+	if several {
+		redeliver += " --workspace " + st.Workspace
+	}
 	if st.LastRun == nil {
 		fmt.Fprintln(w, "last run: none yet")
 	} else {
@@ -123,7 +132,7 @@ func printStatus(w io.Writer, st state.Status) {
 	tw.Flush()
 	for _, s := range st.Sinks {
 		if s.Disabled != "" {
-			fmt.Fprintf(w, "%s: DISABLED: %s; `connect-sync redeliver --sink %s --all` enables it again\n", s.Name, s.Disabled, s.Name)
+			fmt.Fprintf(w, "%s: DISABLED: %s; `%s --sink %s --all` enables it again\n", s.Name, s.Disabled, redeliver, s.Name)
 		}
 		for _, f := range s.Failures {
 			fmt.Fprintf(w, "%s: contact %s: %s\n", s.Name, f.Contact, f.Error)

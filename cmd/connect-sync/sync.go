@@ -206,6 +206,7 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 	default:
 		return err
 	}
+	var errs []error
 	for i, ws := range list {
 		if len(list) > 1 {
 			if i > 0 {
@@ -217,10 +218,10 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 			if len(list) > 1 {
 				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
 			}
-			return err
+			errs = append(errs, err) // the other workspaces' plans are still worth printing
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // printDryRun fetches and diffs a workspace against its state in db

@@ -185,10 +185,10 @@ func TestWorkspacesRunOnTheirOwnSchedules(t *testing.T) {
 	}
 	eventually(t, "acme's next sync", func() bool { return len(w.ids("acme")) == 39 })
 
+	eventually(t, "acme's second run to be counted", func() bool {
+		return value(s.metrics(), "connect_sync_runs_total", "workspace", "acme", "result", "success") >= 2
+	})
 	families := s.metrics()
-	if n := value(families, "connect_sync_runs_total", "workspace", "acme", "result", "success"); n < 2 {
-		t.Errorf("acme finished %v runs, want at least 2", n)
-	}
 	if n := value(families, "connect_sync_runs_total", "workspace", "globex"); n != 0 {
 		t.Errorf("globex finished %v runs while its API hung", n)
 	}
@@ -202,5 +202,43 @@ func TestWorkspacesRunOnTheirOwnSchedules(t *testing.T) {
 	s.signal(syscall.SIGTERM)
 	if code := s.wait(); code != 0 {
 		t.Errorf("exit %d after SIGTERM with globex's run hung in its fetch", code)
+	}
+}
+
+// TestServiceStartsWithoutOneWorkspacesKey: a workspace whose key file is
+// missing fails its own runs, and the others go on.
+func TestServiceStartsWithoutOneWorkspacesKey(t *testing.T) {
+	w := newTwoWorkspaces(t)
+	b, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := w.path("globex.key")
+	config := strings.Replace(string(b), "api_key: ${TEST_API_KEY}", "api_key_file: "+missing, 2)
+	config = strings.Replace(config, "api_key_file: "+missing, "api_key: ${TEST_API_KEY}", 1) // acme keeps its key
+	w.writeConfig(config)
+	url := w.serviceConfig("")
+	s := w.startService(url)
+	eventually(t, "acme's sync", func() bool {
+		_, err := os.Stat(w.path("acme.csv"))
+		return err == nil
+	})
+	eventually(t, "readyz naming globex", func() bool {
+		code, body := s.get("/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "workspace globex: ") && strings.Contains(body, "api_key_file")
+	})
+	if !strings.Contains(s.logs.String(), "a workspace has no API key") {
+		t.Error("the service did not warn about globex's key")
+	}
+	if err := os.WriteFile(missing, []byte(testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "globex's sync once its key is there", func() bool {
+		_, err := os.Stat(w.path("globex.csv"))
+		return err == nil
+	})
+	s.signal(syscall.SIGTERM)
+	if code := s.wait(); code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }

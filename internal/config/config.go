@@ -14,6 +14,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // Config is the whole configuration: the workspaces to sync and the
@@ -38,8 +39,8 @@ type Config struct {
 }
 
 // DefaultWorkspace is the name of the one workspace of a file without
-// `workspaces:`.
-const DefaultWorkspace = "default"
+// `workspaces:`: the state file's, whose older layouts hold that one.
+const DefaultWorkspace = state.DefaultWorkspace
 
 // Workspace is one Connect workspace, synced with its own checkpoint and
 // sinks.

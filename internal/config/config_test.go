@@ -235,7 +235,6 @@ func TestLoadErrors(t *testing.T) {
 			`testdata/same-destination.yaml:39: workspaces[1].sinks[3].addressbook: the same address book as workspaces[0].sinks[3]: two sinks writing one address book would delete each other's contacts`,
 		}},
 		{"same-destination-single.yaml", []string{`testdata/same-destination-single.yaml:11: sinks[2].path: the same file as sinks[0]: two sinks writing one file would delete each other's contacts`}},
-		{"nats-workspace-key.yaml", []string{`testdata/nats-workspace-key.yaml:5: sinks[0].workspace: unknown key (known here: concurrency, creds_file, duplicate_window, max_age, name, nkey_file, password, password_file, replicas, stream, subject_prefix, timeout, tls_ca_file, token, token_file, type, urls, user)`}},
 		{"bad-schedule.yaml", []string{
 			`testdata/bad-schedule.yaml:1: schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
 			`testdata/bad-schedule.yaml:2: schedule_jitter: must not be negative`,
@@ -639,5 +638,42 @@ workspaces:
 				t.Errorf("the secret is in the error:\n%v", err)
 			}
 		}
+	}
+}
+
+// A nats sink's workspace key, from before there were workspaces, keeps
+// its subjects (and so its place in the stream) in the single form.
+func TestNatsWorkspaceKeyKeepsItsSubjects(t *testing.T) {
+	cfg, err := Load("testdata/nats-workspace-key.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := single(t, cfg)
+	if got := w.Sinks[0].Config.Target(); got != "nats:CONNECT/connect.sales.contact.*" {
+		t.Errorf("target = %s, want the subjects of workspace sales", got)
+	}
+}
+
+// The workspaces' nats sinks on one stream share its prefix, and publish
+// on subjects of their own.
+func TestWorkspacesOnAStream(t *testing.T) {
+	const ws = "  - name: %s\n    connect: {api_key_file: /run/secrets/k}\n    sinks: [{name: bus, type: nats, urls: [nats://n1:4222]%s}]\n"
+	tests := []struct {
+		name, acme, globex, want string
+	}{
+		{"other prefix", "", ", subject_prefix: crm", `config.yaml:7: workspaces[1].sinks[0].subject_prefix: "crm" differs from the "connect" of workspaces[0].sinks[0], which publishes to stream "CONNECT" too: the sinks of a stream share its prefix`},
+		{"same subjects", ", workspace: sales", ", workspace: sales", `config.yaml:7: workspaces[1].sinks[0].workspace: workspaces[0].sinks[0] publishes on the same subjects (connect.sales.contact.*): give each workspace its own`},
+		{"other stream", "", ", subject_prefix: crm, stream: CRM", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("config.yaml", []byte("workspaces:\n"+fmt.Sprintf(ws, "acme", tt.acme)+fmt.Sprintf(ws, "globex", tt.globex)))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error = %v", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("error = %v\nwant %s", err, tt.want)
+			}
+		})
 	}
 }

@@ -153,12 +153,14 @@ func (l *loader) decodeSink(s *Sink, n *yaml.Node, path, workspace string) {
 		return // reported by validate
 	}
 	s.Config = newConfig()
-	if err := n.Decode(s.Config); err != nil {
-		l.errs = append(l.errs, l.yamlErrors(err, path)...)
-	}
 	if nc, ok := s.Config.(*nats.Config); ok {
 		// The workspace is a token of the subjects, so that consumers can
-		// tell the workspaces' events apart.
+		// tell the workspaces' events apart; an entry may still name its
+		// own. It is set here rather than given to Open because it is part
+		// of the sink's Target.
 		nc.Workspace = workspace
+	}
+	if err := n.Decode(s.Config); err != nil {
+		l.errs = append(l.errs, l.yamlErrors(err, path)...)
 	}
 }

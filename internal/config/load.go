@@ -138,6 +138,8 @@ type loader struct {
 	errs      []error
 	stateOnly bool // LoadState's
 
+	streams map[string]streamUse // nats stream → its first sink, across workspaces
+
 	walked   map[walked]bool
 	unset    map[*yaml.Node][]string // a scalar expanded → the unset variables it names
 	reported map[*yaml.Node]bool     // a scalar whose unset variables are reported

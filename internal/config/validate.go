@@ -200,6 +200,12 @@ func (l *loader) validateSink(s Sink, path string) bool {
 // the same stream name are refused too, as nothing here tells two clusters
 // from two nodes of one. Another workspace's sink may share the stream: its
 // subjects and change ids are its own.
+//
+// Across workspaces, the sinks of a stream share its subject prefix (the
+// stream is created with the subjects "<subject_prefix>.>", and a sink
+// whose subjects it does not cover would fail every run), and no two of
+// them publish on the same subjects, where consumers could not tell the
+// workspaces apart.
 func (l *loader) validateStream(s Sink, path string, streams map[string]string) {
 	nc, ok := s.Config.(*nats.Config)
 	if !ok {
@@ -210,6 +216,23 @@ func (l *loader) validateStream(s Sink, path string, streams map[string]string) 
 		return
 	}
 	streams[nc.Stream] = s.Name
+	first, shared := l.streams[nc.Stream]
+	switch {
+	case !shared:
+		if l.streams == nil {
+			l.streams = map[string]streamUse{}
+		}
+		l.streams[nc.Stream] = streamUse{path: path, prefix: nc.SubjectPrefix, workspace: nc.Workspace}
+	case first.prefix != nc.SubjectPrefix:
+		l.fail(path+".subject_prefix", fmt.Errorf("%q differs from the %q of %s, which publishes to stream %q too: the sinks of a stream share its prefix", nc.SubjectPrefix, first.prefix, first.path, nc.Stream))
+	case first.workspace == nc.Workspace:
+		l.fail(path+".workspace", fmt.Errorf("%s publishes on the same subjects (%s.%s.contact.*): give each workspace its own", first.path, nc.SubjectPrefix, nc.Workspace))
+	}
+}
+
+// streamUse is the first nats sink of a stream.
+type streamUse struct {
+	path, prefix, workspace string
 }
 
 // validateDestination refuses a sink that writes what an earlier one, of

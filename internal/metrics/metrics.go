@@ -120,8 +120,10 @@ func New(version string, runtimeCollectors bool) *Metrics {
 		Help: "The running connect-sync's version; always 1.",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.runs, m.runsSkipped, m.runDuration, m.lastRun, m.lastSuccess, m.contacts,
-		m.changes, m.requests, m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.conflicts, m.sinkLastSuccess, buildInfo)
+	for _, v := range m.vecs() {
+		m.reg.MustRegister(v)
+	}
+	m.reg.MustRegister(buildInfo)
 	if runtimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -186,10 +188,11 @@ func (m *Metrics) Retain(workspaces []string) {
 
 // vec is any of prometheus's metric vectors.
 type vec interface {
+	prometheus.Collector
 	DeletePartialMatch(labels prometheus.Labels) int
 }
 
-// vecs are every series with a workspace label.
+// vecs are every series with a workspace label: all but build_info.
 func (m *Metrics) vecs() []vec {
 	return []vec{
 		m.runs, m.runsSkipped, m.runDuration, m.lastRun, m.lastSuccess, m.contacts, m.changes, m.requests,

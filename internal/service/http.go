@@ -110,6 +110,7 @@ type WorkspaceReady struct {
 func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	answer := Readiness{Ready: true, Workspaces: map[string]WorkspaceReady{}}
+	several := len(s.names()) > 1
 	s.mu.Lock()
 	for _, ws := range s.workspaces {
 		if ws.removed {
@@ -117,7 +118,7 @@ func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 		}
 		ready, reason := readiness(now, ws.last, ws.lastSuccess, ws.running, ws.Schedule, s.settings.Jitter)
 		answer.Workspaces[ws.Name] = WorkspaceReady{Ready: ready, Reason: reason}
-		if len(s.workspaces) > 1 {
+		if several {
 			reason = "workspace " + ws.Name + ": " + reason
 		}
 		if answer.Ready && !ready || answer.Reason == "" {

@@ -125,6 +125,7 @@ type loop struct {
 	ctx      context.Context // cancelled to end the runs at once
 	cancel   context.CancelFunc
 	done     chan result
+	served   chan struct{}    // closed when Serve returns: runs left behind report to nobody
 	watchdog <-chan time.Time // nil without a watchdog
 }
 
@@ -134,9 +135,10 @@ type loop struct {
 func (s *Service) Serve(settings Settings, signals <-chan os.Signal, ln net.Listener) (err error) {
 	s.requests = make(chan syncRequest)
 	s.quit = make(chan struct{})
-	l := &loop{Service: s, signals: signals, done: make(chan result, 1)}
+	l := &loop{Service: s, signals: signals, done: make(chan result), served: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	defer l.cancel()
+	defer close(l.served)
 	l.apply(settings)
 	if ln != nil {
 		srv := &http.Server{Handler: s.handler(ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
@@ -215,9 +217,13 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 	for _, ws := range settings.Workspaces {
 		w := l.workspace(ws.Name)
 		if w == nil {
-			w = &workspace{metrics: l.Metrics.Workspace(ws.Name), logger: l.Logger.With("workspace", ws.Name)}
-			w.running = settings.RunOnStart // so /readyz does not call it ready before its first run
-			l.readState(w, ws.Name)
+			w = &workspace{
+				Workspace: ws,
+				metrics:   l.Metrics.Workspace(ws.Name),
+				logger:    l.Logger.With("workspace", ws.Name),
+				running:   settings.RunOnStart, // so /readyz does not call it ready before its first run
+			}
+			l.readState(w)
 			added = append(added, w)
 		}
 		l.mu.Lock()
@@ -226,14 +232,17 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 		w.next = l.nextRun(w, settings.Jitter, now)
 		kept = append(kept, w)
 	}
+	var leaving []*workspace
 	for _, w := range l.workspaces {
 		if !slices.Contains(kept, w) && w.stop != nil {
-			w.removed = true
-			kept = append(kept, w)
+			leaving = append(leaving, w)
 		}
 	}
 	l.mu.Lock()
-	l.settings, l.workspaces = settings, kept
+	for _, w := range leaving {
+		w.removed = true
+	}
+	l.settings, l.workspaces = settings, append(kept, leaving...)
 	l.mu.Unlock()
 	l.retainMetrics()
 	return added
@@ -241,10 +250,10 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 
 // readState starts a workspace's readiness and gauges from what its state
 // recorded.
-func (l *loop) readState(w *workspace, name string) {
-	st, err := l.Status(name)
+func (l *loop) readState(w *workspace) {
+	st, err := l.Status(w.Name)
 	if err != nil {
-		l.Logger.Warn("could not read the workspace's last run", "workspace", name, "error", err)
+		w.logger.Warn("could not read the workspace's last run", "error", err)
 		return
 	}
 	w.last = st.LastRun
@@ -301,9 +310,9 @@ func (l *loop) nextRun(w *workspace, jitter time.Duration, now time.Time) time.T
 
 // untilNext is how long until the next scheduled run of any workspace.
 func (l *loop) untilNext() time.Duration {
-	var first time.Time
+	first := time.Now().Add(24 * time.Hour) // none is scheduled: a reload may bring one
 	for _, w := range l.workspaces {
-		if !w.removed && (first.IsZero() || w.next.Before(first)) {
+		if !w.removed && w.next.Before(first) {
 			first = w.next
 		}
 	}
@@ -347,7 +356,10 @@ func (l *loop) start(w *workspace) {
 				r.err = fmt.Errorf("the run panicked: %v", p)
 			}
 			r.finished = time.Now()
-			l.done <- r
+			select {
+			case l.done <- r:
+			case <-l.served: // Serve gave up on this run (a second signal, a stuck run)
+			}
 		}()
 		r.report, r.err = job(l.ctx, stop)
 	}()
@@ -436,7 +448,7 @@ func (l *loop) finished(r result) {
 // notifyStatus tells systemd how a workspace is doing, naming it when
 // there are several.
 func (l *loop) notifyStatus(w *workspace, status string) {
-	if len(l.workspaces) > 1 {
+	if len(l.names()) > 1 {
 		status = w.Name + ": " + status
 	}
 	notify("STATUS=" + status)

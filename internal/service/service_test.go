@@ -653,6 +653,15 @@ func TestReloadAddsAndDropsWorkspaces(t *testing.T) {
 	}
 	h := start(t, Settings{RunOnStart: true, Workspaces: one(every(time.Hour), a.run)}, reload)
 	<-a.started
+	polling := make(chan struct{})
+	defer func() { <-polling }()
+	go func() { // the handlers read what the reload changes
+		defer close(polling)
+		for range 20 {
+			var body Readiness
+			h.get("/readyz", &body)
+		}
+	}()
 	h.signals <- syscall.SIGHUP
 	<-b.started // a workspace new to the service starts at once with run_on_start
 	var status Status
@@ -768,4 +777,24 @@ func TestRedeliverEndpointNeedsTheWorkspaceWhenThereAreSeveral(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestASecondSignalLeavesNoRunBehindForever(t *testing.T) {
+	j := newJob()
+	h := start(t, Settings{RunOnStart: true, Workspaces: []Workspace{
+		{Name: "a", Schedule: every(time.Hour), Job: j.run},
+		{Name: "b", Schedule: every(time.Hour), Job: j.run},
+		{Name: "c", Schedule: every(time.Hour), Job: j.run},
+	}}, nil)
+	for range 3 {
+		<-j.started
+	}
+	h.signals <- syscall.SIGTERM
+	h.signals <- syscall.SIGINT
+	if err := h.wait(); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Serve: %v, want ErrInterrupted", err)
+	}
+	// The runs end after Serve returned; goleak (TestMain) fails the
+	// package if one of them waits forever to report.
+	close(j.release)
 }

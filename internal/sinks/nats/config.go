@@ -51,10 +51,11 @@ type Config struct {
 
 	// SubjectPrefix and Workspace make the subjects:
 	// "<subject_prefix>.<workspace>.contact.<created|updated|deleted>".
-	// Workspace is not a key of the entry: internal/config sets it to the
-	// name of the sink's workspace, which it checks is one subject token.
+	// The events name Workspace too. internal/config sets it to the name
+	// of the sink's workspace unless the entry has the key, which stays
+	// for configs written before there were workspaces.
 	SubjectPrefix string `yaml:"subject_prefix"`
-	Workspace     string `yaml:"-"`
+	Workspace     string `yaml:"workspace"`
 
 	// Timeout bounds connecting, to any of the urls in turn, as a whole,
 	// and the wait for each publish acknowledgement.
@@ -156,6 +157,9 @@ func (c *Config) validateNames() error {
 		if !validToken(token) {
 			return &sinks.FieldError{Key: "subject_prefix", Err: fmt.Errorf("%q is not a subject prefix: tokens separated by '.', none empty, without spaces, '*' or '>'", c.SubjectPrefix)}
 		}
+	}
+	if !validToken(c.Workspace) || strings.Contains(c.Workspace, ".") {
+		return &sinks.FieldError{Key: "workspace", Err: fmt.Errorf("%q is not one subject token: not empty, without spaces, '.', '*' or '>'", c.Workspace)}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"cmp"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -261,7 +260,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	return &Sink{
 		url:         c.URL,
 		target:      c.Target(),
-		workspace:   cmp.Or(env.Workspace, "default"),
+		workspace:   env.Workspace,
 		sign:        newSigner(key),
 		events:      events,
 		headers:     headers,

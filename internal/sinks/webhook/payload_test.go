@@ -71,7 +71,7 @@ func compareGolden(t *testing.T, path string, got []byte) {
 }
 
 // Every body names the workspace from Env right after its type: an event
-// sent alone, a batch and each event in it; "default" when Env has none.
+// sent alone, a batch and each event in it.
 func TestWorkspace(t *testing.T) {
 	type named struct{ Type, Workspace string }
 	decode := func(t *testing.T, body []byte) (named, []named) {
@@ -88,16 +88,12 @@ func TestWorkspace(t *testing.T) {
 		}
 		return ev.named, ev.Data.Events
 	}
-	for _, workspace := range []string{"globex", ""} {
-		want := workspace
-		if want == "" {
-			want = "default"
-		}
+	for _, want := range []string{"globex", "default"} {
 		t.Run(want, func(t *testing.T) {
 			rc := newReceiver(t, nil)
 			cfg := DefaultConfig()
 			cfg.URL, cfg.Secret, cfg.BatchSize = rc.URL, secret.New(testSecret), 2
-			s, err := cfg.Open(sinks.Env{Workspace: workspace})
+			s, err := cfg.Open(sinks.Env{Workspace: want})
 			if err != nil {
 				t.Fatal(err)
 			}
