@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
+	"github.com/connect-sync/connect-sync/internal/sinks/nats"
 	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
 )
 
@@ -675,5 +677,28 @@ func TestWorkspacesOnAStream(t *testing.T) {
 				t.Errorf("error = %v\nwant %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// A nats sink's connection keys belong to natsconn.Config, inline in the
+// sink's settings: the strict walk knows them beside the sink's own, and
+// they decode with their defaults.
+func TestNatsConnectionKeys(t *testing.T) {
+	const entry = "sinks:\n  - name: bus\n    type: nats\n    urls: [nats://n1:4222, nats://n2:4222]\n    user: alice\n    password_file: /run/secrets/nats\n    stream: EVENTS\n"
+	cfg, err := Parse("config.yaml", []byte(entry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := single(t, cfg).Sinks[0].Config.(*nats.Config)
+	if !slices.Equal(nc.URLs, []string{"nats://n1:4222", "nats://n2:4222"}) || nc.User != "alice" ||
+		nc.PasswordFile != "/run/secrets/nats" || nc.Timeout != 10*time.Second || nc.Stream != "EVENTS" {
+		t.Errorf("nats settings = %+v", nc)
+	}
+
+	_, err = Parse("config.yaml", []byte(entry+"    timout: 5s\n"))
+	want := "config.yaml:8: sinks[0].timout: unknown key (known here: concurrency, creds_file, duplicate_window, max_age, name, " +
+		"nkey_file, password, password_file, replicas, stream, subject_prefix, timeout, tls_ca_file, token, token_file, type, urls, user, workspace)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
 	}
 }

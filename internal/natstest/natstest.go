@@ -2,12 +2,14 @@
 // tests: one server, or a cluster of three joined by routes, on free
 // loopback ports with their storage in temporary folders, through
 // internal/servertest: without nats-server installed a test is skipped,
-// unless servertest.EnvVar makes that a failure.
+// unless servertest.EnvVar makes that a failure. Silent listens like
+// servers that never answer, for the tests of a connect's bounds.
 package natstest
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,4 +180,36 @@ func Messages(t testing.TB, js jetstream.JetStream, stream string) []*jetstream.
 		msgs = append(msgs, m)
 	}
 	return msgs
+}
+
+// Silent listens on n loopback ports, accepting connections and never
+// answering, as a server that hangs or a black hole behind a proxy would,
+// and returns their nats:// URLs; it closes them when the test ends.
+func Silent(t testing.TB, n int) []string {
+	t.Helper()
+	var urls []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns []net.Conn
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					for _, c := range conns {
+						c.Close()
+					}
+					return
+				}
+				conns = append(conns, c)
+			}
+		}()
+		t.Cleanup(func() { l.Close(); <-done })
+		urls = append(urls, "nats://"+l.Addr().String())
+	}
+	return urls
 }

@@ -1,43 +1,25 @@
 package nats
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
 	natsclient "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// Config is a nats sink's entry in the config file.
+// Config is a nats sink's entry in the config file: the connection
+// settings (urls, credentials, tls_ca_file, timeout) and the stream's.
 type Config struct {
-	// URLs are the servers to connect to (nats://, tls://, ws:// or
-	// wss://host:port); the client also learns the rest of a cluster from
-	// the one it reaches. Credentials do not go here but in the keys below.
-	URLs []string `yaml:"urls"`
-
-	// At most one way to authenticate: a credentials file (a user JWT and
-	// its nkey seed), an nkey seed file, a token, or a user and password.
-	CredsFile    string        `yaml:"creds_file"`
-	NkeyFile     string        `yaml:"nkey_file"`
-	Token        secret.String `yaml:"token"`
-	TokenFile    string        `yaml:"token_file"`
-	User         string        `yaml:"user"`
-	Password     secret.String `yaml:"password"`
-	PasswordFile string        `yaml:"password_file"`
-	// TLSCAFile is a PEM file of the CAs the server's certificate must
-	// chain to, for a private CA; setting it requires TLS.
-	TLSCAFile string `yaml:"tls_ca_file"`
+	// Config is the connection settings; its Timeout also bounds the wait
+	// for each publish acknowledgement.
+	natsconn.Config `yaml:",inline"`
 
 	// Stream is the JetStream stream that stores the events. It is created
 	// when missing, with the subjects "<subject_prefix>.>" and the three
@@ -57,9 +39,6 @@ type Config struct {
 	SubjectPrefix string `yaml:"subject_prefix"`
 	Workspace     string `yaml:"workspace"`
 
-	// Timeout bounds connecting, to any of the urls in turn, as a whole,
-	// and the wait for each publish acknowledgement.
-	Timeout time.Duration `yaml:"timeout"`
 	// Concurrency is how many publishes await their acknowledgement at
 	// once.
 	Concurrency int `yaml:"concurrency"`
@@ -74,18 +53,15 @@ func DefaultConfig() *Config {
 		DuplicateWindow: 24 * time.Hour,
 		SubjectPrefix:   "connect",
 		Workspace:       "default",
-		Timeout:         10 * time.Second,
+		Config:          natsconn.Config{Timeout: natsconn.DefaultTimeout},
 		Concurrency:     256,
 	}
 }
 
-// schemes are the URL schemes the client speaks.
-var schemes = []string{"nats", "tls", "ws", "wss"}
-
 // Validate checks the settings; errors are *sinks.FieldError. The files
 // named are read by Open.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validateURLs, c.validateAuth, c.validateNames, c.validateNumbers} {
+	for _, check := range []func() error{c.validateConn, c.validateNames, c.validateNumbers} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -93,60 +69,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) validateURLs() error {
-	if len(c.URLs) == 0 {
-		return &sinks.FieldError{Key: "urls", Err: errors.New("is required: at least one server, such as nats://127.0.0.1:4222")}
+// validateConn checks the connection settings, their errors made the
+// sinks' kind.
+func (c *Config) validateConn() error {
+	err := c.Config.Validate()
+	var fe *natsconn.FieldError
+	if errors.As(err, &fe) {
+		return &sinks.FieldError{Key: fe.Key, Err: fe.Err}
 	}
-	for i, raw := range c.URLs {
-		key := fmt.Sprintf("urls[%d]", i)
-		u, err := url.Parse(raw)
-		if err != nil {
-			// url.Error repeats the URL, which may hold credentials.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			return &sinks.FieldError{Key: key, Err: fmt.Errorf("is not a URL: %w", err)}
-		}
-		switch {
-		case !slices.Contains(schemes, u.Scheme) || u.Host == "":
-			return &sinks.FieldError{Key: key, Err: errors.New("must be a nats://, tls://, ws:// or wss:// URL with a host (nats://host:4222)")}
-		case u.User != nil:
-			return &sinks.FieldError{Key: key, Err: errors.New("must not hold credentials: use creds_file, nkey_file, token or user and password")}
-		case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
-			return &sinks.FieldError{Key: key, Err: errors.New("must be only a scheme, a host and a port")}
-		}
-	}
-	return nil
-}
-
-func (c *Config) validateAuth() error {
-	switch {
-	case !c.Token.IsZero() && c.TokenFile != "":
-		return &sinks.FieldError{Key: "token_file", Err: errors.New("set token or token_file, not both")}
-	case !c.Password.IsZero() && c.PasswordFile != "":
-		return &sinks.FieldError{Key: "password_file", Err: errors.New("set password or password_file, not both")}
-	case c.User == "" && (!c.Password.IsZero() || c.PasswordFile != ""):
-		return &sinks.FieldError{Key: "user", Err: errors.New("is required with a password")}
-	case c.User != "" && c.Password.IsZero() && c.PasswordFile == "":
-		return &sinks.FieldError{Key: "password", Err: errors.New("is required with user (or password_file)")}
-	}
-	var set []string
-	for key, on := range map[string]bool{
-		"creds_file": c.CredsFile != "",
-		"nkey_file":  c.NkeyFile != "",
-		"token":      !c.Token.IsZero() || c.TokenFile != "",
-		"user":       c.User != "",
-	} {
-		if on {
-			set = append(set, key)
-		}
-	}
-	if len(set) > 1 {
-		slices.Sort(set)
-		return &sinks.FieldError{Key: set[1], Err: fmt.Errorf("set one way to authenticate, not %s", strings.Join(set, " and "))}
-	}
-	return nil
+	return err
 }
 
 func (c *Config) validateNames() error {
@@ -179,8 +110,6 @@ func (c *Config) validateNumbers() error {
 		return &sinks.FieldError{Key: "duplicate_window", Err: errors.New("must be positive")}
 	case c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge:
 		return &sinks.FieldError{Key: "duplicate_window", Err: fmt.Errorf("must not be longer than max_age %v", c.MaxAge)}
-	case c.Timeout <= 0:
-		return &sinks.FieldError{Key: "timeout", Err: errors.New("must be positive")}
 	case c.Concurrency < 1 || c.Concurrency > 4096:
 		return &sinks.FieldError{Key: "concurrency", Err: fmt.Errorf("must be 1 to 4096, not %d", c.Concurrency)}
 	}
@@ -224,7 +153,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
-	auth, err := c.auth()
+	conn, err := c.Options("connect-sync")
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
@@ -233,7 +162,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		servers:     strings.Join(c.URLs, ","),
+		conn:        conn,
 		target:      c.Target(),
 		stream:      c.streamConfig(),
 		subjects:    c.subjectBase(),
@@ -242,108 +171,6 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		concurrency: c.Concurrency,
 		logger:      logger,
 	}
-	s.options = append(auth,
-		natsclient.Name("connect-sync"),
-		natsclient.Timeout(c.Timeout),
-		// The dialer resolves names within the connect's deadline.
-		natsclient.SkipHostLookup(),
-		// A run that lost its server fails its publishes and tries again
-		// next run, so reconnecting need not last long.
-		natsclient.MaxReconnects(5),
-		natsclient.ReconnectWait(time.Second),
-		natsclient.NoCallbacksAfterClientClose(),
-		natsclient.ErrorHandler(s.asyncError),
-	)
-	if c.TLSCAFile != "" {
-		tlsOpt, err := readCAs(c.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("nats: %w", err)
-		}
-		s.options = append(s.options, tlsOpt)
-	}
+	conn.Client = append(conn.Client, natsclient.ErrorHandler(s.asyncError))
 	return s, nil
-}
-
-// auth returns the connection options that authenticate, reading the
-// files that hold secrets.
-func (c *Config) auth() ([]natsclient.Option, error) {
-	switch {
-	case c.CredsFile != "":
-		opt, err := readCreds(c.CredsFile)
-		if err != nil {
-			return nil, err
-		}
-		return []natsclient.Option{opt}, nil
-	case c.NkeyFile != "":
-		opt, err := natsclient.NkeyOptionFromSeed(c.NkeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("nkey_file %s: %w", c.NkeyFile, err)
-		}
-		return []natsclient.Option{opt}, nil
-	case !c.Token.IsZero() || c.TokenFile != "":
-		token, err := readSecret(c.Token, "token_file", c.TokenFile)
-		if err != nil {
-			return nil, err
-		}
-		return []natsclient.Option{natsclient.Token(token)}, nil
-	case c.User != "":
-		password, err := readSecret(c.Password, "password_file", c.PasswordFile)
-		if err != nil {
-			return nil, err
-		}
-		return []natsclient.Option{natsclient.UserInfo(c.User, password)}, nil
-	}
-	return nil, nil
-}
-
-// readSecret returns value, or the content of file (whitespace trimmed)
-// when file is set.
-func readSecret(value secret.String, key, file string) (string, error) {
-	if file == "" {
-		return value.Reveal(), nil
-	}
-	s, err := secret.ReadFile(file)
-	switch {
-	case errors.Is(err, secret.ErrEmpty):
-		return "", fmt.Errorf("%s %s: %w", key, file, err)
-	case err != nil:
-		return "", fmt.Errorf("%s: %w", key, err)
-	}
-	return s.Reveal(), nil
-}
-
-// readCreds reads a credentials file and checks that it holds a user JWT
-// and an nkey seed that signs.
-func readCreds(file string) (natsclient.Option, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("creds_file: %w", err)
-	}
-	opt := natsclient.UserCredentialBytes(data)
-	o := natsclient.GetDefaultOptions()
-	if err := opt(&o); err != nil {
-		return nil, fmt.Errorf("creds_file %s: %w", file, err)
-	}
-	// The errors say what is missing, never the file's content.
-	if _, err := o.UserJWT(); err != nil {
-		return nil, fmt.Errorf("creds_file %s: no user JWT: %w", file, err)
-	}
-	if _, err := o.SignatureCB([]byte("connect-sync")); err != nil {
-		return nil, fmt.Errorf("creds_file %s: no nkey seed: %w", file, err)
-	}
-	return opt, nil
-}
-
-// readCAs reads a PEM file of CAs into the TLS settings, which require
-// TLS of every server.
-func readCAs(file string) (natsclient.Option, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("tls_ca_file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificate", file)
-	}
-	return natsclient.Secure(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), nil
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/event"
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -56,9 +57,8 @@ import (
 // overlap (the engine makes one at a time per sink); the connection is
 // kept between them until Close.
 type Sink struct {
-	servers     string // the urls, comma separated, as the client takes them (no credentials)
-	target      string // for errors: the stream and subjects
-	options     []natsclient.Option
+	conn        *natsconn.Options // the servers, credentials and client options
+	target      string            // for errors: the stream and subjects
 	stream      jetstream.StreamConfig
 	subjects    string // every subject but its last token
 	workspace   string // the subjects' workspace token, named in every event
@@ -344,6 +344,16 @@ func (s *Sink) warnSettings(have jetstream.StreamConfig) {
 		s.logger.Warn("the stream's duplicate window is shorter than the config's: a change published again after it is stored twice; connect-sync leaves it as it is",
 			"stream", have.Name, "duplicate_window", have.Duplicates, "config", s.stream.Duplicates)
 	}
+}
+
+// dial connects within the timeout and the run's context; a failure stops
+// the sink for the run.
+func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
+	nc, err := natsconn.Dial(ctx, s.conn)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect to %s: %w: %w", s.conn.Servers, sinks.ErrUnavailable, err)
+	}
+	return nc, nil
 }
 
 // Check connects and reads the stream's state, creating nothing: any

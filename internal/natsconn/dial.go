@@ -1,4 +1,4 @@
-package nats
+package natsconn
 
 import (
 	"context"
@@ -9,19 +9,19 @@ import (
 	"time"
 
 	natsclient "github.com/nats-io/nats.go"
-
-	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// dial connects to the servers within the timeout and the context, both
-// for the whole connect: the client's own timeout applies to each URL in
-// turn, and its Connect takes no context.
-func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
-	connectCtx, cancel := context.WithTimeout(ctx, s.timeout)
+// Dial connects to o.Servers within o.Timeout and ctx, both for the whole
+// connect: the client's own timeout applies to each URL in turn, and its
+// Connect takes no context. When ctx ends first the error is ctx's;
+// when the timeout passes it wraps context.DeadlineExceeded. The error
+// does not name the servers: the caller says what it was connecting to.
+func Dial(ctx context.Context, o *Options) (*natsclient.Conn, error) {
+	connectCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	d := &dialer{ctx: connectCtx}
-	d.Timeout = s.timeout
-	nc, err := natsclient.Connect(s.servers, append(slices.Clip(s.options), natsclient.SetCustomDialer(d))...)
+	d.Timeout = o.Timeout
+	nc, err := natsclient.Connect(o.Servers, append(slices.Clip(o.Client), natsclient.SetCustomDialer(d))...)
 	d.release()
 	// A dial can fail on the deadline a moment before the context's timer
 	// marks it done: the deadline, not Err, says whether time ran out.
@@ -34,11 +34,11 @@ func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 		}
 		err = ctx.Err()
 		if err == nil {
-			err = fmt.Errorf("no server answered within %v: %w", s.timeout, context.DeadlineExceeded)
+			err = fmt.Errorf("no server answered within %v: %w", o.Timeout, context.DeadlineExceeded)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect to %s: %w: %w", s.servers, sinks.ErrUnavailable, err)
+		return nil, err
 	}
 	return nc, nil
 }
@@ -79,3 +79,6 @@ func (d *dialer) release() {
 	}
 	d.ctx, d.stops = nil, nil
 }
+
+// Interface guards.
+var _ natsclient.CustomDialer = (*dialer)(nil)
