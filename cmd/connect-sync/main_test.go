@@ -136,15 +136,7 @@ func (w *workspace) assertMirrors() {
 	w.t.Helper()
 	want := w.api.IDs()
 	slices.SortFunc(want, byNumber)
-	f, err := os.Open(w.path("contacts.csv"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	rows := readCSV(w.t, w.path("contacts.csv"))
 	var csvIDs []string
 	for _, row := range rows[1:] {
 		csvIDs = append(csvIDs, row[0])
@@ -170,6 +162,21 @@ func (w *workspace) assertMirrors() {
 	if !slices.Equal(cardIDs, want) {
 		w.t.Errorf("vcard files %v, want %v", cardIDs, want)
 	}
+}
+
+// readCSV returns a CSV file's rows, its header first.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 func byNumber(a, b string) int {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -58,17 +57,8 @@ func newTwoWorkspaces(t *testing.T) *twoWorkspaces {
 // ids returns the contact ids in a workspace's CSV file, sorted.
 func (w *twoWorkspaces) ids(name string) []string {
 	w.t.Helper()
-	f, err := os.Open(w.path(name + ".csv"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		w.t.Fatal(err)
-	}
 	var ids []string
-	for _, row := range rows[1:] {
+	for _, row := range readCSV(w.t, w.path(name+".csv"))[1:] {
 		ids = append(ids, row[0])
 	}
 	slices.SortFunc(ids, byNumber)

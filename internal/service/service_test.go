@@ -158,8 +158,9 @@ func (h *harness) get(path string, v any) int {
 	return resp.StatusCode
 }
 
-// counter reads a counter's value from the registry.
-func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
+// counter reads a counter's value from the registry, summed over the
+// series of the workspace given, or of every workspace.
+func counter(t *testing.T, g prometheus.Gatherer, name string, workspace ...string) float64 {
 	t.Helper()
 	families, err := g.Gather()
 	if err != nil {
@@ -167,9 +168,14 @@ func counter(t *testing.T, g prometheus.Gatherer, name string) float64 {
 	}
 	var sum float64
 	for _, f := range families {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				sum += m.GetCounter().GetValue()
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "workspace" && (len(workspace) == 0 || l.GetValue() == workspace[0]) {
+					sum += m.GetCounter().GetValue()
+				}
 			}
 		}
 	}
@@ -552,29 +558,6 @@ func TestRedeliverEndpoint(t *testing.T) {
 	}
 }
 
-// labelled reads a counter's value for one workspace.
-func labelled(t *testing.T, g prometheus.Gatherer, name, workspace string) float64 {
-	t.Helper()
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "workspace" && l.GetValue() == workspace {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
-}
-
 func TestWorkspacesRunOnTheirOwnSchedules(t *testing.T) {
 	fast, slow := newJob(), newJob()
 	close(fast.release)
@@ -588,13 +571,13 @@ func TestWorkspacesRunOnTheirOwnSchedules(t *testing.T) {
 	for range 5 {
 		<-fast.started
 	}
-	for labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "slow") < 2 {
+	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "slow") < 2 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if n := labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "fast"); n != 0 {
+	if n := counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_skipped_total", "fast"); n != 0 {
 		t.Errorf("fast skipped %v runs while slow ran", n)
 	}
-	if n := labelled(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total", "fast"); n < 4 {
+	if n := counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total", "fast"); n < 4 {
 		t.Errorf("fast finished %v runs, want at least 4", n)
 	}
 	close(slow.release)
