@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 
 	"github.com/connect-sync/connect-sync/internal/config"
-	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -77,7 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	opts := engine.Options{MaxDeleteFraction: ws.Sync.MaxDeleteFraction}
+	opts := runOptions(ws)
 	run := workspaceRun{cfg: cfg, ws: ws, logger: logger}
 
 	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())

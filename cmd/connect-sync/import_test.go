@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,20 +71,6 @@ func (w *workspace) contacts(withTypes bool) []string {
 	return lines
 }
 
-func readReport(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 const importCSV = `email,firstName,lastName,companyName,phoneNumbers,leadStatusLabel,Birthday
 ada@example.com,Ada,Lovelace,Analytical Engines,+44 20 7946 0018; +44 20 7946 0019,Qualified Lead,1815-12-10
 EXISTING@example.com,Existing,Person,,,,
@@ -131,7 +116,7 @@ func TestImportEndToEnd(t *testing.T) {
 		t.Errorf("%d POSTs, %d contacts; want 3 and 9", w.posts(), len(w.api.IDs()))
 	}
 
-	rows := readReport(t, report)
+	rows := readCSV(t, report)
 	if !slices.Equal(rows[0], []string{"file", "line", "email", "name", "outcome", "reason", "contact_id", "not_imported"}) || len(rows) != 8 {
 		t.Fatalf("report: %q", rows)
 	}

@@ -94,7 +94,8 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 				}
 				// The source is built for each run, so that a rotated
 				// api_key_file is read again.
-				opts := engine.Options{Query: ws.Connect.Query, MaxDeleteFraction: ws.Sync.MaxDeleteFraction, Stop: stop}
+				opts := runOptions(&ws)
+				opts.Stop = stop
 				return run.sync(ctx, st, opts, nil)
 			},
 		})

@@ -80,8 +80,8 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 	started := time.Now()
 	db, err := state.Open(cfg.State.Path)
 	if err != nil {
-		for _, ws := range list {
-			if m != nil {
+		if m != nil {
+			for _, ws := range list {
 				m.Workspace(ws.Name).ObserveRun(started, time.Now(), engine.Report{}, err)
 			}
 		}
@@ -99,12 +99,8 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 			if m != nil {
 				mw = m.Workspace(ws.Name)
 			}
-			opts := engine.Options{
-				Query:             ws.Connect.Query,
-				MaxDeleteFraction: ws.Sync.MaxDeleteFraction,
-				AllowMassDelete:   flags.allowMassDelete,
-				Only:              flags.only,
-			}
+			opts := runOptions(&ws)
+			opts.AllowMassDelete, opts.Only = flags.allowMassDelete, flags.only
 			r := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(logger, cfg, ws.Name), metrics: mw}
 			st, err := db.Workspace(ws.Name)
 			var report engine.Report
@@ -127,6 +123,11 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// runOptions are the options a workspace's config gives its runs.
+func runOptions(ws *config.Workspace) engine.Options {
+	return engine.Options{Query: ws.Connect.Query, MaxDeleteFraction: ws.Sync.MaxDeleteFraction}
 }
 
 // workspaceLogger names the workspace in a logger's lines when the config
