@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -118,7 +117,7 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 // refresh rewrites a change record to carry its contact as it is now.
 func refresh(ws space, key []byte) error {
 	changes := ws.Bucket(bucketChanges)
-	var r record
+	var r Record
 	if err := getJSON(changes, key, &r); err != nil {
 		return err
 	}
@@ -126,14 +125,7 @@ func refresh(ws space, key []byte) error {
 	if err != nil {
 		return fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
-	switch now := ws.Bucket(bucketSnapshots).Get([]byte(c.ID)); {
-	case now == nil:
-		r.Kind, r.ChangedFields = contact.Deleted, nil
-	case r.Kind == contact.Deleted:
-		r.Kind, r.Contact, r.Previous = contact.Created, bytes.Clone(now), nil
-	default:
-		r.Contact = bytes.Clone(now)
-	}
+	r.Refresh(ws.Bucket(bucketSnapshots).Get([]byte(c.ID)))
 	return putJSON(changes, key, r)
 }
 
@@ -151,7 +143,7 @@ func readLetter(ws space, key, value []byte) (DeadLetter, error) {
 	if err := json.Unmarshal(value, &l); err != nil {
 		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
-	var r record
+	var r Record
 	if err := getJSON(ws.Bucket(bucketChanges), key, &r); err != nil {
 		return DeadLetter{}, err
 	}

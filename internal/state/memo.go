@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // Memo is one sink's sinks.Memo, in the sink's bucket: it goes when the
@@ -15,7 +17,7 @@ type Memo struct {
 }
 
 // Memo returns the memo of a sink.
-func (w *Workspace) Memo(sink string) *Memo { return &Memo{ws: w, sink: []byte(sink)} }
+func (w *Workspace) Memo(sink string) sinks.Memo { return &Memo{ws: w, sink: []byte(sink)} }
 
 // Get returns the contact's value, nil when there is none.
 func (m *Memo) Get(contactID string) ([]byte, error) {
@@ -77,3 +79,5 @@ func (m *Memo) bucket(ws space) (*bolt.Bucket, error) {
 	}
 	return sink.Bucket(keyMemo), nil
 }
+
+var _ sinks.Memo = (*Memo)(nil)

@@ -161,7 +161,7 @@ func fillOldWorkspace(schema int) func(tx *bolt.Tx) error {
 			err = errors.Join(ref,
 				tx.Bucket(bucketContacts).Put([]byte(id), legacyEntry(oldEntry(id, schema), schema)),
 				tx.Bucket(bucketSnapshots).Put([]byte(id), d.Change.Contact.Raw),
-				putJSON(changes, key, newRecord(d.Change)))
+				putJSON(changes, key, NewRecord(d.Change)))
 			if err != nil {
 				return err
 			}

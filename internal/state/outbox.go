@@ -27,8 +27,9 @@ type Queued struct {
 	Change contact.Change
 }
 
-// record is how a change is stored in the changes bucket.
-type record struct {
+// Record is how a change is stored: its JSON, in the changes bucket here
+// and in any other backend of the state, so the two agree byte for byte.
+type Record struct {
 	ID            string          `json:"id"`
 	Kind          contact.Kind    `json:"kind"`
 	DetectedAt    time.Time       `json:"detected_at"`
@@ -37,8 +38,9 @@ type record struct {
 	ChangedFields []string        `json:"changed_fields,omitempty"`
 }
 
-func newRecord(c contact.Change) record {
-	r := record{
+// NewRecord returns the record of a change.
+func NewRecord(c contact.Change) Record {
+	r := Record{
 		ID:            c.ID,
 		Kind:          c.Kind,
 		DetectedAt:    c.DetectedAt,
@@ -51,7 +53,8 @@ func newRecord(c contact.Change) record {
 	return r
 }
 
-func (r record) change() (contact.Change, error) {
+// Change parses the record back into the change.
+func (r Record) Change() (contact.Change, error) {
 	cur, err := contact.Parse(r.Contact)
 	if err != nil {
 		return contact.Change{}, err
@@ -65,6 +68,20 @@ func (r record) change() (contact.Change, error) {
 		c.Previous = &prev
 	}
 	return c, nil
+}
+
+// Refresh makes a dead letter's record carry its contact as it is now
+// (see Workspace.Redeliver): now is the contact's current snapshot, nil
+// when the contact is gone. The record keeps its id.
+func (r *Record) Refresh(now json.RawMessage) {
+	switch {
+	case now == nil:
+		r.Kind, r.ChangedFields = contact.Deleted, nil
+	case r.Kind == contact.Deleted:
+		r.Kind, r.Contact, r.Previous = contact.Created, bytes.Clone(now), nil
+	default:
+		r.Contact = bytes.Clone(now)
+	}
 }
 
 // Commit records a batch of detected changes in one transaction: the new
@@ -128,6 +145,8 @@ var queued = []byte{1}
 const appendFill = 1.0
 
 // enqueue stores one change record and references it from the queues.
+// With no queue, nothing would ever read or remove the record, so it is
+// not stored.
 func enqueue(ws space, c contact.Change, queues []*bolt.Bucket) error {
 	changes := ws.Bucket(bucketChanges)
 	changes.FillPercent = appendFill
@@ -135,8 +154,11 @@ func enqueue(ws space, c contact.Change, queues []*bolt.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	if len(queues) == 0 {
+		return nil
+	}
 	key := seqKey(seq)
-	if err := putJSON(changes, key, newRecord(c)); err != nil {
+	if err := putJSON(changes, key, NewRecord(c)); err != nil {
 		return err
 	}
 	for _, q := range queues {
@@ -207,11 +229,11 @@ func (w *Workspace) Queue(sink string, after uint64, limit int) ([]Queued, error
 		changes := ws.Bucket(bucketChanges)
 		c := q.Cursor()
 		for k, _ := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
-			var r record
+			var r Record
 			if err := getJSON(changes, k, &r); err != nil {
 				return err
 			}
-			change, err := r.change()
+			change, err := r.Change()
 			if err != nil {
 				return fmt.Errorf("state: change %x: %w", k, err)
 			}

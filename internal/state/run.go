@@ -52,13 +52,13 @@ type SinkStatus struct {
 	Disabled      string     `json:"disabled,omitempty"`
 	Failures      []Failure  `json:"failures,omitempty"`
 	// DeadLetterList holds the oldest dead letters, up to
-	// statusDeadLetters of them.
+	// StatusDeadLetters of them.
 	DeadLetterList []DeadLetter `json:"dead_letter_list,omitempty"`
 }
 
-// statusDeadLetters bounds the dead letters Status lists; DeadLetters
+// StatusDeadLetters bounds the dead letters Status lists; DeadLetters
 // counts them all.
-const statusDeadLetters = 20
+const StatusDeadLetters = 20
 
 // Status reads the status from the state file, sinks in name order.
 func (w *Workspace) Status() (Status, error) {
@@ -98,7 +98,7 @@ func (w *Workspace) Status() (Status, error) {
 			if dead := b.Bucket(keyDead); dead != nil {
 				s.DeadLetters = dead.Stats().KeyN
 				c := dead.Cursor()
-				for k, v := c.First(); k != nil && len(s.DeadLetterList) < statusDeadLetters; k, v = c.Next() {
+				for k, v := c.First(); k != nil && len(s.DeadLetterList) < StatusDeadLetters; k, v = c.Next() {
 					l, err := readLetter(ws, k, v)
 					if err != nil {
 						return err
