@@ -1,0 +1,85 @@
+package natsstate
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// Memo is one sink's sinks.Memo, kept with the sink's generation: it goes
+// when the sink is dropped or registered again. Values are in memory,
+// loaded with the workspace, and each Put or Delete is one write.
+type Memo struct {
+	w    *Workspace
+	sink string
+}
+
+// Memo returns the memo of a sink.
+func (w *Workspace) Memo(sink string) sinks.Memo { return &Memo{w: w, sink: sink} }
+
+// memo returns the sink's generation and state.
+func (m *Memo) memo() (uint64, *generation, error) {
+	gen, g, ok := m.w.ix.sink(m.sink)
+	if !ok {
+		return 0, nil, fmt.Errorf("sink %s: %w", m.sink, state.ErrNotFound)
+	}
+	return gen, g, nil
+}
+
+// Get returns the contact's value, nil when there is none.
+func (m *Memo) Get(contactID string) ([]byte, error) {
+	var v []byte
+	err := m.w.do("memo of sink "+m.sink, func() error {
+		_, g, err := m.memo()
+		if err == nil {
+			v = bytes.Clone(g.memo[contactID])
+		}
+		return err
+	})
+	return v, err
+}
+
+// Put sets the contact's value.
+func (m *Memo) Put(contactID string, value []byte) error {
+	return m.w.do("memo of sink "+m.sink, func() error {
+		gen, _, err := m.memo()
+		if err != nil {
+			return err
+		}
+		if value == nil {
+			value = []byte{}
+		}
+		return m.w.set(put(memoKey(gen, contactID), bytes.Clone(value)))
+	})
+}
+
+// Delete forgets the contact's value.
+func (m *Memo) Delete(contactID string) error {
+	return m.w.do("memo of sink "+m.sink, func() error {
+		gen, g, err := m.memo()
+		if err != nil {
+			return err
+		}
+		if _, ok := g.memo[contactID]; !ok {
+			return nil
+		}
+		return m.w.set(del(memoKey(gen, contactID)))
+	})
+}
+
+// Len counts the contacts with a value.
+func (m *Memo) Len() (int, error) {
+	n := 0
+	err := m.w.do("memo of sink "+m.sink, func() error {
+		_, g, err := m.memo()
+		if err == nil {
+			n = len(g.memo)
+		}
+		return err
+	})
+	return n, err
+}
+
+var _ sinks.Memo = (*Memo)(nil)

@@ -1,0 +1,195 @@
+package natsstate
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// A write of several keys is made crash-safe by a write-ahead record:
+//
+//  1. every put and delete of the chunk is stored as one value under the
+//     workspace's wal key (one message: the server stores it whole or not);
+//  2. the puts and deletes are applied, pipelined, in any order: each
+//     sets a key to its final value, so applying them again is harmless;
+//  3. the index in memory takes them.
+//
+// The record stays until the next write: a write-ahead write replaces it,
+// a single-key write deletes it first. So when the wal key holds a record,
+// nothing was written after it but (part of) its own keys, and replaying
+// it when the workspace is opened finishes the write or repeats it
+// harmlessly.
+
+// walMagic starts every write-ahead record, and names its format.
+const walMagic = "csw1"
+
+const (
+	walPut byte = 1
+	walDel byte = 2
+)
+
+// chunkSize is what a chunk of a big write aims at: well under the
+// server's 1 MB default max_payload.
+const chunkSize = 256 << 10
+
+// opSize is what an op adds to a write-ahead record.
+func opSize(o op) int {
+	return 1 + 2*binary.MaxVarintLen32 + len(o.key) + len(o.value)
+}
+
+func encodeWAL(ops []op) []byte {
+	n := len(walMagic)
+	for _, o := range ops {
+		n += opSize(o)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, walMagic...)
+	for _, o := range ops {
+		if o.del {
+			b = append(b, walDel)
+			b = binary.AppendUvarint(b, uint64(len(o.key)))
+			b = append(b, o.key...)
+			continue
+		}
+		b = append(b, walPut)
+		b = binary.AppendUvarint(b, uint64(len(o.key)))
+		b = append(b, o.key...)
+		b = binary.AppendUvarint(b, uint64(len(o.value)))
+		b = append(b, o.value...)
+	}
+	return b
+}
+
+var errCorruptWAL = errors.New("corrupt write-ahead record")
+
+func decodeWAL(b []byte) ([]op, error) {
+	if len(b) < len(walMagic) || string(b[:len(walMagic)]) != walMagic {
+		return nil, errCorruptWAL
+	}
+	b = b[len(walMagic):]
+	var ops []op
+	field := func() ([]byte, bool) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, false
+		}
+		f := b[w : w+int(n)]
+		b = b[w+int(n):]
+		return f, true
+	}
+	for len(b) > 0 {
+		kind := b[0]
+		b = b[1:]
+		key, ok := field()
+		if !ok || (kind != walPut && kind != walDel) {
+			return nil, errCorruptWAL
+		}
+		o := op{key: string(key), del: kind == walDel}
+		if !o.del {
+			if o.value, ok = field(); !ok {
+				return nil, errCorruptWAL
+			}
+		}
+		ops = append(ops, o)
+	}
+	return ops, nil
+}
+
+// coalesce keeps the last op of each key, in the order keys first
+// appear.
+func coalesce(ops []op) []op {
+	last := make(map[string]int, len(ops))
+	for i, o := range ops {
+		last[o.key] = i
+	}
+	out := make([]op, 0, len(last))
+	for i, o := range ops {
+		if last[o.key] == i {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// failAt, set by tests, is asked at named points of a write whether it
+// fails there, as a crash would: "wal" once the write-ahead record is
+// stored, "apply" once half of its keys are written.
+var failAt func(point string) error
+
+func hit(point string) error {
+	if failAt == nil {
+		return nil
+	}
+	return failAt(point)
+}
+
+// writeChunk stores ops crash-safely (see above) and applies them to the
+// index. The caller holds w.mu and has applied nothing yet.
+func (w *Workspace) writeChunk(ctx context.Context, ops []op) error {
+	ops = coalesce(ops)
+	w.countDeletes(ops)
+	full := w.keys.full(ops)
+	if err := w.db.wire.write(ctx, []op{put(w.keys.prefix+keyWAL, encodeWAL(ops))}); err != nil {
+		return fmt.Errorf("write-ahead record: %w", err)
+	}
+	w.walLive = true
+	if err := hit("wal"); err != nil {
+		return err
+	}
+	half := len(full)
+	if failAt != nil {
+		half /= 2
+	}
+	if err := w.db.wire.write(ctx, full[:half]); err != nil {
+		return err
+	}
+	if err := hit("apply"); err != nil {
+		return err
+	}
+	return w.db.wire.write(ctx, full[half:])
+}
+
+// writeOne writes one key, which needs no write-ahead record: but the
+// record of the last write goes first, since replaying it now could undo
+// this write.
+func (w *Workspace) writeOne(ctx context.Context, o op) error {
+	if w.walLive {
+		if err := w.db.wire.write(ctx, []op{del(w.keys.prefix + keyWAL)}); err != nil {
+			return fmt.Errorf("write-ahead record: %w", err)
+		}
+		w.walLive = false
+	}
+	w.countDeletes([]op{o})
+	return w.db.wire.write(ctx, w.keys.full([]op{o}))
+}
+
+// replay finishes the write a crash interrupted, if any.
+func (w *Workspace) replay(ctx context.Context) error {
+	values, err := w.db.wire.get(ctx, []string{w.keys.prefix + keyWAL})
+	if err != nil {
+		return fmt.Errorf("write-ahead record: %w", err)
+	}
+	if values[0] == nil {
+		return nil
+	}
+	ops, err := decodeWAL(values[0])
+	if err != nil {
+		return err
+	}
+	if err := w.db.wire.write(ctx, w.keys.full(ops)); err != nil {
+		return fmt.Errorf("replay the write-ahead record: %w", err)
+	}
+	w.walLive = true
+	return nil
+}
+
+// full returns the ops with the workspace's prefix on their keys.
+func (k keys) full(ops []op) []op {
+	out := make([]op, len(ops))
+	for i, o := range ops {
+		o.key = k.prefix + o.key
+		out[i] = o
+	}
+	return out
+}
