@@ -57,7 +57,13 @@ func newServer(t testing.TB) (*natstest.Server, jetstream.JetStream) {
 func dump(t testing.TB, db *DB, workspace string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
+	// In a cluster that just lost a node, creating the consumer of the
+	// listing may time out a few times.
 	lister, err := db.kv.ListKeysFiltered(ctx, workspace+".>")
+	for try := 0; err != nil && try < 10; try++ {
+		time.Sleep(time.Second)
+		lister, err = db.kv.ListKeysFiltered(ctx, workspace+".>")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

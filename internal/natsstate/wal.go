@@ -96,8 +96,7 @@ func decodeWAL(b []byte) ([]op, error) {
 	return ops, nil
 }
 
-// coalesce keeps the last op of each key, in the order keys first
-// appear.
+// coalesce keeps the last op of each key, in their order.
 func coalesce(ops []op) []op {
 	last := make(map[string]int, len(ops))
 	for i, o := range ops {

@@ -72,7 +72,9 @@ func (w *Workspace) load(ctx context.Context) error {
 	w.broken = true
 	err := w.replay(ctx)
 	if err == nil {
-		w.ix, err = w.loadIndex(ctx)
+		if w.ix, err = w.loadIndex(ctx); err != nil {
+			err = fmt.Errorf("read the index: %w", err)
+		}
 	}
 	if err == nil {
 		err = w.collect()
