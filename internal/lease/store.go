@@ -202,14 +202,14 @@ func (v *view) add(key string, value []byte, rev uint64) {
 
 // Holder is a workspace's lease as the bucket holds it.
 type Holder struct {
-	Workspace  string
-	Instance   string
-	AcquiredAt time.Time
-	RenewedAt  time.Time
+	Workspace  string    `json:"workspace"`
+	Instance   string    `json:"instance"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	RenewedAt  time.Time `json:"renewed_at"`
 	// Live says the instance has a heartbeat; Host and PID come from it.
-	Live bool
-	Host string
-	PID  int
+	Live bool   `json:"live"`
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
 }
 
 // Holders lists the workspaces leased in the bucket named name, by

@@ -12,6 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -61,16 +62,28 @@ func isLoopbackHost(hostport string) bool {
 }
 
 // Status is what /status answers and `connect-sync status --json` prints:
-// every configured workspace's state, in the config's order.
+// the state of every workspace this instance runs, in the config's order,
+// and, with a shared state backend, which instance holds which workspace.
 type Status struct {
 	Workspaces []state.Status `json:"workspaces"`
+	// Instance is this instance's name among those sharing the state.
+	Instance string         `json:"instance,omitempty"`
+	Holders  []lease.Holder `json:"holders,omitempty"`
 }
 
 // serveStatus answers what `connect-sync status --json` prints, which
 // reads it from here while the service holds the state file.
 func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {
 	var st Status
-	for _, name := range s.names() {
+	if s.Leases != nil {
+		holders, err := s.Leases.Holders(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("leases: %v", err)})
+			return
+		}
+		st.Instance, st.Holders = s.Leases.Instance(), holders
+	}
+	for _, name := range s.names(true) {
 		ws, err := s.Status(name)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("workspace %s: %v", name, err)})
@@ -81,13 +94,14 @@ func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// names returns the configured workspaces' names.
-func (s *Service) names() []string {
+// names returns the configured workspaces' names, or only those this
+// instance holds.
+func (s *Service) names(held bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var names []string
 	for _, w := range s.workspaces {
-		if !w.removed {
+		if !w.removed && (w.held || !held) {
 			names = append(names, w.Name)
 		}
 	}
@@ -109,19 +123,19 @@ type WorkspaceReady struct {
 
 func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	answer := Readiness{Ready: true, Workspaces: map[string]WorkspaceReady{}}
-	several := len(s.names()) > 1
+	answer := Readiness{Ready: true, Reason: "this instance holds no workspace now", Workspaces: map[string]WorkspaceReady{}}
+	several := len(s.names(false)) > 1
 	s.mu.Lock()
 	for _, ws := range s.workspaces {
-		if ws.removed {
-			continue
+		if ws.removed || !ws.held {
+			continue // another instance's to run
 		}
 		ready, reason := readiness(now, ws.last, ws.lastSuccess, ws.running, ws.Schedule, s.settings.Jitter)
 		answer.Workspaces[ws.Name] = WorkspaceReady{Ready: ready, Reason: reason}
 		if several {
 			reason = "workspace " + ws.Name + ": " + reason
 		}
-		if answer.Ready && !ready || answer.Reason == "" {
+		if answer.Ready && !ready || len(answer.Workspaces) == 1 {
 			answer.Reason = reason
 		}
 		answer.Ready = answer.Ready && ready
@@ -164,11 +178,13 @@ func readiness(now time.Time, last *state.Run, lastSuccess time.Time, running bo
 	return true, "the last successful run finished " + success
 }
 
-// SyncAnswer is what POST /sync answers: the workspaces it started, and
-// those it did not because a run of theirs was still going.
+// SyncAnswer is what POST /sync answers: the workspaces it started, those
+// it did not because a run of theirs was still going, and those another
+// instance holds.
 type SyncAnswer struct {
-	Started []string `json:"started"`
-	Running []string `json:"running,omitempty"`
+	Started   []string `json:"started"`
+	Running   []string `json:"running,omitempty"`
+	Elsewhere []string `json:"elsewhere,omitempty"`
 }
 
 // serveSync starts a run of every workspace, or of ?workspace=NAME.
@@ -179,10 +195,12 @@ func (s *Service) serveSync(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+	case len(reply.started) == 0 && len(reply.running) == 0:
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "another instance holds it", "elsewhere": reply.elsewhere})
 	case len(reply.started) == 0:
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "a run is in progress", "running": reply.running})
 	default:
-		writeJSON(w, http.StatusAccepted, SyncAnswer{Started: reply.started, Running: reply.running})
+		writeJSON(w, http.StatusAccepted, SyncAnswer{Started: reply.started, Running: reply.running, Elsewhere: reply.elsewhere})
 	}
 }
 
@@ -197,7 +215,7 @@ func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	workspace := q.Get("workspace")
-	names := s.names()
+	names := s.names(false)
 	switch {
 	case workspace == "" && len(names) == 1:
 		workspace = names[0]
@@ -206,6 +224,9 @@ func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
 		return
 	case !slices.Contains(names, workspace):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("%s: %q", errNoWorkspace, workspace)})
+		return
+	case !slices.Contains(s.names(true), workspace):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("another instance holds workspace %q: ask it", workspace)})
 		return
 	}
 	n, err := s.Redeliver(workspace, r.PathValue("sink"), event)

@@ -24,6 +24,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -70,8 +71,12 @@ type Service struct {
 	// Redeliver queues a sink's dead letters again (state.Workspace's
 	// Redeliver), for POST /sinks/{name}/redeliver.
 	Redeliver func(workspace, sink, event string) (int, error)
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// Leases, when set, shares the workspaces out among the instances of
+	// a shared state backend: this service runs only those it holds.
+	// Without it, every configured workspace is this service's.
+	Leases  Leases
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 
 	// mu guards the settings and the workspaces, which the loop changes
 	// and the HTTP handlers read.
@@ -80,6 +85,21 @@ type Service struct {
 	workspaces []*workspace // in the config's order
 	requests   chan syncRequest
 	quit       chan struct{} // closed when shutdown starts
+}
+
+// Leases is what the service needs of a lease.Manager.
+type Leases interface {
+	SetWorkspaces(names []string) error
+	// Leases lists the workspaces held here; Changed signals a change.
+	Leases() []lease.Lease
+	Changed() <-chan struct{}
+	// Busy returns the context a run of a held workspace must use, which
+	// ends with the lease; Idle ends what Busy began.
+	Busy(workspace string) (context.Context, bool)
+	Idle(workspace string)
+	// Holders lists which instance holds which workspace.
+	Holders(ctx context.Context) ([]lease.Holder, error)
+	Instance() string
 }
 
 // workspace is one workspace's schedule and runs. Only the loop writes its
@@ -91,7 +111,9 @@ type workspace struct {
 
 	next    time.Time     // the next scheduled run, jitter included
 	stop    chan struct{} // non-nil while a run goes
+	stopped bool          // stop is closed
 	removed bool          // the config no longer has it: it goes when its run ends
+	held    bool          // this service may run it: it holds its lease, or there are no leases
 
 	running     bool       // a run goes, or the first one is about to
 	last        *state.Run // the last finished run
@@ -115,6 +137,7 @@ type syncRequest struct {
 
 type syncReply struct {
 	started, running []string
+	elsewhere        []string // held by another instance
 	err              error
 }
 
@@ -185,10 +208,17 @@ func (l *loop) run() error {
 			l.start(w)
 		}
 	}
+	var leases <-chan struct{} // nil, never ready, without leases
+	if l.Leases != nil {
+		leases = l.Leases.Changed()
+	}
 	for {
 		select {
 		case <-next.C:
 			l.due(time.Now())
+			next.Reset(l.untilNext())
+		case <-leases:
+			l.leasesChanged(time.Now())
 			next.Reset(l.untilNext())
 		case req := <-l.requests:
 			req.reply <- l.requested(req.name)
@@ -222,6 +252,7 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 				metrics:   l.Metrics.Workspace(ws.Name),
 				logger:    l.Logger.With("workspace", ws.Name),
 				running:   settings.RunOnStart, // so /readyz does not call it ready before its first run
+				held:      l.Leases == nil,
 			}
 			l.readState(w)
 			added = append(added, w)
@@ -245,7 +276,59 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 	l.settings, l.workspaces = settings, append(kept, leaving...)
 	l.mu.Unlock()
 	l.retainMetrics()
+	if l.Leases != nil {
+		names := make([]string, len(settings.Workspaces))
+		for i, ws := range settings.Workspaces {
+			names[i] = ws.Name
+		}
+		if err := l.Leases.SetWorkspaces(names); err != nil {
+			l.Logger.Error("could not share the workspaces out", "error", err)
+		}
+	}
 	return added
+}
+
+// leasesChanged takes up the workspaces whose lease this service took,
+// each with a run at once (one taken over from a dead instance may have
+// waited a TTL already), and lets go of those it lost or gives back: a
+// lost lease has ended its run's context already, and a run of one being
+// given back is asked to stop after its deliveries in flight, as for a
+// shutdown, so that the other instance takes over soon.
+func (l *loop) leasesChanged(now time.Time) {
+	held := map[string]bool{}
+	for _, ls := range l.Leases.Leases() {
+		held[ls.Workspace] = !ls.Releasing
+	}
+	for _, w := range l.workspaces {
+		switch mine := held[w.Name]; {
+		case mine && !w.held:
+			l.setHeld(w, true)
+			w.logger.Info("took the workspace's lease")
+			w.next = l.nextRun(w, l.settings.Jitter, now)
+			if !w.removed && w.stop == nil {
+				l.start(w)
+			}
+		case !mine && w.held:
+			l.setHeld(w, false)
+			w.logger.Info("let the workspace's lease go")
+			l.stopRun(w)
+		}
+	}
+}
+
+func (l *loop) setHeld(w *workspace, held bool) {
+	l.mu.Lock()
+	w.held = held
+	l.mu.Unlock()
+}
+
+// stopRun asks w's run, if one goes, to end after its deliveries in
+// flight.
+func (l *loop) stopRun(w *workspace) {
+	if w.stop != nil && !w.stopped {
+		close(w.stop)
+		w.stopped = true
+	}
 }
 
 // readState starts a workspace's readiness and gauges from what its state
@@ -286,7 +369,7 @@ func (l *loop) retainMetrics() {
 // run as skipped while the previous one still goes.
 func (l *loop) due(now time.Time) {
 	for _, w := range l.workspaces {
-		if w.removed || w.next.After(now) {
+		if w.removed || !w.held || w.next.After(now) {
 			continue
 		}
 		if w.stop != nil {
@@ -325,24 +408,46 @@ func (l *loop) requested(name string) syncReply {
 	for _, w := range l.workspaces {
 		switch {
 		case w.removed || (name != "" && w.Name != name):
+		case !w.held:
+			reply.elsewhere = append(reply.elsewhere, w.Name)
 		case w.stop != nil:
 			reply.running = append(reply.running, w.Name)
-		default:
-			l.start(w)
+		case l.start(w):
 			reply.started = append(reply.started, w.Name)
 		}
 	}
-	if reply.started == nil && reply.running == nil {
+	if reply.started == nil && reply.running == nil && reply.elsewhere == nil {
 		reply.err = fmt.Errorf("%w: %q", errNoWorkspace, name)
 	}
 	return reply
 }
 
-// start starts a run of w in its own goroutine. A panic in it fails the
-// run rather than the service.
-func (l *loop) start(w *workspace) {
+// start starts a run of w in its own goroutine, if this service holds it,
+// and reports whether it did. A panic in the run fails the run rather than
+// the service.
+func (l *loop) start(w *workspace) bool {
+	if !w.held {
+		return false
+	}
+	ctx, idle := l.ctx, func() {}
+	if l.Leases != nil {
+		// The run ends at once with the lease (or the service), and the
+		// lease is not given back while the run goes.
+		leaseCtx, ok := l.Leases.Busy(w.Name)
+		if !ok {
+			return false
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(leaseCtx)
+		stopAfter := context.AfterFunc(l.ctx, cancel)
+		idle = func() {
+			stopAfter()
+			cancel()
+			l.Leases.Idle(w.Name)
+		}
+	}
 	stop := make(chan struct{})
-	w.stop = stop
+	w.stop, w.stopped = stop, false
 	l.mu.Lock()
 	w.running = true
 	l.mu.Unlock()
@@ -351,6 +456,7 @@ func (l *loop) start(w *workspace) {
 	go func() {
 		r := result{ws: w, started: time.Now()}
 		defer func() {
+			idle()
 			if p := recover(); p != nil {
 				w.logger.Error("a run panicked", "panic", p, "stack", string(debug.Stack()))
 				r.err = fmt.Errorf("the run panicked: %v", p)
@@ -361,8 +467,9 @@ func (l *loop) start(w *workspace) {
 			case <-l.served: // Serve gave up on this run (a second signal, a stuck run)
 			}
 		}()
-		r.report, r.err = job(l.ctx, stop)
+		r.report, r.err = job(ctx, stop)
 	}()
+	return true
 }
 
 // shutdown stops the runs in progress, if any: first by asking them to end
@@ -374,7 +481,7 @@ func (l *loop) shutdown() error {
 	running := 0
 	for _, w := range l.workspaces {
 		if w.stop != nil {
-			close(w.stop)
+			l.stopRun(w)
 			running++
 		}
 	}
@@ -448,7 +555,7 @@ func (l *loop) finished(r result) {
 // notifyStatus tells systemd how a workspace is doing, naming it when
 // there are several.
 func (l *loop) notifyStatus(w *workspace, status string) {
-	if len(l.names()) > 1 {
+	if len(l.names(false)) > 1 {
 		status = w.Name + ": " + status
 	}
 	notify("STATUS=" + status)
