@@ -12,6 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -74,9 +75,66 @@ type Connect struct {
 	MaxRetries int           `yaml:"max_retries"`
 }
 
-// State is where the checkpoint lives.
+// State is where the checkpoints and outboxes live.
 type State struct {
+	// Backend is BackendBbolt or BackendNATS.
+	Backend string `yaml:"backend"`
+	// Path is the bbolt file.
 	Path string `yaml:"path"`
+	// NATS is the nats backend's settings.
+	NATS StateNATS `yaml:"nats"`
+}
+
+// The state backends.
+const (
+	// BackendBbolt keeps the state in one file, held by one process at a
+	// time.
+	BackendBbolt = "bbolt"
+	// BackendNATS keeps the state in JetStream key-value buckets that
+	// several instances share, each workspace synced by the one holding
+	// its lease.
+	BackendNATS = "nats"
+)
+
+// StateNATS is where the nats backend keeps the state and the workspaces'
+// leases: the buckets StateBucket and LeaseBucket, created when missing.
+type StateNATS struct {
+	natsconn.Config `yaml:",inline"`
+	// Replicas is how many servers keep each bucket, 1 to 5; it applies
+	// when a bucket is created.
+	Replicas int `yaml:"replicas"`
+	// BucketPrefix names the buckets: letters, digits, '_' and '-'.
+	BucketPrefix string `yaml:"bucket_prefix"`
+	// LeaseTTL is how long after its holder's last renewal a workspace's
+	// lease lapses, for another instance to take over; it applies when the
+	// lease bucket is created.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// Instance is this instance's name in the leases; empty for the caller
+	// to make one (lease.NewInstanceID).
+	Instance string `yaml:"instance"`
+}
+
+// DefaultBucketPrefix is the BucketPrefix of a config that sets none.
+const DefaultBucketPrefix = "connect_sync"
+
+// StateBucket is the name of the bucket of the workspaces' state.
+func (s StateNATS) StateBucket() string { return s.BucketPrefix + "_state" }
+
+// LeaseBucket is the name of the bucket of the workspaces' leases.
+func (s StateNATS) LeaseBucket() string { return s.BucketPrefix + "_leases" }
+
+// defaultState is the state block an empty one means.
+func defaultState() State {
+	return State{
+		Backend: BackendBbolt,
+		Path:    "./connect-sync.db",
+		NATS: StateNATS{
+			Config:       natsconn.Config{Timeout: natsconn.DefaultTimeout},
+			Replicas:     1,
+			BucketPrefix: DefaultBucketPrefix,
+			LeaseTTL:     15 * time.Second,
+		},
+	}
 }
 
 // Sync tunes change detection.

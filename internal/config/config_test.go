@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/lease"
+	"github.com/connect-sync/connect-sync/internal/natsconn"
+	"github.com/connect-sync/connect-sync/internal/natsstate"
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
 	"github.com/connect-sync/connect-sync/internal/sinks/nats"
 	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
@@ -69,6 +72,53 @@ func TestDefaults(t *testing.T) {
 	}
 	if c := w.Sinks[0].Config.(*csv.Config); !c.FormulaGuard {
 		t.Error("the formula guard is off by default")
+	}
+	if cfg.State.Backend != BackendBbolt {
+		t.Errorf("state.backend = %q", cfg.State.Backend)
+	}
+}
+
+// The nats backend's settings: those the file leaves out have their
+// defaults, which name the buckets natsstate and lease use by default; the
+// bbolt path may stay beside them.
+func TestStateNATS(t *testing.T) {
+	cfg, err := Load("testdata/state-nats.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.State
+	if s.Backend != BackendNATS || s.Path != "/var/lib/connect-sync/state.db" {
+		t.Errorf("state = %+v", s)
+	}
+	n := s.NATS
+	if !slices.Equal(n.URLs, []string{"nats://n1:4222", "nats://n2:4222", "nats://n3:4222"}) || n.CredsFile != "/etc/connect-sync/nats.creds" ||
+		n.Timeout != natsconn.DefaultTimeout || n.Replicas != 1 || n.BucketPrefix != "connect_sync" || n.LeaseTTL != 15*time.Second || n.Instance != "" {
+		t.Errorf("state.nats = %+v", n)
+	}
+	if n.StateBucket() != natsstate.DefaultBucket || n.LeaseBucket() != lease.DefaultBucket {
+		t.Errorf("buckets %s and %s, want %s and %s", n.StateBucket(), n.LeaseBucket(), natsstate.DefaultBucket, lease.DefaultBucket)
+	}
+
+	cfg, err = Parse("config.yaml", []byte(`state:
+  backend: nats
+  nats:
+    urls: [tls://n1:4222]
+    user: alice
+    password_file: /run/secrets/nats
+    timeout: 5s
+    replicas: 3
+    bucket_prefix: acme-sync
+    lease_ttl: 3s
+    instance: node_1
+sinks: [{name: a, type: csv, path: a.csv}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = cfg.State.NATS
+	if n.User != "alice" || n.PasswordFile != "/run/secrets/nats" || n.Timeout != 5*time.Second || n.Replicas != 3 ||
+		n.LeaseTTL != 3*time.Second || n.Instance != "node_1" || n.StateBucket() != "acme-sync_state" || n.LeaseBucket() != "acme-sync_leases" {
+		t.Errorf("state.nats = %+v", n)
 	}
 }
 
@@ -237,6 +287,27 @@ func TestLoadErrors(t *testing.T) {
 			`testdata/same-destination.yaml:39: workspaces[1].sinks[3].addressbook: the same address book as workspaces[0].sinks[3]: two sinks writing one address book would delete each other's contacts`,
 		}},
 		{"same-destination-single.yaml", []string{`testdata/same-destination-single.yaml:11: sinks[2].path: the same file as sinks[0]: two sinks writing one file would delete each other's contacts`}},
+		{"state-backend.yaml", []string{`testdata/state-backend.yaml:2: state.backend: "etcd" is not a state backend (bbolt or nats)`}},
+		{"state-no-path.yaml", []string{`testdata/state-no-path.yaml:2: state.path: is required`}},
+		{"state-nats-bad-values.yaml", []string{
+			`testdata/state-nats-bad-values.yaml:4: state.nats.urls[1]: must be a nats://, tls://, ws:// or wss:// URL with a host (nats://host:4222)`,
+			`testdata/state-nats-bad-values.yaml:5: state.nats.replicas: must be between 1 and 5, not 7`,
+			`testdata/state-nats-bad-values.yaml:6: state.nats.bucket_prefix: "connect.sync" is not a bucket prefix: ASCII letters, digits, '_' or '-' (it begins the names of key-value buckets)`,
+			`testdata/state-nats-bad-values.yaml:7: state.nats.lease_ttl: must be at least 3s, not 2s`,
+			`testdata/state-nats-bad-values.yaml:8: state.nats.instance: "node 1" is not an instance name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a key token in the lease bucket)`,
+		}},
+		{"state-nats-missing.yaml", []string{
+			`testdata/state-nats-missing.yaml:3: state.nats.urls: is required: at least one server, such as nats://127.0.0.1:4222`,
+			`testdata/state-nats-missing.yaml:4: state.nats.replicas: must be between 1 and 5, not 0`,
+			`testdata/state-nats-missing.yaml:5: state.nats.bucket_prefix: is required`,
+			`testdata/state-nats-missing.yaml:6: state.nats.lease_ttl: must be at least 3s, not 0s`,
+		}},
+		{"state-nats-auth.yaml", []string{`testdata/state-nats-auth.yaml:6: state.nats.token_file: set token or token_file, not both`}},
+		{"state-unknown-key.yaml", []string{
+			`testdata/state-unknown-key.yaml:3: state.bbolt_path: unknown key (known here: backend, nats, path)`,
+			`testdata/state-unknown-key.yaml:6: state.nats.replica: unknown key (known here: bucket_prefix, creds_file, instance, lease_ttl, ` +
+				`nkey_file, password, password_file, replicas, timeout, tls_ca_file, token, token_file, urls, user)`,
+		}},
 		{"bad-schedule.yaml", []string{
 			`testdata/bad-schedule.yaml:1: schedule: "*/5 * * *": expected exactly 5 fields, found 4: [*/5 * * *]`,
 			`testdata/bad-schedule.yaml:2: schedule_jitter: must not be negative`,
@@ -460,6 +531,49 @@ workspaces:
 	}
 }
 
+// LoadState reads the nats backend's settings, which status reads the
+// state with: a variable there must be set, as in state.path, while one
+// elsewhere need not be.
+func TestLoadStateNATS(t *testing.T) {
+	const unset = "${CONNECT_SYNC_TEST_UNSET}"
+	os.Unsetenv("CONNECT_SYNC_TEST_UNSET")
+	t.Setenv("TEST_NATS_HOST", "n1")
+	t.Setenv("TEST_NATS_TOKEN", "s3cret")
+	const state = "state:\n  backend: %s\n  nats:\n    urls: [\"nats://%s:4222\"]\n    token: %s\n    replicas: %s\n"
+	const sinks = "sinks:\n  - name: hook\n    type: webhook\n    url: https://example.com/hook\n    secret: " + unset + "\n"
+
+	good := fmt.Sprintf(state, "nats", "${TEST_NATS_HOST}", "${TEST_NATS_TOKEN}", "3") + sinks
+	cfg, err := LoadState(writeConfig(t, good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.State.NATS; cfg.State.Backend != BackendNATS || !slices.Equal(n.URLs, []string{"nats://n1:4222"}) || n.Token.Reveal() != "s3cret" ||
+		n.Replicas != 3 || n.Timeout != natsconn.DefaultTimeout || n.LeaseBucket() != "connect_sync_leases" {
+		t.Errorf("state = %+v", cfg.State)
+	}
+	if _, err := Load(writeConfig(t, good)); err == nil || !strings.HasSuffix(err.Error(), "config.yaml:11: sinks[0].secret: environment variable CONNECT_SYNC_TEST_UNSET is not set") {
+		t.Errorf("Load: %v", err)
+	}
+
+	tests := []struct{ name, yaml, want string }{
+		{"the backend", fmt.Sprintf(state, unset, "n1", "t", "3") + sinks,
+			"config.yaml:2: state.backend: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"a url", fmt.Sprintf(state, "nats", unset, "t", "3") + sinks,
+			"config.yaml:4: state.nats.urls[0]: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"the token", fmt.Sprintf(state, "nats", "n1", unset, "3") + sinks,
+			"config.yaml:5: state.nats.token: environment variable CONNECT_SYNC_TEST_UNSET is not set"},
+		{"an invalid setting", fmt.Sprintf(state, "nats", "n1", "t", "9") + sinks,
+			"config.yaml:6: state.nats.replicas: must be between 1 and 5, not 9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := LoadState(writeConfig(t, tt.yaml)); err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("error = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
 // CONNECT_API_KEY is no workspace's key in the list form, set or not; but
 // LoadState, which reads no key, does not ask for one.
 func TestWorkspaceKeyRequired(t *testing.T) {
@@ -589,11 +703,50 @@ func TestExampleWorkspacesLoad(t *testing.T) {
 	}
 }
 
+// The example's state section has the nats backend commented out:
+// uncommented and chosen, it loads.
+func TestExampleStateNATSLoads(t *testing.T) {
+	t.Setenv("CONNECT_API_KEY", "sk_live_example")
+	t.Setenv("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, commented, ok := strings.Cut(string(data), "\n  # nats:\n")
+	nats := strings.Replace(before, "\n  backend: bbolt\n", "\n  backend: nats\n", 1)
+	if !ok || nats == before {
+		t.Fatal("no backend: bbolt and commented nats: in the example's state section")
+	}
+	var b strings.Builder
+	b.WriteString(nats + "\n  nats:\n")
+	lines := strings.SplitAfter(commented, "\n")
+	for ; strings.HasPrefix(lines[0], "  #   "); lines = lines[1:] {
+		b.WriteString("    " + strings.TrimPrefix(lines[0], "  #   "))
+	}
+	b.WriteString(strings.Join(lines, ""))
+	cfg, err := Parse("config.example.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if n := cfg.State.NATS; cfg.State.Backend != BackendNATS || len(n.URLs) != 3 || n.CredsFile == "" || n.Replicas != 3 {
+		t.Errorf("state = %+v", cfg.State)
+	}
+}
+
 // No error shows a secret, whatever else is wrong around it.
 func TestErrorsShowNoSecret(t *testing.T) {
 	const canary = "sk_live_canary_7f3a"
 	t.Setenv("TEST_CANARY", canary)
-	data := `connect:
+	data := `state:
+  backend: nats
+  nats:
+    urls:
+      - nats://n:4222
+      - nats://alice:${TEST_CANARY}@n:4222
+    user: alice
+    password: ${TEST_CANARY}
+    password_file: /p
+connect:
   api_key: ${TEST_CANARY}
 workspaces:
   - name: acme.eu
@@ -628,7 +781,8 @@ workspaces:
         secret: {` + canary + `: 1}
 `
 	// Fixed one by one, the file shows every other problem.
-	fixes := []string{"", "      base_ulr: x\n", "        secret: {" + canary + ": 1}\n", "        token_file: /t\n", "      api_key_file: /k\n", "connect:\n  api_key: ${TEST_CANARY}\n"}
+	fixes := []string{"", "      base_ulr: x\n", "        secret: {" + canary + ": 1}\n",
+		"      - nats://alice:${TEST_CANARY}@n:4222\n", "    password_file: /p\n", "        token_file: /t\n", "      api_key_file: /k\n", "connect:\n  api_key: ${TEST_CANARY}\n"}
 	for _, fix := range fixes {
 		data = strings.Replace(data, fix, "", 1)
 		for _, load := range []func(string) (*Config, error){Load, LoadState} {

@@ -29,7 +29,7 @@ type fileShape struct {
 func defaults() fileShape {
 	return fileShape{
 		Config: Config{
-			State:           State{Path: "./connect-sync.db"},
+			State:           defaultState(),
 			Schedule:        "@every 5m",
 			RunOnStart:      true,
 			ShutdownTimeout: 30 * time.Second,

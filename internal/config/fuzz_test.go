@@ -48,6 +48,9 @@ func checkParsed(t *testing.T, cfg *Config) {
 	if len(cfg.Workspaces) == 0 {
 		t.Fatal("a config without workspaces")
 	}
+	if b := cfg.State.Backend; b != BackendBbolt && b != BackendNATS {
+		t.Errorf("state.backend = %q", b)
+	}
 	for i, w := range cfg.Workspaces {
 		if w.Name == "" || w.Cron == nil || len(w.Sinks) == 0 {
 			t.Errorf("workspaces[%d] = %+v: no name, schedule or sinks", i, w)

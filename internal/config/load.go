@@ -67,11 +67,12 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// LoadState reads the config for the commands that work on the state file
-// alone (status, reset, redeliver), which need only state.path and
-// http.listen: an environment variable used elsewhere (for a sink's secret,
-// say) may be unset, as in a shell without the service's environment, and
-// the sinks' own settings are not checked.
+// LoadState reads the config for the commands that work on the state
+// alone (status, reset, redeliver), which need only the state section
+// (state.path, or state.nats to reach the buckets) and http.listen: an
+// environment variable used elsewhere (for a sink's secret, say) may be
+// unset, as in a shell without the service's environment, and the sinks'
+// own settings are not checked.
 func LoadState(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -329,8 +330,8 @@ var namePath = regexp.MustCompile(`^(workspaces\[\d+\]\.)?(sinks\[\d+\]\.)?name$
 
 // expand replaces ${NAME} in a value with the environment variable; an
 // unset variable is an error rather than a silent empty value. LoadState
-// needs only state.path and http.listen, and the names it finds things by:
-// elsewhere it makes a value with an unset variable null, so that the
+// needs only the state section, http.listen, and the names it finds things
+// by: elsewhere it makes a value with an unset variable null, so that the
 // setting keeps its default, which is valid, and is not used.
 func (l *loader) expand(n *yaml.Node, path string) {
 	unset, done := l.unset[n]
@@ -347,7 +348,7 @@ func (l *loader) expand(n *yaml.Node, path string) {
 	}
 	switch {
 	case len(unset) == 0 || l.reported[n]:
-	case l.stateOnly && path != "state.path" && path != "http.listen" && !namePath.MatchString(path):
+	case l.stateOnly && !within(path, "state") && path != "http.listen" && !namePath.MatchString(path):
 		n.Tag, n.Value, n.Style = "!!null", "", 0
 	default:
 		for _, name := range unset {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/connect-sync/connect-sync/internal/lease"
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
 	"github.com/connect-sync/connect-sync/internal/sinks/csv"
@@ -23,9 +25,7 @@ import (
 // validate checks the settings of the process, then each workspace's.
 // sync is the top-level one, which workspaces inherit.
 func (l *loader) validate(c *Config, sync Sync) {
-	if c.State.Path == "" {
-		l.fail("state.path", errors.New("is required"))
-	}
+	l.validateState(c.State)
 	l.validateSync(sync, "sync", func(string) bool { return true })
 	var gap time.Duration
 	c.Cron, gap = l.parseSchedule(c.Schedule, "schedule")
@@ -48,6 +48,59 @@ func (l *loader) validate(c *Config, sync Sync) {
 	destinations := map[string]string{} // a destination one sink owns → that sink's key path
 	for i := range c.Workspaces {
 		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names, destinations)
+	}
+}
+
+// validateState checks the settings of the backend in use. Those of the
+// other backend are left unchecked, not refused: a user may switch back
+// and forth (to try the nats backend, to go back to one process) and keep
+// both blocks in the file, and settings nothing reads can do no harm.
+// Their keys are still checked by the walk, and their values must decode.
+func (l *loader) validateState(s State) {
+	switch s.Backend {
+	case BackendBbolt:
+		if s.Path == "" {
+			l.fail("state.path", errors.New("is required"))
+		}
+	case BackendNATS:
+		l.validateStateNATS(s.NATS, "state.nats")
+	default:
+		l.fail("state.backend", fmt.Errorf("%q is not a state backend (%s or %s)", s.Backend, BackendBbolt, BackendNATS))
+	}
+}
+
+// bucketPrefix is what a bucket prefix may be: the characters a key-value
+// bucket's name allows.
+var bucketPrefix = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// minLeaseTTL is the shortest lease_ttl: a lease is renewed every third of
+// it and must be let go within a quarter of it, which a shorter TTL would
+// bring down to round trips and GC pauses.
+const minLeaseTTL = 3 * time.Second
+
+func (l *loader) validateStateNATS(s StateNATS, path string) {
+	if err := s.Config.Validate(); err != nil {
+		var fe *natsconn.FieldError
+		if errors.As(err, &fe) {
+			l.fail(path+"."+fe.Key, fe.Err)
+		} else {
+			l.fail(path, err)
+		}
+	}
+	if s.Replicas < 1 || s.Replicas > 5 {
+		l.fail(path+".replicas", fmt.Errorf("must be between 1 and 5, not %d", s.Replicas))
+	}
+	switch {
+	case s.BucketPrefix == "":
+		l.fail(path+".bucket_prefix", errors.New("is required"))
+	case !bucketPrefix.MatchString(s.BucketPrefix):
+		l.fail(path+".bucket_prefix", fmt.Errorf("%q is not a bucket prefix: ASCII letters, digits, '_' or '-' (it begins the names of key-value buckets)", s.BucketPrefix))
+	}
+	if s.LeaseTTL < minLeaseTTL {
+		l.fail(path+".lease_ttl", fmt.Errorf("must be at least %v, not %v", minLeaseTTL, s.LeaseTTL))
+	}
+	if s.Instance != "" && !lease.ValidName(s.Instance) {
+		l.fail(path+".instance", fmt.Errorf("%q is not an instance name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a key token in the lease bucket)", s.Instance))
 	}
 }
 
