@@ -46,7 +46,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // check reaches a workspace's API and checks its sinks' destinations.
 func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
-	src, err := openSource(ws, logger, nil)
+	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
 		return err
 	}

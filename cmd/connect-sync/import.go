@@ -31,11 +31,14 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
+	if err := needsStateFile(cfg, "import"); err != nil {
+		return err
+	}
 	ws, err := oneWorkspace(cfg, *workspace)
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ws, logger, nil)
+	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,13 @@ import (
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/source"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // openSource builds the Connect API client of a workspace, counting its
-// requests in m unless m is nil.
-func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace) (*source.Client, error) {
+// requests in m unless m is nil. An instance sharing the workspaces with
+// others names itself in its User-Agent, so that the API's logs tell them
+// apart.
+func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace, instance string) (*source.Client, error) {
 	key, err := ws.Connect.Key()
 	if err != nil {
 		return nil, err
@@ -30,16 +31,23 @@ func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace)
 		APIKey:     key,
 		Timeout:    ws.Connect.Timeout,
 		MaxRetries: ws.Connect.MaxRetries,
-		UserAgent:  "connect-sync/" + version(),
+		UserAgent:  userAgent(instance),
 		Logger:     logger,
 		Observe:    observe,
 	})
 }
 
+func userAgent(instance string) string {
+	if instance == "" {
+		return "connect-sync/" + version()
+	}
+	return "connect-sync/" + version() + " (instance " + instance + ")"
+}
+
 // openSinks opens every sink of a workspace, each with its memo in st and
 // its counters in m (both nil for commands that deliver nothing, such as
 // check). The caller closes them with closeSinks.
-func openSinks(ws *config.Workspace, logger *slog.Logger, st *state.Workspace, m *metrics.Workspace) ([]engine.Sink, error) {
+func openSinks(ws *config.Workspace, logger *slog.Logger, st workspaceState, m *metrics.Workspace) ([]engine.Sink, error) {
 	var opened []engine.Sink
 	for _, s := range ws.Sinks {
 		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL}

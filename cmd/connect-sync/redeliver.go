@@ -33,6 +33,9 @@ func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if err := needsStateFile(cfg, "redeliver"); err != nil {
+		return err
+	}
 	ws, err := oneWorkspace(cfg, *workspace)
 	if err != nil {
 		return err

@@ -25,6 +25,9 @@ func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := needsStateFile(cfg, "reset"); err != nil {
+		return err
+	}
 	ws, err := oneWorkspace(cfg, *workspace)
 	if err != nil {
 		return err

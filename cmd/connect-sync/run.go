@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -39,29 +41,53 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkKeys(cfg, logger); err != nil {
 		return err
 	}
-	// The service holds the state file for its whole life; `status` asks
-	// the HTTP listener instead.
-	db, err := state.Open(cfg.State.Path)
-	if err != nil {
-		return err
+	d := &daemon{configPath: c.configPath, initial: cfg, metrics: metrics.New(version(), true), logger: logger}
+	svc := &service.Service{Reload: d.reload, Status: d.status, Redeliver: d.redeliver, Metrics: d.metrics, Logger: logger}
+	// The service holds the state for its whole life: a bbolt file (so
+	// `status` asks the HTTP listener instead), or the leases of the
+	// workspaces it takes in a shared JetStream.
+	var leases *lease.Manager
+	if cfg.State.Backend == config.BackendNATS {
+		nb, err := openNATSBackend(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		d.backend, leases, svc.Leases, d.instance = nb, nb.leases, nb.leases, nb.leases.Instance()
+	} else {
+		db, err := state.Open(cfg.State.Path)
+		if err != nil {
+			return err
+		}
+		d.backend = fileBackend{db}
 	}
 	var ln net.Listener
 	if cfg.HTTP.Listen != "" {
 		if ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-			return errors.Join(fmt.Errorf("http.listen: %w", err), db.Close())
+			return errors.Join(fmt.Errorf("http.listen: %w", err), d.backend.Close())
 		}
 	}
-	d := &daemon{configPath: c.configPath, initial: cfg, db: db, metrics: metrics.New(version(), true), logger: logger}
-	svc := &service.Service{Reload: d.reload, Status: d.status, Redeliver: d.redeliver, Metrics: d.metrics, Logger: logger}
+	leasesDone := make(chan error, 1)
+	stopLeases := func() {}
+	if leases != nil {
+		leaseCtx, cancel := context.WithCancel(context.Background())
+		go func() { leasesDone <- leases.Run(leaseCtx) }()
+		stopLeases = func() {
+			cancel()
+			<-leasesDone // the leases are given back: others take over at once
+		}
+		logger.Info("sharing the workspaces with the other instances", "instance", leases.Instance(), "lease_ttl", leases.TTL())
+	}
 	logger.Info("connect-sync started", "version", version(), "config", c.configPath, "workspaces", workspaceNames(cfg))
 	err = svc.Serve(d.settings(cfg), signals, ln)
 	if errors.Is(err, service.ErrInterrupted) || errors.Is(err, service.ErrStuck) {
-		// Not even the state file is closed: a bbolt file is consistent
-		// after every commit, and the kernel drops the lock.
+		// Not even the state is closed: a bbolt file is consistent after
+		// every commit, and the kernel drops the lock; leases lapse a TTL
+		// after their last renewal.
 		return err
 	}
+	stopLeases()
 	logger.Info("connect-sync stopped")
-	return errors.Join(err, db.Close())
+	return errors.Join(err, d.backend.Close())
 }
 
 // daemon is what the service's runs share: the state file, the metrics,
@@ -69,7 +95,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 type daemon struct {
 	configPath string
 	initial    *config.Config // the config the service started with
-	db         *state.DB
+	backend    backend
+	instance   string // this instance's name among those sharing the state; "" alone
 	metrics    *metrics.Metrics
 	logger     *slog.Logger
 }
@@ -83,12 +110,12 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	}
 	for _, ws := range cfg.Workspaces {
-		run := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(d.logger, cfg, ws.Name), metrics: d.metrics.Workspace(ws.Name)}
+		run := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(d.logger, cfg, ws.Name), metrics: d.metrics.Workspace(ws.Name), instance: d.instance}
 		settings.Workspaces = append(settings.Workspaces, service.Workspace{
 			Name:     ws.Name,
 			Schedule: ws.Cron,
 			Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
-				st, err := d.db.Workspace(ws.Name)
+				st, err := d.backend.workspace(ws.Name)
 				if err != nil {
 					return engine.Report{}, err
 				}
@@ -105,7 +132,7 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 
 // status reads a workspace's state, for the service's /status.
 func (d *daemon) status(workspace string) (state.Status, error) {
-	st, err := d.db.Workspace(workspace)
+	st, err := d.backend.workspace(workspace)
 	if err != nil {
 		return state.Status{}, err
 	}
@@ -114,7 +141,7 @@ func (d *daemon) status(workspace string) (state.Status, error) {
 
 // redeliver is POST /sinks/{name}/redeliver.
 func (d *daemon) redeliver(workspace, sink, event string) (int, error) {
-	st, err := d.db.Workspace(workspace)
+	st, err := d.backend.workspace(workspace)
 	if err != nil {
 		return 0, err
 	}
@@ -131,8 +158,8 @@ func (d *daemon) reload() (service.Settings, error) {
 	if err := checkKeys(cfg, d.logger); err != nil {
 		return service.Settings{}, err
 	}
-	if cfg.State.Path != d.initial.State.Path {
-		d.logger.Warn("state.path changed: the new path applies after a restart", "in_use", d.initial.State.Path)
+	if !reflect.DeepEqual(cfg.State, d.initial.State) {
+		d.logger.Warn("the state settings changed: they apply after a restart")
 	}
 	if cfg.HTTP.Listen != d.initial.HTTP.Listen {
 		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.initial.HTTP.Listen)

@@ -11,7 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/lease"
+	"github.com/connect-sync/connect-sync/internal/natsstate"
 	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -40,6 +44,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	holders := map[string]lease.Holder{}
+	for _, h := range st.Holders {
+		holders[h.Workspace] = h
+	}
 	for i, ws := range st.Workspaces {
 		if len(cfg.Workspaces) > 1 {
 			if i > 0 {
@@ -47,15 +55,33 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			fmt.Fprintf(stdout, "workspace %s\n", ws.Workspace)
 		}
+		if cfg.State.Backend == config.BackendNATS {
+			printHolder(stdout, holders[ws.Workspace])
+		}
 		printStatus(stdout, ws, len(cfg.Workspaces) > 1)
 	}
 	return nil
+}
+
+// printHolder says which instance holds a workspace's lease.
+func printHolder(w io.Writer, h lease.Holder) {
+	switch {
+	case h.Instance == "":
+		fmt.Fprintln(w, "held by: no instance")
+	case !h.Live:
+		fmt.Fprintf(w, "held by: %s, since %s, which has stopped renewing (its lease lapses soon)\n", h.Instance, h.AcquiredAt.Local().Format(time.DateTime))
+	default:
+		fmt.Fprintf(w, "held by: %s (%s, pid %d), since %s\n", h.Instance, h.Host, h.PID, h.AcquiredAt.Local().Format(time.DateTime))
+	}
 }
 
 // readStatus reads the workspaces' state from the state file, or, while a
 // running service holds it, asks the service's HTTP listener. A workspace
 // without state yet has an empty status.
 func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace) (service.Status, error) {
+	if cfg.State.Backend == config.BackendNATS {
+		return readSharedStatus(ctx, cfg, list)
+	}
 	var st service.Status
 	db, err := state.OpenReadOnly(cfg.State.Path)
 	switch {
@@ -144,4 +170,33 @@ func printStatus(w io.Writer, st state.Status, several bool) {
 			fmt.Fprintf(w, "%s: %d more dead letters\n", s.Name, more)
 		}
 	}
+}
+
+// readSharedStatus reads the workspaces' state and leases from JetStream,
+// writing nothing: the instances holding them may be writing meanwhile.
+func readSharedStatus(ctx context.Context, cfg *config.Config, list []config.Workspace) (service.Status, error) {
+	var st service.Status
+	nc, js, err := dialState(ctx, cfg)
+	if err != nil {
+		return st, err
+	}
+	defer nc.Close()
+	s := cfg.State.NATS
+	st.Holders, err = lease.Holders(ctx, js, s.LeaseBucket())
+	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return st, fmt.Errorf("state.nats: %w", err)
+	}
+	db, err := natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: s.Timeout})
+	if err != nil {
+		return st, fmt.Errorf("state.nats: %w", err)
+	}
+	defer db.Close()
+	for _, ws := range list {
+		status, err := db.Status(ctx, ws.Name)
+		if err != nil {
+			return st, err
+		}
+		st.Workspaces = append(st.Workspaces, status)
+	}
+	return st, nil
 }

@@ -33,6 +33,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := needsStateFile(cfg, "sync"); err != nil {
+		return err
+	}
 	selected, err := selectWorkspaces(cfg, *workspace)
 	if err != nil {
 		return err
@@ -145,15 +148,18 @@ type workspaceRun struct {
 	ws      *config.Workspace
 	logger  *slog.Logger
 	metrics *metrics.Workspace // nil when nobody reads the metrics
+	// instance is this instance's name when it shares the workspaces with
+	// others (state.backend nats).
+	instance string
 }
 
 // sync builds the workspace's source and sinks, runs one sync with its
 // state st and logs the outcome. Both the one-shot command and the service
 // run this. Failing to build the source or a sink is recorded in the state
 // as a failed run, like the engine records its own.
-func (r workspaceRun) sync(ctx context.Context, st *state.Workspace, opts engine.Options, progress *progressLine) (engine.Report, error) {
+func (r workspaceRun) sync(ctx context.Context, st workspaceState, opts engine.Options, progress *progressLine) (engine.Report, error) {
 	started := time.Now()
-	src, err := openSource(r.ws, r.logger, r.metrics)
+	src, err := openSource(r.ws, r.logger, r.metrics, r.instance)
 	var sinkList []engine.Sink
 	if err == nil {
 		sinkList, err = openSinks(r.ws, r.logger, st, r.metrics)
@@ -166,10 +172,7 @@ func (r workspaceRun) sync(ctx context.Context, st *state.Workspace, opts engine
 	}
 	e := &engine.Engine{
 		Source: src, Store: st, Sinks: sinkList, Logger: r.logger, Progress: progress.reporter(),
-		// Beside the state file, which this process holds: a folder the
-		// service may write to, and on disk rather than on a /tmp that may
-		// be RAM.
-		SpoolDir: filepath.Dir(r.cfg.State.Path),
+		SpoolDir: spoolDir(r.cfg),
 	}
 	report, err := e.Run(ctx, opts)
 	progress.clear()
@@ -229,7 +232,7 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 // (opened read-only, so that not a byte of it changes; nil when there is
 // no state file yet), and prints the plan.
 func printDryRun(ctx context.Context, db *state.DB, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
-	src, err := openSource(ws, logger, nil)
+	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
 		return err
 	}
@@ -278,4 +281,15 @@ func (emptyCheckpoint) Checkpoint() (map[string]state.Entry, error) {
 
 func (emptyCheckpoint) Snapshots([]string) (map[string]json.RawMessage, error) {
 	return map[string]json.RawMessage{}, nil
+}
+
+// spoolDir is where runs keep what they fetched until they commit it:
+// beside the state file, which this process holds, a folder the service
+// may write to, and on disk rather than on a /tmp that may be RAM. With
+// the state in JetStream there is no such folder: the temporary one.
+func spoolDir(cfg *config.Config) string {
+	if cfg.State.Backend == config.BackendNATS {
+		return ""
+	}
+	return filepath.Dir(cfg.State.Path)
 }

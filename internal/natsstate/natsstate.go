@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // DefaultBucket is the bucket's name when Options leave it empty.
@@ -106,4 +108,21 @@ func (db *DB) Workspace(ctx context.Context, name string) (*Workspace, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// Status reads a workspace's status and writes nothing, not even the
+// replay of a write-ahead record: it is for `connect-sync status`, while
+// the instance holding the workspace may be writing it. Such a write shows
+// as far as it got. A workspace with no state yet has an empty status.
+func (db *DB) Status(ctx context.Context, name string) (state.Status, error) {
+	if !validName.MatchString(name) {
+		return state.Status{}, fmt.Errorf("natsstate: invalid workspace name %q: letters, digits, - and _ only", name)
+	}
+	w := &Workspace{db: db, name: name, keys: keys{prefix: name + "."}}
+	ix, err := w.loadIndex(ctx)
+	if err != nil {
+		return state.Status{}, fmt.Errorf("natsstate: workspace %s: read the index: %w", name, err)
+	}
+	w.ix = ix
+	return w.Status()
 }

@@ -254,7 +254,9 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 				running:   settings.RunOnStart, // so /readyz does not call it ready before its first run
 				held:      l.Leases == nil,
 			}
-			l.readState(w)
+			if w.held {
+				l.readState(w)
+			}
 			added = append(added, w)
 		}
 		l.mu.Lock()
@@ -339,10 +341,12 @@ func (l *loop) readState(w *workspace) {
 		w.logger.Warn("could not read the workspace's last run", "error", err)
 		return
 	}
+	l.mu.Lock()
 	w.last = st.LastRun
 	if st.LastSuccessAt != nil {
 		w.lastSuccess = *st.LastSuccessAt
 	}
+	l.mu.Unlock()
 	w.metrics.ObserveState(st)
 }
 

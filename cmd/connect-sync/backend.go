@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/lease"
+	"github.com/connect-sync/connect-sync/internal/natsconn"
+	"github.com/connect-sync/connect-sync/internal/natsstate"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+)
+
+// needsStateFile refuses a command that works on the state file alone
+// when the state is in JetStream: there, a workspace's state belongs to
+// the instance that holds its lease, and a second writer would corrupt
+// what that instance holds in memory.
+func needsStateFile(cfg *config.Config, command string) error {
+	if cfg.State.Backend != config.BackendNATS {
+		return nil
+	}
+	return usageError{fmt.Errorf("%s: with state.backend nats, each workspace belongs to the `connect-sync run` instance holding its lease: ask that one (POST /sync, POST /sinks/NAME/redeliver on its listener); `connect-sync status` says which it is", command)}
+}
+
+// workspaceState is one workspace's state, in either backend: what a run,
+// the service's /status and redeliver use.
+type workspaceState interface {
+	engine.Store
+	Memo(sink string) sinks.Memo
+	Status() (state.Status, error)
+	Redeliver(sink, event string) (int, error)
+}
+
+// backend is where the service keeps its workspaces' state.
+type backend interface {
+	workspace(name string) (workspaceState, error)
+	Close() error
+}
+
+// fileBackend is the bbolt state file, which the process holds.
+type fileBackend struct{ *state.DB }
+
+func (b fileBackend) workspace(name string) (workspaceState, error) { return b.Workspace(name) }
+
+// natsBackend is the state in JetStream, shared with other instances: a
+// workspace's state is this instance's to use while it holds the
+// workspace's lease, and is loaded afresh under each new lease, since
+// another instance may have written it in between.
+type natsBackend struct {
+	conn   *natsclient.Conn
+	db     *natsstate.DB
+	leases *lease.Manager
+
+	mu     sync.Mutex
+	opened map[string]leased
+}
+
+// leased is a workspace's state as loaded under one lease.
+type leased struct {
+	lease context.Context
+	ws    *natsstate.Workspace
+}
+
+// errNotHeld means another instance holds the workspace, or nobody does.
+var errNotHeld = errors.New("this instance does not hold the workspace's lease")
+
+func (b *natsBackend) workspace(name string) (workspaceState, error) {
+	var current context.Context
+	for _, l := range b.leases.Leases() {
+		if l.Workspace == name {
+			current = l.Ctx
+		}
+	}
+	if current == nil || current.Err() != nil {
+		return nil, fmt.Errorf("workspace %s: %w", name, errNotHeld)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o, ok := b.opened[name]; ok && o.lease == current {
+		return o.ws, nil
+	}
+	ws, err := b.db.Workspace(current, name)
+	if err != nil {
+		return nil, err
+	}
+	b.opened[name] = leased{lease: current, ws: ws}
+	return ws, nil
+}
+
+func (b *natsBackend) Close() error {
+	b.conn.Close()
+	return nil
+}
+
+// openNATSBackend connects to the state's JetStream and opens its state
+// and lease buckets. The connection reconnects for as long as the process
+// lives: a cluster restarting must not end the service.
+func openNATSBackend(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*natsBackend, error) {
+	nc, js, err := dialState(ctx, cfg, natsclient.MaxReconnects(-1))
+	if err != nil {
+		return nil, err
+	}
+	s := cfg.State.NATS
+	instance := s.Instance
+	if instance == "" {
+		instance = lease.NewInstanceID()
+	}
+	b := &natsBackend{conn: nc, opened: map[string]leased{}}
+	// A cluster that has just started may not place a new bucket yet.
+	err = retry(ctx, s.Timeout, func() error {
+		var err error
+		b.db, err = natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: s.Timeout})
+		if err == nil {
+			b.leases, err = lease.Open(ctx, js, lease.Options{
+				Bucket: s.LeaseBucket(), Replicas: s.Replicas, Instance: instance, TTL: s.LeaseTTL, Logger: logger,
+			})
+		}
+		return err
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("state.nats: %w", err)
+	}
+	return b, nil
+}
+
+// dialState connects to the state backend's servers.
+func dialState(ctx context.Context, cfg *config.Config, extra ...natsclient.Option) (*natsclient.Conn, jetstream.JetStream, error) {
+	o, err := cfg.State.NATS.Options("connect-sync state")
+	if err != nil {
+		return nil, nil, fmt.Errorf("state.nats: %w", err)
+	}
+	o.Client = append(o.Client, extra...)
+	nc, err := natsconn.Dial(ctx, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state.nats: connect to %s: %w", o.Servers, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("state.nats: %w", err)
+	}
+	return nc, js, nil
+}
+
+// retry calls fn until it succeeds, ctx ends or timeout passes, a second
+// apart.
+func retry(ctx context.Context, timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+}
