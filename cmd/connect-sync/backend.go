@@ -42,7 +42,10 @@ type workspaceState interface {
 
 // backend is where the service keeps its workspaces' state.
 type backend interface {
+	// workspace returns a workspace's state for a run.
 	workspace(name string) (workspaceState, error)
+	status(name string) (state.Status, error)
+	redeliver(workspace, sink, event string) (int, error)
 	Close() error
 }
 
@@ -51,32 +54,51 @@ type fileBackend struct{ *state.DB }
 
 func (b fileBackend) workspace(name string) (workspaceState, error) { return b.Workspace(name) }
 
+func (b fileBackend) status(name string) (state.Status, error) {
+	ws, err := b.Workspace(name)
+	if err != nil {
+		return state.Status{}, err
+	}
+	return ws.Status()
+}
+
+func (b fileBackend) redeliver(workspace, sink, event string) (int, error) {
+	ws, err := b.Workspace(workspace)
+	if err != nil {
+		return 0, err
+	}
+	return ws.Redeliver(sink, event)
+}
+
 // natsBackend is the state in JetStream, shared with other instances: a
-// workspace's state is this instance's to use while it holds the
+// workspace's state is this instance's to write while it holds the
 // workspace's lease, and is loaded afresh under each new lease, since
 // another instance may have written it in between.
 type natsBackend struct {
-	conn   *natsclient.Conn
-	db     *natsstate.DB
-	leases *lease.Manager
+	conn    *natsclient.Conn
+	db      *natsstate.DB
+	leases  *lease.Manager
+	timeout time.Duration // of a status read
 
 	mu     sync.Mutex
-	opened map[string]leased
-}
-
-// leased is a workspace's state as loaded under one lease.
-type leased struct {
-	lease context.Context
-	ws    *natsstate.Workspace
+	opened map[string]*leased // by workspace
 }
 
 // errNotHeld means another instance holds the workspace, or nobody does.
 var errNotHeld = errors.New("this instance does not hold the workspace's lease")
 
+// leased is a workspace's state as loaded under one lease. Its mutex
+// serialises the loading, so that loading one workspace holds up no other.
+type leased struct {
+	mu    sync.Mutex
+	lease context.Context
+	ws    *natsstate.Workspace
+}
+
 func (b *natsBackend) workspace(name string) (workspaceState, error) {
 	var current context.Context
 	for _, l := range b.leases.Leases() {
-		if l.Workspace == name {
+		if l.Workspace == name && !l.Releasing {
 			current = l.Ctx
 		}
 	}
@@ -84,16 +106,52 @@ func (b *natsBackend) workspace(name string) (workspaceState, error) {
 		return nil, fmt.Errorf("workspace %s: %w", name, errNotHeld)
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if o, ok := b.opened[name]; ok && o.lease == current {
-		return o.ws, nil
+	o := b.opened[name]
+	if o == nil {
+		o = &leased{}
+		b.opened[name] = o
 	}
-	ws, err := b.db.Workspace(current, name)
+	b.mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.lease != current {
+		ws, err := b.db.Workspace(current, name)
+		if err != nil {
+			return nil, err
+		}
+		o.lease, o.ws = current, ws
+		// The index goes with the lease: another instance may write the
+		// workspace once this one has let it go.
+		context.AfterFunc(current, func() {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if o.lease == current {
+				o.lease, o.ws = nil, nil
+			}
+		})
+	}
+	return o.ws, nil
+}
+
+// status reads a workspace's state without writing it, whoever holds it.
+func (b *natsBackend) status(name string) (state.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	return b.db.Status(ctx, name)
+}
+
+// redeliver writes a held workspace's state as a run does: within its
+// lease, which is not given back meanwhile.
+func (b *natsBackend) redeliver(workspace, sink, event string) (int, error) {
+	if _, ok := b.leases.Busy(workspace); !ok {
+		return 0, fmt.Errorf("workspace %s: %w", workspace, errNotHeld)
+	}
+	defer b.leases.Idle(workspace)
+	ws, err := b.workspace(workspace)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	b.opened[name] = leased{lease: current, ws: ws}
-	return ws, nil
+	return ws.Redeliver(sink, event)
 }
 
 func (b *natsBackend) Close() error {
@@ -105,7 +163,10 @@ func (b *natsBackend) Close() error {
 // and lease buckets. The connection reconnects for as long as the process
 // lives: a cluster restarting must not end the service.
 func openNATSBackend(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*natsBackend, error) {
-	nc, js, err := dialState(ctx, cfg, natsclient.MaxReconnects(-1))
+	// Writes that failed while disconnected must not go out once
+	// reconnected, when another instance may hold the workspace: no
+	// reconnect buffer.
+	nc, js, err := dialState(ctx, cfg, natsclient.MaxReconnects(-1), natsclient.ReconnectBufSize(-1))
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +175,14 @@ func openNATSBackend(ctx context.Context, cfg *config.Config, logger *slog.Logge
 	if instance == "" {
 		instance = lease.NewInstanceID()
 	}
-	b := &natsBackend{conn: nc, opened: map[string]leased{}}
+	// An operation in flight when a lease ends must end within the lease's
+	// margin (TTL/4) too.
+	opTimeout := min(s.Timeout, s.LeaseTTL/4)
+	b := &natsBackend{conn: nc, opened: map[string]*leased{}, timeout: s.Timeout}
 	// A cluster that has just started may not place a new bucket yet.
 	err = retry(ctx, s.Timeout, func() error {
 		var err error
-		b.db, err = natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: s.Timeout})
+		b.db, err = natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: opTimeout})
 		if err == nil {
 			b.leases, err = lease.Open(ctx, js, lease.Options{
 				Bucket: s.LeaseBucket(), Replicas: s.Replicas, Instance: instance, TTL: s.LeaseTTL, Logger: logger,

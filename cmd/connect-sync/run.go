@@ -132,20 +132,12 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 
 // status reads a workspace's state, for the service's /status.
 func (d *daemon) status(workspace string) (state.Status, error) {
-	st, err := d.backend.workspace(workspace)
-	if err != nil {
-		return state.Status{}, err
-	}
-	return st.Status()
+	return d.backend.status(workspace)
 }
 
 // redeliver is POST /sinks/{name}/redeliver.
 func (d *daemon) redeliver(workspace, sink, event string) (int, error) {
-	st, err := d.backend.workspace(workspace)
-	if err != nil {
-		return 0, err
-	}
-	return st.Redeliver(sink, event)
+	return d.backend.redeliver(workspace, sink, event)
 }
 
 // reload reads and checks the config file again, on SIGHUP. The state

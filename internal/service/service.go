@@ -57,6 +57,11 @@ var (
 	ErrStuck       = errors.New("the run did not end after it was cancelled: exiting without it")
 )
 
+// ErrLeaseLost ends a run whose workspace's lease ended under it: a run
+// stopped early (engine.ErrStopped), not a failure of the workspace's, as
+// another instance goes on from where it got.
+var ErrLeaseLost = errors.New("the workspace's lease ended during the run")
+
 // cancelGrace is how long a cancelled run may take to return before Serve
 // gives up on it; a variable so that tests need not wait that long.
 var cancelGrace = 5 * time.Second
@@ -112,8 +117,11 @@ type workspace struct {
 	next    time.Time     // the next scheduled run, jitter included
 	stop    chan struct{} // non-nil while a run goes
 	stopped bool          // stop is closed
-	removed bool          // the config no longer has it: it goes when its run ends
-	held    bool          // this service may run it: it holds its lease, or there are no leases
+	// startAgain asks for a run as soon as the one going ends: the
+	// workspace was taken again while a run of its earlier hold ended.
+	startAgain bool
+	removed    bool // the config no longer has it: it goes when its run ends
+	held       bool // this service may run it: it holds its lease, or there are no leases
 
 	running     bool       // a run goes, or the first one is about to
 	last        *state.Run // the last finished run
@@ -307,13 +315,21 @@ func (l *loop) leasesChanged(now time.Time) {
 			l.setHeld(w, true)
 			w.logger.Info("took the workspace's lease")
 			w.next = l.nextRun(w, l.settings.Jitter, now)
-			if !w.removed && w.stop == nil {
+			switch {
+			case w.removed:
+			case w.stop == nil:
 				l.start(w)
+			default: // the run of an earlier hold is still ending
+				w.startAgain = true
 			}
 		case !mine && w.held:
 			l.setHeld(w, false)
-			w.logger.Info("let the workspace's lease go")
-			l.stopRun(w)
+			if _, givingBack := held[w.Name]; givingBack {
+				w.logger.Info("giving the workspace's lease back")
+				l.stopRun(w)
+			} else {
+				w.logger.Warn("lost the workspace's lease") // its run's context has ended
+			}
 		}
 	}
 }
@@ -374,7 +390,7 @@ func (l *loop) retainMetrics() {
 func (l *loop) due(now time.Time) {
 	for _, w := range l.workspaces {
 		if w.removed || !w.held || w.next.After(now) {
-			continue
+			continue // untilNext does not count these
 		}
 		if w.stop != nil {
 			w.logger.Warn("scheduled run skipped: the previous run is still going")
@@ -399,7 +415,7 @@ func (l *loop) nextRun(w *workspace, jitter time.Duration, now time.Time) time.T
 func (l *loop) untilNext() time.Duration {
 	first := time.Now().Add(24 * time.Hour) // none is scheduled: a reload may bring one
 	for _, w := range l.workspaces {
-		if !w.removed && w.next.Before(first) {
+		if !w.removed && w.held && w.next.Before(first) {
 			first = w.next
 		}
 	}
@@ -418,6 +434,8 @@ func (l *loop) requested(name string) syncReply {
 			reply.running = append(reply.running, w.Name)
 		case l.start(w):
 			reply.started = append(reply.started, w.Name)
+		default: // its lease just ended, and leasesChanged will say so
+			reply.elsewhere = append(reply.elsewhere, w.Name)
 		}
 	}
 	if reply.started == nil && reply.running == nil && reply.elsewhere == nil {
@@ -441,12 +459,12 @@ func (l *loop) start(w *workspace) bool {
 		if !ok {
 			return false
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(leaseCtx)
-		stopAfter := context.AfterFunc(l.ctx, cancel)
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(l.ctx)
+		stopWithLease := context.AfterFunc(leaseCtx, func() { cancel(ErrLeaseLost) })
 		idle = func() {
-			stopAfter()
-			cancel()
+			stopWithLease()
+			cancel(nil)
 			l.Leases.Idle(w.Name)
 		}
 	}
@@ -472,6 +490,9 @@ func (l *loop) start(w *workspace) bool {
 			}
 		}()
 		r.report, r.err = job(ctx, stop)
+		if r.err != nil && errors.Is(context.Cause(ctx), ErrLeaseLost) {
+			r.err = fmt.Errorf("%w (%w): %w", engine.ErrStopped, ErrLeaseLost, r.err)
+		}
 	}()
 	return true
 }
@@ -482,6 +503,13 @@ func (l *loop) start(w *workspace) bool {
 func (l *loop) shutdown() error {
 	close(l.quit)
 	notify("STOPPING=1")
+	if l.Leases != nil {
+		// Take no more workspaces, and give each back as soon as its run
+		// has ended, rather than once the last one has.
+		if err := l.Leases.SetWorkspaces(nil); err != nil {
+			l.Logger.Error("could not give the workspaces back", "error", err)
+		}
+	}
 	running := 0
 	for _, w := range l.workspaces {
 		if w.stop != nil {
@@ -523,10 +551,20 @@ func (l *loop) shutdown() error {
 func (l *loop) finished(r result) {
 	w := r.ws
 	w.stop = nil
+	defer func() {
+		if w.startAgain {
+			w.startAgain = false
+			l.start(w)
+		}
+	}()
 	run := &state.Run{StartedAt: r.started, FinishedAt: r.finished, Result: state.RunSucceeded}
 	at := r.finished.Format(time.TimeOnly)
 	status := fmt.Sprintf("Last run %s: %d created, %d updated, %d deleted", at, r.report.Created, r.report.Updated, r.report.Deleted)
 	switch {
+	case errors.Is(r.err, ErrLeaseLost):
+		run.Result, run.Error = state.RunStopped, r.err.Error()
+		status = fmt.Sprintf("Last run %s stopped: the lease was lost", at)
+		w.logger.Warn("run stopped: this instance lost the workspace's lease", "error", r.err)
 	case errors.Is(r.err, engine.ErrStopped):
 		run.Result, run.Error = state.RunStopped, r.err.Error()
 		status = fmt.Sprintf("Last run %s stopped early", at)

@@ -930,6 +930,10 @@ func TestLeasesDecideWhatRuns(t *testing.T) {
 	if !<-bCancelled {
 		t.Fatal("b's run went on after its lease was lost")
 	}
+	// A lost lease stops the run; it is not a failure of the workspace.
+	for counter(t, h.svc.Metrics.Gatherer(), "connect_sync_runs_total", "b") != 0 {
+		t.Fatal("the run the lease ended counted as finished")
+	}
 	for {
 		f.mu.Lock()
 		busy := f.busy["b"]
