@@ -131,7 +131,10 @@ var ErrStopped = errors.New("the run was stopped before it finished")
 
 // Run performs one sync. It returns ErrPending when a sink kept changes
 // queued, a *MassDeleteError when the delete guard stopped it, or the error
-// that made the run fail; the run is recorded in the state file either way.
+// that made the run fail; the run is recorded in the state file either way,
+// if the store still takes writes: after ctx is cancelled, a store bound
+// to a lease that has ended refuses the record at once, and Run returns
+// that refusal with the run's error.
 func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 	started := e.now()
 	report, err := e.run(ctx, opts)
@@ -164,11 +167,21 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	// so that a failed fetch or a refused run changes nothing, and before
 	// the commit, so that a new sink gets this run's changes after its
 	// back-fill.
+	if err := ctx.Err(); err != nil {
+		return report, err
+	}
 	if err := e.registerSinks(opts.Only); err != nil {
 		return report, err
 	}
 	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
+	// A cancelled run stops between batches (a first sync commits a
+	// hundred of them): its context may be a lease's, and once the lease
+	// has ended another instance may be writing the state. What was not
+	// committed is detected again by the next run, as after a crash.
 	for batch, err := range plan.Batches() {
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err == nil {
 			err = e.Store.Commit(batch)
 		}
@@ -177,6 +190,9 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	for batch := range slices.Chunk(plan.Refreshed(), commitBatch) {
+		if err := ctx.Err(); err != nil {
+			return report, err
+		}
 		if err := e.Store.Touch(batch); err != nil {
 			return report, err
 		}

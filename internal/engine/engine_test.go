@@ -663,3 +663,63 @@ func TestRelativeTargetFromBeforeIsTheSameFile(t *testing.T) {
 		t.Errorf("target recorded %q, want %q", sinks["csv"].Target, abs)
 	}
 }
+
+// cancellingStore cancels the run's context as it commits the batch
+// numbered at, and counts commits and recorded runs.
+type cancellingStore struct {
+	Store
+	at      int
+	cancel  context.CancelFunc
+	commits int
+	runs    []state.Run
+}
+
+func (s *cancellingStore) Commit(batch []state.Detected) error {
+	if s.commits++; s.commits == s.at {
+		s.cancel()
+	}
+	return s.Store.Commit(batch)
+}
+
+func (s *cancellingStore) RecordRun(r state.Run) error {
+	s.runs = append(s.runs, r)
+	return s.Store.RecordRun(r)
+}
+
+// TestCancelStopsTheCommitBetweenBatches cancels a first sync's context
+// while it commits its first batch: it commits no other, delivers
+// nothing, records the run as failed, and the next run commits and
+// delivers the rest.
+func TestCancelStopsTheCommitBetweenBatches(t *testing.T) {
+	const contacts = 2*commitBatch + 500
+	rec := &recorder{}
+	h := newHarness(t, contacts, Sink{Name: "r", Type: "test", Sink: rec})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := &cancellingStore{Store: h.db, at: 1, cancel: cancel}
+	h.engine.Store = store
+	if _, err := h.engine.Run(ctx, Options{MaxDeleteFraction: 0.5}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if store.commits != 1 {
+		t.Errorf("%d batches committed after the cancel's, want none", store.commits-1)
+	}
+	if cp, _ := h.db.Checkpoint(); len(cp) != commitBatch {
+		t.Errorf("%d contacts checkpointed, want the first batch's %d", len(cp), commitBatch)
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Errorf("a cancelled run delivered %d changes", len(got))
+	}
+	if len(store.runs) != 1 || store.runs[0].Result != state.RunFailed {
+		t.Errorf("runs recorded: %+v, want one failed", store.runs)
+	}
+
+	h.engine.Store = h.db
+	h.mustRun()
+	if cp, _ := h.db.Checkpoint(); len(cp) != contacts {
+		t.Errorf("%d contacts checkpointed after the next run, want %d", len(cp), contacts)
+	}
+	if got := rec.take(); len(got) != contacts {
+		t.Errorf("the next run delivered %d changes, want %d", len(got), contacts)
+	}
+}

@@ -28,20 +28,26 @@ func TestServerRestartKeepsEverything(t *testing.T) {
 	srv.Restart(t)
 	natstest.WaitJetStream(t, srv.URL)
 
-	if got := viewOf(t, openWorkspace(t, natsDB(t, srv.URL), "acme")); !slices.Equal(got, before) {
-		t.Errorf("after the restart:\n%v\nwant\n%v", got, before)
-	}
 	// The old handle and connection work again.
 	retry(t, func() error { return w.Ack("b", []uint64{1}) })
 	if n, _ := w.Pending("b"); n != 4 {
 		t.Errorf("b pending %d after an ack, want 4", n)
+	}
+	ok(t, w.Ack("b", []uint64{4}))
+	after := viewOf(t, w)
+	if slices.Equal(after, before) {
+		t.Fatal("the acks changed nothing")
+	}
+	// Everything is on disk: a new connection reads the same.
+	if got := viewOf(t, openWorkspace(t, natsDB(t, srv.URL), "acme")); !slices.Equal(got, after) {
+		t.Errorf("after the restart:\n%v\nwant\n%v", got, after)
 	}
 }
 
 // natsDB opens the bucket of the test on a new connection to urls.
 func natsDB(t *testing.T, urls ...string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), natstest.Connect(t, urls...), Options{Bucket: currentBucket(), Timeout: 5 * time.Second})
+	db, err := Open(context.Background(), connect(t, urls...), Options{Bucket: currentBucket(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +79,7 @@ func retry(t *testing.T, op func() error) {
 // are done again, as the next run would, and nothing is lost.
 func TestClusterNodeLoss(t *testing.T) {
 	c := natstest.StartCluster(t)
-	js := natstest.Connect(t, c.URLs()...)
+	js := connect(t, c.URLs()...)
 	db := openDB(t, js, Options{Replicas: 3, Timeout: 5 * time.Second})
 	w := openWorkspace(t, db, "acme")
 	ok(t, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))

@@ -12,9 +12,10 @@ import (
 // change leaves two markers. Loading reads the markers under x. too, so
 // they must not pile up. Compaction removes them in bulk: it writes every
 // live key of a family again (the same value, so a crash at any point
-// loses nothing, and a write-ahead record replayed later still finds what
-// it wrote), then purges the family's messages older than those writes,
-// which are only markers and nothing else.
+// loses nothing), then purges the family's messages older than those
+// writes, which are only markers and nothing else. It deletes the
+// write-ahead record first, as every single-key write does: the last
+// write is whole by then.
 
 // compactAt is how many markers under x. may pile up before a
 // compaction, at least; more when the index has more live keys, so that
@@ -59,25 +60,44 @@ func (w *Workspace) compactIfDue() error {
 
 // compact rewrites a family's live keys (rewrite hands them to write,
 // page by page), then purges the family's messages older than the first
-// rewrite.
+// rewrite. A stale Workspace compacting would put back what it holds and
+// purge what the new holder wrote: each page and the purge start with the
+// fence (see fence.go), and a compaction stops between pages once the
+// lease has ended.
 func (w *Workspace) compact(family string, rewrite func(write func([]op) error) error) error {
 	ctx, cancel := w.timeout()
-	last, err := w.db.wire.lastSeq(ctx)
+	err := w.fence(ctx, del(keyWAL))
+	var last uint64
+	if err == nil {
+		last, err = w.db.wire.lastSeq(ctx)
+	}
 	cancel()
 	if err != nil {
 		return err
 	}
 	err = rewrite(func(ops []op) error {
+		if err := w.usable(); err != nil {
+			return err
+		}
 		ctx, cancel := w.timeout()
 		defer cancel()
-		return w.db.wire.write(ctx, w.keys.full(ops))
+		if err := w.fence(ctx, del(keyWAL)); err != nil {
+			return err
+		}
+		return w.write(ctx, ops)
 	})
 	if err != nil {
 		return err
 	}
+	if err := w.usable(); err != nil {
+		return err
+	}
 	ctx, cancel = w.timeout()
 	defer cancel()
-	return w.db.wire.purgeBefore(ctx, w.keys.prefix+family, last+1)
+	if err := w.fence(ctx, del(keyWAL)); err != nil {
+		return err
+	}
+	return w.purge(ctx, family, last+1)
 }
 
 // compactIndex compacts the keys under x. from the index.

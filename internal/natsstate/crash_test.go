@@ -135,17 +135,29 @@ func TestCrashedWriteIsFinishedOnOpen(t *testing.T) {
 				if tt.name == "backfill" {
 					first = writes // its first writes register the sink
 				}
-				for n := first; n <= writes; n++ {
+				crash := func(n int) (*Workspace, string) {
 					w, name := fresh(t)
 					failAtHit(t, point, n)
 					if err := tt.op(w); !errors.Is(err, errCrash) {
 						t.Fatalf("write %d: the crash did not happen: %v", n, err)
 					}
 					failAt = nil
-					reopened := openWorkspace(t, db, name)
+					return w, name
+				}
+				for n := first; n <= writes; n++ {
+					// Opened again, as by another instance: the new
+					// handle fences the failed one out.
+					w, name := crash(n)
+					openWorkspace(t, db, name)
 					checkDump(t, n, dump(t, db, name), want)
-					// The handle that failed loads itself again.
-					if got, want := viewOf(t, w), viewOf(t, reopened); !slices.Equal(got, want) {
+					if _, err := w.Checkpoint(); !errors.Is(err, ErrFenced) {
+						t.Errorf("write %d: the failed handle, once another was opened: %v, want it fenced out", n, err)
+					}
+					// The handle that failed, alone, loads itself again.
+					w, name = crash(n)
+					got := viewOf(t, w)
+					checkDump(t, n, dump(t, db, name), want)
+					if want := viewOf(t, openWorkspace(t, db, name)); !slices.Equal(got, want) {
 						t.Errorf("write %d: the failed handle sees\n%v\nthe reopened one\n%v", n, got, want)
 					}
 				}

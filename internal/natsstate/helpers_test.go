@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/connect-sync/connect-sync/internal/natstest"
@@ -49,7 +50,24 @@ func openWorkspace(t testing.TB, db *DB, name string) *Workspace {
 func newServer(t testing.TB) (*natstest.Server, jetstream.JetStream) {
 	t.Helper()
 	srv := natstest.Start(t)
-	return srv, natstest.Connect(t, srv.URL)
+	return srv, connect(t, srv.URL)
+}
+
+// connect opens a JetStream client to the urls as a writer of the state
+// must: a publish while disconnected fails at once, rather than being
+// sent after the reconnect. It is closed when the test ends.
+func connect(t testing.TB, urls ...string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.Timeout(5*time.Second), nats.ReconnectBufSize(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // dump returns every key of a workspace (without its name) and value,

@@ -258,12 +258,6 @@ func (ix *index) garbage() []uint64 {
 	return gens
 }
 
-// referenced reports whether a queue or a dead letter still needs the
-// record of seq.
-func (ix *index) referenced(seq uint64) bool {
-	return len(ix.refs[seq]) > 0 || ix.dead[seq] > 0
-}
-
 // nextSeq hands out a sequence number: above every one the meta or any key
 // has seen, so numbers increase even across lost meta writes.
 func (ix *index) nextSeq() uint64 {

@@ -15,11 +15,11 @@ func TestSuite(t *testing.T) {
 	srv := natstest.Start(t)
 	statetest.Run(t, func(t *testing.T) statetest.Backend {
 		bucket := newBucket()
-		db := openDB(t, natstest.Connect(t, srv.URL), Options{Bucket: bucket})
+		db := openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 		return statetest.Backend{
 			Open: func(name string) (statetest.Store, error) { return db.Workspace(context.Background(), name) },
 			Reopen: func() error {
-				db = openDB(t, natstest.Connect(t, srv.URL), Options{Bucket: bucket})
+				db = openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 				return nil
 			},
 			Changes: func(name string) (int, error) { return countChanges(t, db, name), nil },

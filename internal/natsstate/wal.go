@@ -19,7 +19,8 @@ import (
 // a single-key write deletes it first. So when the wal key holds a record,
 // nothing was written after it but (part of) its own keys, and replaying
 // it when the workspace is opened finishes the write or repeats it
-// harmlessly.
+// harmlessly. Writing the wal key first is also what fences a stale
+// writer out (see fence.go).
 
 // walMagic starts every write-ahead record, and names its format.
 const walMagic = "csw1"
@@ -113,7 +114,8 @@ func coalesce(ops []op) []op {
 
 // failAt, set by tests, is asked at named points of a write whether it
 // fails there, as a crash would: "wal" once the write-ahead record is
-// stored, "apply" once half of its keys are written.
+// stored, "apply" once half of its keys are written, "take-over" once
+// opening has read the wal key, before it writes it.
 var failAt func(point string) error
 
 func hit(point string) error {
@@ -128,59 +130,34 @@ func hit(point string) error {
 func (w *Workspace) writeChunk(ctx context.Context, ops []op) error {
 	ops = coalesce(ops)
 	w.countDeletes(ops)
-	full := w.keys.full(ops)
-	if err := w.db.wire.write(ctx, []op{put(w.keys.prefix+keyWAL, encodeWAL(ops))}); err != nil {
+	if err := w.fence(ctx, put(keyWAL, encodeWAL(ops))); err != nil {
 		return fmt.Errorf("write-ahead record: %w", err)
 	}
-	w.walLive = true
 	if err := hit("wal"); err != nil {
 		return err
 	}
-	half := len(full)
+	half := len(ops)
 	if failAt != nil {
 		half /= 2
 	}
-	if err := w.db.wire.write(ctx, full[:half]); err != nil {
+	if err := w.write(ctx, ops[:half]); err != nil {
 		return err
 	}
 	if err := hit("apply"); err != nil {
 		return err
 	}
-	return w.db.wire.write(ctx, full[half:])
+	return w.write(ctx, ops[half:])
 }
 
 // writeOne writes one key, which needs no write-ahead record: but the
 // record of the last write goes first, since replaying it now could undo
-// this write.
+// this write, and that delete is the write's fence.
 func (w *Workspace) writeOne(ctx context.Context, o op) error {
-	if w.walLive {
-		if err := w.db.wire.write(ctx, []op{del(w.keys.prefix + keyWAL)}); err != nil {
-			return fmt.Errorf("write-ahead record: %w", err)
-		}
-		w.walLive = false
-	}
-	w.countDeletes([]op{o})
-	return w.db.wire.write(ctx, w.keys.full([]op{o}))
-}
-
-// replay finishes the write a crash interrupted, if any.
-func (w *Workspace) replay(ctx context.Context) error {
-	values, err := w.db.wire.get(ctx, []string{w.keys.prefix + keyWAL})
-	if err != nil {
+	if err := w.fence(ctx, del(keyWAL)); err != nil {
 		return fmt.Errorf("write-ahead record: %w", err)
 	}
-	if values[0] == nil {
-		return nil
-	}
-	ops, err := decodeWAL(values[0])
-	if err != nil {
-		return err
-	}
-	if err := w.db.wire.write(ctx, w.keys.full(ops)); err != nil {
-		return fmt.Errorf("replay the write-ahead record: %w", err)
-	}
-	w.walLive = true
-	return nil
+	w.countDeletes([]op{o})
+	return w.write(ctx, []op{o})
 }
 
 // full returns the ops with the workspace's prefix on their keys.

@@ -65,6 +65,11 @@ func (c *wire) do(ctx context.Context, reqs []*request) error {
 	defer sub.Unsubscribe()
 	sent, received := 0, 0
 	for received < len(reqs) {
+		// Nothing more goes out once ctx has ended: for a Workspace, its
+		// lease did, and another instance may hold the workspace now.
+		if err := ctx.Err(); err != nil && sent < len(reqs) {
+			return fmt.Errorf("%d of %d requests sent: %w", sent, len(reqs), err)
+		}
 		for sent < len(reqs) && sent-received < window {
 			m := reqs[sent].msg
 			m.Reply = inbox + "." + strconv.Itoa(sent)
@@ -127,12 +132,7 @@ func checkReply(r *nats.Msg, v any) error {
 func (c *wire) write(ctx context.Context, ops []op) error {
 	reqs := make([]*request, len(ops))
 	for i, o := range ops {
-		m := &nats.Msg{Subject: c.put + o.key, Data: o.value}
-		if o.del {
-			m = nats.NewMsg(c.put + o.key)
-			m.Header.Set("KV-Operation", "DEL")
-		}
-		reqs[i] = &request{msg: m}
+		reqs[i] = &request{msg: c.msg(o)}
 	}
 	if err := c.do(ctx, reqs); err != nil {
 		return err
@@ -143,6 +143,97 @@ func (c *wire) write(ctx context.Context, ops []op) error {
 		}
 	}
 	return nil
+}
+
+// msg is the message that applies o, a put or a delete of a full key.
+func (c *wire) msg(o op) *nats.Msg {
+	m := &nats.Msg{Subject: c.put + o.key, Data: o.value, Header: nats.Header{}}
+	if o.del {
+		m.Header.Set("KV-Operation", "DEL")
+	}
+	return m
+}
+
+// writerHeader names the Workspace that wrote a message of the wal key.
+const writerHeader = "Connect-Sync-Writer"
+
+// errLost means a compare-and-set lost: the key's last message is not
+// the one expected.
+var errLost = errors.New("the key was written by another writer")
+
+// writeIf writes one op of a full key, as writer, if the key's last
+// message has sequence number last (0: the key has none), and returns the
+// sequence number of the message written. The server checks the
+// condition when it stores the message, in order with every other write;
+// it fails with errLost when not met.
+func (c *wire) writeIf(ctx context.Context, o op, last uint64, writer string) (uint64, error) {
+	m := c.msg(o)
+	m.Header.Set(nats.ExpectedLastSubjSeqHdr, strconv.FormatUint(last, 10))
+	m.Header.Set(writerHeader, writer)
+	r := &request{msg: m}
+	if err := c.do(ctx, []*request{r}); err != nil {
+		return 0, err
+	}
+	var ack struct {
+		Seq uint64 `json:"seq"`
+	}
+	err := checkReply(r.reply, &ack)
+	var apiErr *apiError
+	if errors.As(err, &apiErr) && (apiErr.ErrCode == int(nats.JSErrCodeStreamWrongLastSequence) || apiErr.ErrCode == int(nats.JSErrCodeStreamWrongLastSequenceConstant)) {
+		return 0, fmt.Errorf("write %s: %w (%w)", o.key, errLost, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", o.key, err)
+	}
+	return ack.Seq, nil
+}
+
+// message is the last message of a key.
+type message struct {
+	seq    uint64 // 0 when the key has none
+	value  []byte // nil when the key has none or was deleted
+	writer string // its writerHeader
+}
+
+// last reads the last message of a full key.
+func (c *wire) last(ctx context.Context, key string) (message, error) {
+	body, _ := json.Marshal(map[string]string{"last_by_subj": c.put + key})
+	r := &request{msg: &nats.Msg{Subject: c.api + "STREAM.MSG.GET." + c.stream, Data: body}}
+	if err := c.do(ctx, []*request{r}); err != nil {
+		return message{}, err
+	}
+	var reply struct {
+		Message struct {
+			Seq  uint64 `json:"seq"`
+			Hdrs []byte `json:"hdrs"`
+			Data []byte `json:"data"`
+		} `json:"message"`
+	}
+	err := checkReply(r.reply, &reply)
+	var apiErr *apiError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.ErrCode == errNoMessage:
+		return message{}, nil
+	case err != nil:
+		return message{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	m := message{seq: reply.Message.Seq, value: reply.Message.Data}
+	deleted := false
+	if len(reply.Message.Hdrs) > 0 {
+		h, err := nats.DecodeHeadersMsg(reply.Message.Hdrs)
+		if err != nil {
+			return message{}, fmt.Errorf("read %s: headers: %w", key, err)
+		}
+		m.writer = h.Get(writerHeader)
+		deleted = h.Get("KV-Operation") != ""
+	}
+	switch {
+	case deleted:
+		m.value = nil
+	case m.value == nil:
+		m.value = []byte{}
+	}
+	return m, nil
 }
 
 // get reads the keys' values; a missing or deleted key's is nil.

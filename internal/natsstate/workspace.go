@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -16,16 +17,30 @@ import (
 //
 // A write that fails part-way (a lost connection, a timeout) leaves the
 // index in memory ahead of the bucket; the Workspace then loads itself
-// again, replaying the write-ahead record, before its next operation.
+// again, replaying the write-ahead record, before its next operation. A
+// Workspace whose context has ended, or that another has fenced out (see
+// fence.go), fails every operation instead.
 type Workspace struct {
 	db   *DB
 	name string
 	keys keys
+	// ctx is the lease's: when it ends, every operation fails with it.
+	// It ends too when the DB is closed.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// id names this Workspace's writes to the wal key.
+	id string
+	// readOnly is set for DB.Status, which must never write.
+	readOnly bool
 
-	mu      sync.Mutex
-	ix      *index
-	walLive bool // the wal key holds the record of the last write
+	mu sync.Mutex
+	ix *index
+	// walSeq is the sequence number of the wal key's last message: every
+	// write starts with a compare-and-set on it (see fence.go).
+	walSeq  uint64
+	claimed bool // this Workspace has taken the workspace over once
 	broken  bool // the index may differ from the bucket
+	fenced  bool // another Workspace has taken the workspace over
 	touched bool // the operation in progress changed the index
 	// markers counts the delete markers under x. (entryMarkers those of
 	// checkpoint entries) since the last compaction, or in the bucket
@@ -33,20 +48,17 @@ type Workspace struct {
 	markers, entryMarkers int
 }
 
-// Name returns the workspace's name.
-func (w *Workspace) Name() string { return w.name }
-
-// do runs one operation: it loads the workspace again if an earlier write
-// failed, and marks it for that if this one fails after changing the
-// index.
+// do runs one operation: it fails at once when the Workspace may not be
+// used any more, loads the workspace again if an earlier write failed,
+// and marks it for that if this one fails after changing the index.
 func (w *Workspace) do(what string, fn func() error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return w.fail(what, err)
+	}
 	if w.broken {
-		ctx, cancel := w.timeout()
-		err := w.load(ctx)
-		cancel()
-		if err != nil {
+		if err := w.load(); err != nil {
 			return err
 		}
 	}
@@ -55,24 +67,55 @@ func (w *Workspace) do(what string, fn func() error) error {
 		if w.touched {
 			w.broken = true
 		}
-		return fmt.Errorf("natsstate: workspace %s: %s: %w", w.name, what, err)
+		return w.fail(what, err)
 	}
 	return nil
 }
 
-// timeout bounds one round of requests.
-func (w *Workspace) timeout() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), w.db.timeout)
+// fail names the workspace and the operation in err.
+func (w *Workspace) fail(what string, err error) error {
+	if errors.Is(err, ErrFenced) {
+		return fmt.Errorf("natsstate: workspace %s: %w", w.name, ErrFenced)
+	}
+	return fmt.Errorf("natsstate: workspace %s: %s: %w", w.name, what, err)
 }
 
-// load replays what a crash left in the write-ahead record, reads the
-// index in one pass over the x. keys, and collects what dropped sinks
-// left.
-func (w *Workspace) load(ctx context.Context) error {
+// usable returns why the Workspace may not be used any more, if it may
+// not: fenced out, or its context ended (with the cause it ended with).
+func (w *Workspace) usable() error {
+	if w.fenced {
+		return ErrFenced
+	}
+	if w.db.ctx.Err() != nil {
+		return ErrClosed // at once, before w.ctx follows
+	}
+	err := w.ctx.Err()
+	if cause := context.Cause(w.ctx); err != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
+// timeout bounds one round of requests; it ends with the Workspace's
+// context too.
+func (w *Workspace) timeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(w.ctx, w.db.timeout)
+}
+
+// load takes the workspace over (see fence.go), replaying what a crash
+// left in the write-ahead record, reads the index in one pass over the x.
+// keys, and collects what dropped sinks left. The caller holds w.mu.
+func (w *Workspace) load() error {
 	w.broken = true
-	err := w.replay(ctx)
+	err := w.usable()
 	if err == nil {
-		if w.ix, err = w.loadIndex(ctx); err != nil {
+		err = w.takeOver()
+	}
+	if err == nil {
+		var ix *index
+		if ix, err = w.loadIndex(); err == nil {
+			w.ix = ix
+		} else {
 			err = fmt.Errorf("read the index: %w", err)
 		}
 	}
@@ -83,18 +126,26 @@ func (w *Workspace) load(ctx context.Context) error {
 		err = w.compactIfDue()
 	}
 	if err != nil {
-		return fmt.Errorf("natsstate: workspace %s: load: %w", w.name, err)
+		return w.fail("load", err)
 	}
 	w.broken = false
 	return nil
 }
 
-func (w *Workspace) loadIndex(ctx context.Context) (*index, error) {
+// loadIndex reads the index in one pass over the x. keys. The pass is
+// not bounded as a whole, since the index may be big, but each of its
+// messages must come within the timeout.
+func (w *Workspace) loadIndex() (*index, error) {
+	// The watch ends with ctx, and only then lets go of it.
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
 	watcher, err := w.db.kv.Watch(ctx, w.keys.prefix+indexKeys)
 	if err != nil {
 		return nil, err
 	}
 	defer watcher.Stop()
+	idle := time.NewTimer(w.db.timeout)
+	defer idle.Stop()
 	ix := newIndex()
 	w.markers, w.entryMarkers = 0, 0
 	for {
@@ -106,6 +157,7 @@ func (w *Workspace) loadIndex(ctx context.Context) (*index, error) {
 			if e == nil {
 				return ix, nil // every current value was delivered
 			}
+			idle.Reset(w.db.timeout)
 			key := strings.TrimPrefix(e.Key(), w.keys.prefix)
 			if e.Operation() != jetstream.KeyValuePut {
 				w.countDeletes([]op{del(key)})
@@ -114,8 +166,10 @@ func (w *Workspace) loadIndex(ctx context.Context) (*index, error) {
 			if err := ix.apply(put(key, e.Value())); err != nil {
 				return nil, err
 			}
+		case <-idle.C:
+			return nil, fmt.Errorf("the watch of the index: nothing for %s", w.db.timeout)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, w.usable()
 		}
 	}
 }
@@ -194,6 +248,11 @@ func (b *batch) add(what string, ops ...op) error {
 
 // flush writes the chunk gathered so far.
 func (b *batch) flush() error {
+	// A big write stops between chunks once the lease has ended: the
+	// chunks written are whole, the rest is not there at all.
+	if err := b.w.usable(); err != nil {
+		return err
+	}
 	b.w.touched = true
 	tail := b.tail(b.items)
 	for _, o := range tail {
