@@ -133,8 +133,21 @@ func (b *natsBackend) workspace(name string) (workspaceState, error) {
 	return o.ws, nil
 }
 
-// status reads a workspace's state without writing it, whoever holds it.
+// status reads a workspace's state without writing it, whoever holds it:
+// from memory when this instance has it loaded under its lease (after
+// every run, for the gauges: not the whole index read again from the
+// bucket), else from the bucket.
 func (b *natsBackend) status(name string) (state.Status, error) {
+	b.mu.Lock()
+	o := b.opened[name]
+	b.mu.Unlock()
+	if o != nil && o.mu.TryLock() { // not while it loads
+		ws, lease := o.ws, o.lease
+		o.mu.Unlock()
+		if ws != nil && lease.Err() == nil {
+			return ws.Status()
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	return b.db.Status(ctx, name)

@@ -354,9 +354,11 @@ func (m *Manager) Idle(workspace string) {
 	if idle {
 		delete(m.busy, workspace)
 	}
+	// l.releasing is written under m.mu (by plan): read it under m.mu too.
 	l := m.held[workspace]
+	wake := idle && (l == nil || l.releasing)
 	m.mu.Unlock()
-	if idle && (l == nil || l.releasing) {
+	if wake {
 		m.wake()
 	}
 }

@@ -69,9 +69,21 @@ func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin := servertest.RequireBinary(t, "nats-server")
 	const n = 3
+	// A port FreeAddr has let go of may come back from it: two nodes on
+	// one address would leave a cluster of two, whose first node the
+	// second's wait for its listener takes for it.
+	taken := map[string]bool{}
+	free := func() string {
+		for {
+			if addr := servertest.FreeAddr(t); !taken[addr] {
+				taken[addr] = true
+				return addr
+			}
+		}
+	}
 	addrs, routes := make([]string, n), make([]string, n)
 	for i := range n {
-		addrs[i], routes[i] = servertest.FreeAddr(t), servertest.FreeAddr(t)
+		addrs[i], routes[i] = free(), free()
 	}
 	var routeURLs []string
 	for _, r := range routes {

@@ -134,6 +134,12 @@ type result struct {
 	started, finished time.Time
 	report            engine.Report
 	err               error
+	// state is the workspace's state after the run, for the gauges when
+	// stateOK. The run's goroutine reads it, not the loop: a state kept
+	// remotely (JetStream) may take its timeout to answer, and meanwhile
+	// the loop would start no run and follow no lease.
+	state   state.Status
+	stateOK bool
 }
 
 // syncRequest is POST /sync: start a run of the named workspace, or of
@@ -477,6 +483,7 @@ func (l *loop) start(w *workspace) bool {
 	job := w.Job // a reload may replace it meanwhile
 	go func() {
 		r := result{ws: w, started: time.Now()}
+		readState := false
 		defer func() {
 			idle()
 			if p := recover(); p != nil {
@@ -484,6 +491,11 @@ func (l *loop) start(w *workspace) bool {
 				r.err = fmt.Errorf("the run panicked: %v", p)
 			}
 			r.finished = time.Now()
+			// Read once the lease is free to go, should the read be slow.
+			if readState {
+				st, err := l.Status(w.Name)
+				r.state, r.stateOK = st, err == nil
+			}
 			select {
 			case l.done <- r:
 			case <-l.served: // Serve gave up on this run (a second signal, a stuck run)
@@ -493,6 +505,9 @@ func (l *loop) start(w *workspace) bool {
 		if r.err != nil && errors.Is(context.Cause(ctx), ErrLeaseLost) {
 			r.err = fmt.Errorf("%w (%w): %w", engine.ErrStopped, ErrLeaseLost, r.err)
 		}
+		// Not once the run's context has ended: its lease lost (the state
+		// is another's now), or the service giving up on it.
+		readState = ctx.Err() == nil
 	}()
 	return true
 }
@@ -588,8 +603,8 @@ func (l *loop) finished(r result) {
 		l.retainMetrics()
 		return
 	}
-	if st, err := l.Status(w.Name); err == nil {
-		w.metrics.ObserveState(st)
+	if r.stateOK {
+		w.metrics.ObserveState(r.state)
 	}
 	l.notifyStatus(w, status)
 }
