@@ -195,7 +195,8 @@ type message struct {
 	writer string // its writerHeader
 }
 
-// last reads the last message of a full key.
+// last reads the last message of a full key, or of the keys a wildcard
+// key matches.
 func (c *wire) last(ctx context.Context, key string) (message, error) {
 	body, _ := json.Marshal(map[string]string{"last_by_subj": c.put + key})
 	r := &request{msg: &nats.Msg{Subject: c.api + "STREAM.MSG.GET." + c.stream, Data: body}}

@@ -135,11 +135,25 @@ func (w *Workspace) load() error {
 // loadIndex reads the index in one pass over the x. keys. The pass is
 // not bounded as a whole, since the index may be big, but each of its
 // messages must come within the timeout.
+//
+// The pass must be whole: compaction purges what the index lacks, and a
+// queue whose sink is missing counts as garbage. A watch's "every current
+// value delivered" may come too early, as seen while a cluster elects a
+// new stream leader, so the pass also checks that it reached the last
+// message under x. that the stream held before it began: the watch
+// delivers in stream order and never skips a message, so it then missed
+// none.
 func (w *Workspace) loadIndex() (*index, error) {
+	rctx, rcancel := w.timeout()
+	last, err := w.db.wire.last(rctx, w.keys.prefix+indexKeys)
+	rcancel()
+	if err != nil {
+		return nil, err
+	}
 	// The watch ends with ctx, and only then lets go of it.
 	ctx, cancel := context.WithCancel(w.ctx)
 	defer cancel()
-	watcher, err := w.db.kv.Watch(ctx, w.keys.prefix+indexKeys)
+	watcher, err := watch(ctx, w.db.kv, w.keys.prefix+indexKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +162,7 @@ func (w *Workspace) loadIndex() (*index, error) {
 	defer idle.Stop()
 	ix := newIndex()
 	w.markers, w.entryMarkers = 0, 0
+	var reached uint64 // the last message seen
 	for {
 		select {
 		case e, ok := <-watcher.Updates():
@@ -155,9 +170,14 @@ func (w *Workspace) loadIndex() (*index, error) {
 				return nil, errors.New("the watch of the index ended early")
 			}
 			if e == nil {
-				return ix, nil // every current value was delivered
+				// Every current value was delivered, says the watch.
+				if reached < last.seq {
+					return nil, fmt.Errorf("the watch of the index stopped at message %d, before the last one, %d", reached, last.seq)
+				}
+				return ix, nil
 			}
 			idle.Reset(w.db.timeout)
+			reached = max(reached, e.Revision())
 			key := strings.TrimPrefix(e.Key(), w.keys.prefix)
 			if e.Operation() != jetstream.KeyValuePut {
 				w.countDeletes([]op{del(key)})
@@ -172,6 +192,12 @@ func (w *Workspace) loadIndex() (*index, error) {
 			return nil, w.usable()
 		}
 	}
+}
+
+// watch starts a watch of the keys matching filter; tests replace it, to
+// make a watch say too early that every current value was delivered.
+var watch = func(ctx context.Context, kv jetstream.KeyValue, filter string) (jetstream.KeyWatcher, error) {
+	return kv.Watch(ctx, filter)
 }
 
 // get reads keys of the workspace; a missing key's value is nil.
