@@ -83,6 +83,7 @@ type Manager struct {
 	failing bool   // the last pass met an error, logged once
 
 	mu         sync.Mutex
+	problem    error // why the last pass failed, for Err
 	workspaces map[string]bool
 	held       map[string]*lease
 	busy       map[string]int // runs in progress, by workspace
@@ -193,6 +194,21 @@ func (m *Manager) pass(ctx context.Context) {
 		m.log.Info("lease: bucket requests succeed again")
 	}
 	m.failing = err != nil
+	if m.clash {
+		err = cmp.Or(err, errors.New("another live process uses this instance id"))
+	}
+	m.mu.Lock()
+	m.problem = err
+	m.mu.Unlock()
+}
+
+// Err returns why this instance could not take or renew leases in its
+// last pass over the bucket, or nil: it then keeps what it holds only
+// until the leases' deadlines, and takes nothing new.
+func (m *Manager) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.problem
 }
 
 // heartbeat writes this instance's key, creating it if it has none.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,6 +268,7 @@ func TestServerDown(t *testing.T) {
 		context.AfterFunc(l.Ctx, func() { ended <- time.Since(down) })
 	}
 	s.Stop()
+	eventually(t, generous(ttl), "a says it is cut off", func() bool { return a.m.Err() != nil })
 	var latest time.Duration
 	for range names {
 		select {
@@ -288,6 +290,9 @@ func TestServerDown(t *testing.T) {
 	time.Sleep(time.Until(down.Add(ttl + time.Second)))
 	s.Restart(t)
 	eventually(t, generous(ttl), "a holds all 5 again", func() bool { return len(a.held()) == 5 })
+	if err := a.m.Err(); err != nil {
+		t.Errorf("a still says it is cut off: %v", err)
+	}
 }
 
 // Open checks its options, and the bucket's TTL wins over the configured.
@@ -335,6 +340,9 @@ func TestDuplicateInstanceID(t *testing.T) {
 	time.Sleep(3 * a.m.tick)
 	if len(b.held()) != 0 || len(a.held()) != 4 {
 		t.Errorf("first holds %v, second %v", a.held(), b.held())
+	}
+	if err := b.m.Err(); err == nil || !strings.Contains(err.Error(), "instance id") {
+		t.Errorf("the second's Err: %v, want one about its instance id", err)
 	}
 	a.stop()
 	eventually(t, generous(ttl), "the second takes over", func() bool { return len(b.held()) == 4 })

@@ -141,6 +141,13 @@ func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 		answer.Ready = answer.Ready && ready
 	}
 	s.mu.Unlock()
+	// An instance cut off from the leases holds nothing soon, and would
+	// say it is ready for want of a workspace to be unready about.
+	if s.Leases != nil {
+		if err := s.Leases.Err(); err != nil {
+			answer.Ready, answer.Reason = false, "the leases cannot be renewed or taken: "+err.Error()
+		}
+	}
 	code := http.StatusOK
 	if !answer.Ready {
 		code = http.StatusServiceUnavailable

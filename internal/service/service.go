@@ -105,6 +105,8 @@ type Leases interface {
 	// Holders lists which instance holds which workspace.
 	Holders(ctx context.Context) ([]lease.Holder, error)
 	Instance() string
+	// Err says why leases cannot be taken or renewed now, if they cannot.
+	Err() error
 }
 
 // workspace is one workspace's schedule and runs. Only the loop writes its

@@ -789,6 +789,7 @@ type leases struct {
 	held    map[string]*held
 	changed chan struct{}
 	busy    map[string]int
+	err     error // what Err answers
 }
 
 type held struct {
@@ -837,6 +838,12 @@ func (f *leases) release(name string) {
 func (f *leases) SetWorkspaces([]string) error { return nil }
 func (f *leases) Changed() <-chan struct{}     { return f.changed }
 func (f *leases) Instance() string             { return "test-1" }
+
+func (f *leases) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
 
 func (f *leases) Leases() []lease.Lease {
 	f.mu.Lock()
@@ -906,6 +913,16 @@ func TestLeasesDecideWhatRuns(t *testing.T) {
 	<-a.started // at once, on taking it
 	f.take("b")
 	<-b.started
+	// Cut off from the leases: not ready, whatever the runs did.
+	f.mu.Lock()
+	f.err = errors.New("lease: heartbeat: nats: timeout")
+	f.mu.Unlock()
+	if code := h.get("/readyz", &ready); code != http.StatusServiceUnavailable || !strings.Contains(ready.Reason, "nats: timeout") {
+		t.Errorf("/readyz cut off from the leases: %d %+v", code, ready)
+	}
+	f.mu.Lock()
+	f.err = nil
+	f.mu.Unlock()
 	var status Status
 	if h.get("/status", &status); len(status.Workspaces) != 2 || len(status.Holders) != 2 || status.Instance != "test-1" {
 		t.Errorf("/status: %+v", status)
