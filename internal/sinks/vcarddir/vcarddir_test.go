@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,6 +110,34 @@ func TestFileName(t *testing.T) {
 	if a, b := fileName("a.b"), fileName("a/b"); a == b || len(a) != len("x-")+64+len(".vcf") {
 		t.Errorf("hashed names %q, %q", a, b)
 	}
+}
+
+// A batch's cards are written several at a time, but the changes of one
+// contact land in their order: its file ends with its last change.
+func TestChangesOfAContactKeepTheirOrder(t *testing.T) {
+	dir := t.TempDir()
+	s := openSink(t, dir, "")
+	var batch []contact.Change
+	var last []contact.Contact
+	const versions, contacts = 5, 41 // not a multiple of the lanes
+	for v := range versions {
+		for id := range contacts {
+			c := contact.Contact{ID: strconv.Itoa(id + 1), FullName: fmt.Sprintf("Version %d", v)}
+			switch {
+			case v == 0:
+				batch = append(batch, change(contact.Created, c))
+			case v == versions-1 && id%10 == 0:
+				batch = append(batch, change(contact.Deleted, c))
+			default:
+				batch = append(batch, change(contact.Updated, c))
+			}
+			if v == versions-1 && id%10 != 0 {
+				last = append(last, c)
+			}
+		}
+	}
+	deliver(t, s, batch...)
+	checkFiles(t, dir, "3.0", last...)
 }
 
 func TestFolderUnavailable(t *testing.T) {
