@@ -32,12 +32,14 @@ type Sink struct {
 	swept bool
 }
 
-// run is what the current run has staged. Rows are keyed by their id cell
-// and hold the record as the file does, newline included.
+// run is what the current run has staged: the file as it began, and the
+// rows of the contacts it changed, keyed by their id cell, each the record
+// as the file will hold it, newline included ("" for a deleted contact).
+// Only the changes are kept apart: the file's other rows are copied as
+// they are.
 type run struct {
-	found   bool              // the file existed when the run started
-	rows    map[string]string // the rows it should hold
-	changed bool              // rows differs from what the file held
+	file   *file
+	staged map[string]string
 }
 
 // Deliver stages the changes. Its first call in a run reads the file; if
@@ -46,14 +48,14 @@ type run struct {
 func (s *Sink) Deliver(_ context.Context, batch []contact.Change) []error {
 	errs := make([]error, len(batch))
 	if s.run == nil {
-		rows, found, err := s.load()
+		f, err := s.load()
 		if err != nil {
 			for i := range errs {
 				errs[i] = err
 			}
 			return errs
 		}
-		s.run = &run{found: found, rows: rows}
+		s.run = &run{file: f, staged: map[string]string{}}
 	}
 	for i, ch := range batch {
 		errs[i] = s.stage(ch)
@@ -67,34 +69,30 @@ func (s *Sink) stage(ch contact.Change) error {
 	if err != nil {
 		return fmt.Errorf("csv: contact %s: %w", ch.Contact.ID, err)
 	}
-	r := s.run
-	old, had := r.rows[id]
 	switch ch.Kind {
 	case contact.Created, contact.Updated:
-		r.rows[id] = line
-		r.changed = r.changed || !had || old != line
+		s.run.staged[id] = line
 	case contact.Deleted:
-		delete(r.rows, id)
-		r.changed = r.changed || had
+		s.run.staged[id] = ""
 	default:
 		return fmt.Errorf("csv: contact %s: unknown change kind %q", ch.Contact.ID, ch.Kind)
 	}
 	return nil
 }
 
-// Commit writes the staged rows if they differ from what the file held, or
-// if there was no file. Either way the run is over: the next Deliver reads
-// the file again, so a failed Commit leaves nothing half-staged.
+// Commit writes the file if the staged rows change it, or if there was no
+// file. Either way the run is over: the next Deliver reads the file again,
+// so a failed Commit leaves nothing half-staged.
 func (s *Sink) Commit(ctx context.Context) error {
 	r := s.run
 	s.run = nil
-	if r == nil || (r.found && !r.changed) {
+	if r == nil || (r.file.found && !r.file.differs(r.staged)) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("csv: %w", err)
 	}
-	return s.write(r.rows)
+	return s.write(r.file, r.staged)
 }
 
 // Check reports whether a file can be created in the folder, the way Commit
@@ -112,7 +110,7 @@ func (s *Sink) Check(context.Context) error {
 	if err := os.Remove(f.Name()); err != nil {
 		return unavailable("check", s.path, err)
 	}
-	_, _, err = s.load()
+	_, err = s.load()
 	return err
 }
 

@@ -253,6 +253,35 @@ func TestForeignLineEnds(t *testing.T) {
 	}
 }
 
+// A run writes only its changes: it slots new rows in among the file's
+// rows in id order, replaces the changed ones and copies the others. A
+// file someone edited out of order, or with a contact twice, comes out
+// sorted, with the last of that contact's rows.
+func TestChangesMergedIntoEditedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "contacts.csv")
+	cells := func(id, email string) string { return id + "," + email + strings.Repeat(",", 17) + "\n" }
+	content := strings.Join(wantHeader, ",") + "\n" +
+		cells("10", "ten@example.com") + cells("2", "old@example.com") + cells("30", "") + cells("2", "two@example.com")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, openSink(t, path, true),
+		change(contact.Created, contact.Contact{ID: "40", Email: "forty@example.com"}),
+		change(contact.Updated, contact.Contact{ID: "30", Email: "thirty@example.com"}),
+		change(contact.Created, contact.Contact{ID: "5", Email: "five@example.com"}),
+		change(contact.Created, contact.Contact{ID: "1"}),
+		change(contact.Deleted, contact.Contact{ID: "10"}),
+	)
+	compareRecords(t, readGo(t, path), [][]string{
+		wantHeader,
+		row(map[string]string{"id": "1"}),
+		row(map[string]string{"id": "2", "email": "two@example.com"}),
+		row(map[string]string{"id": "5", "email": "five@example.com"}),
+		row(map[string]string{"id": "30", "email": "thirty@example.com"}),
+		row(map[string]string{"id": "40", "email": "forty@example.com"}),
+	})
+}
+
 // A Commit that fails leaves the old file as it was, reports the sink
 // unavailable, and ends the run: the next Deliver reads the file again.
 func TestCommitFailureKeepsOldFile(t *testing.T) {

@@ -20,28 +20,47 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// load reads the rows the file holds. A missing file holds none, as long as
-// its folder exists.
-func (s *Sink) load() (rows map[string]string, found bool, err error) {
+// file is what the file held when a run began: its records sorted by
+// id, over its bytes.
+type file struct {
+	found bool
+	rows  []row
+}
+
+// row is one record of the file: its id cell, and its bytes as the file
+// holds them (see parse).
+type row struct {
+	id   string
+	line []byte
+}
+
+// load reads the file. A missing file holds no row, as long as its folder
+// exists.
+func (s *Sink) load() (*file, error) {
 	data, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(filepath.Dir(s.path)); err != nil {
-			return nil, false, unavailable("read", s.path, err)
+			return nil, unavailable("read", s.path, err)
 		}
-		return map[string]string{}, false, nil
+		return &file{}, nil
 	}
 	if err != nil {
-		return nil, false, unavailable("read", s.path, err)
+		return nil, unavailable("read", s.path, err)
 	}
-	rows, err = s.parse(data)
-	return rows, true, err
+	rows, err := s.parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return &file{found: true, rows: rows}, nil
 }
 
-// parse splits the file into records keyed by their id cell. Each record is
-// kept as the bytes the file holds, not re-encoded from its cells, because
-// encoding/csv reads a CRLF inside a quoted cell as LF: re-encoding would
-// change the notes of contacts that did not change.
-func (s *Sink) parse(data []byte) (map[string]string, error) {
+// parse splits the file into records sorted by their id cell, keeping the
+// last of records with the same id. Each record is kept as the bytes the
+// file holds, not re-encoded from its cells, because encoding/csv reads a
+// CRLF inside a quoted cell as LF: re-encoding would change the notes of
+// contacts that did not change. The file is written sorted, so sorting
+// costs nothing unless someone edited it.
+func (s *Sink) parse(data []byte) ([]row, error) {
 	r := stdcsv.NewReader(bytes.NewReader(data))
 	r.ReuseRecord = true
 	head, err := r.Read()
@@ -49,52 +68,92 @@ func (s *Sink) parse(data []byte) (map[string]string, error) {
 		return nil, fmt.Errorf("csv: %s was not written by this version of connect-sync (unexpected header); "+
 			"move it away and run `connect-sync reset --sink %s`, so that the next sync writes it anew with every contact: %w", s.path, s.name, sinks.ErrUnavailable)
 	}
-	rows := make(map[string]string)
+	rows := make([]row, 0, bytes.Count(data, []byte("\n"))) // about one a line
 	for start := r.InputOffset(); ; {
 		record, err := r.Read()
 		if err == io.EOF {
-			return rows, nil
+			break
 		}
 		if err != nil {
 			return nil, unavailable("read", s.path, err)
 		}
 		end := r.InputOffset()
-		rows[record[0]] = rawLine(data[start:end])
+		// The id is copied: the cells of a record share one string.
+		rows = append(rows, row{id: strings.Clone(record[0]), line: trimLine(data[start:end])})
 		start = end
 	}
+	byID := func(a, b row) int { return compareIDs(a.id, b.id) }
+	if !slices.IsSortedFunc(rows, byID) {
+		slices.SortStableFunc(rows, byID)
+	}
+	last := rows[:0]
+	for i, r := range rows {
+		if i+1 == len(rows) || rows[i+1].id != r.id {
+			last = append(last, r)
+		}
+	}
+	return last, nil
 }
 
-// rawLine returns a record's bytes with exactly one LF at the end. The
+// trimLine returns a record's bytes without the newlines around it. The
 // reader counts blank lines it skipped as part of the next record, and a
 // file saved by another program may end its lines with CRLF or its last
-// line with nothing.
-func rawLine(b []byte) string {
+// line with nothing; the file is written with one LF after each record.
+func trimLine(b []byte) []byte {
 	b = bytes.TrimLeft(b, "\r\n")
 	b = bytes.TrimSuffix(b, []byte("\r\n"))
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	var line strings.Builder
-	line.Grow(len(b) + 1)
-	line.Write(b)
-	line.WriteByte('\n')
-	return line.String()
+	return bytes.TrimSuffix(b, []byte("\n"))
 }
 
-// write replaces the file with the header and the rows sorted by id,
-// the first time removing the temporary copies a crash left before their
-// rename.
-func (s *Sink) write(rows map[string]string) error {
+// find returns the file's row with the id, if any.
+func (f *file) find(id string) (row, bool) {
+	i, ok := slices.BinarySearchFunc(f.rows, id, func(r row, id string) int { return compareIDs(r.id, id) })
+	if !ok {
+		return row{}, false
+	}
+	return f.rows[i], true
+}
+
+// differs reports whether the staged rows change the file: a row staged
+// (newline included; "" for a deleted contact) that it does not hold.
+func (f *file) differs(staged map[string]string) bool {
+	for id, line := range staged {
+		old, had := f.find(id)
+		if line == "" && had || line != "" && (!had || string(old.line)+"\n" != line) {
+			return true
+		}
+	}
+	return false
+}
+
+// write replaces the file with the header and its rows merged with the
+// staged ones, sorted by id, the first time removing the temporary copies
+// a crash left before their rename. Rows not staged are copied as they
+// were.
+func (s *Sink) write(f *file, staged map[string]string) error {
 	if !s.swept {
 		if err := atomicfile.RemoveStaleOf(s.path); err != nil {
 			return unavailable("write", s.path, err)
 		}
 		s.swept = true
 	}
-	ids := slices.SortedFunc(maps.Keys(rows), compareIDs)
+	ids := slices.SortedFunc(maps.Keys(staged), compareIDs)
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10) // the file is rewritten whole: few, large writes
 		bw.WriteString(strings.Join(header(), ",") + "\n")
-		for _, id := range ids {
-			bw.WriteString(rows[id])
+		next := 0 // the first staged id not written yet
+		for _, r := range f.rows {
+			for ; next < len(ids) && compareIDs(ids[next], r.id) <= 0; next++ {
+				bw.WriteString(staged[ids[next]])
+			}
+			if next > 0 && ids[next-1] == r.id {
+				continue // replaced or deleted
+			}
+			bw.Write(r.line)
+			bw.WriteByte('\n')
+		}
+		for _, id := range ids[next:] {
+			bw.WriteString(staged[id])
 		}
 		return bw.Flush() // bufio keeps the first write error for Flush
 	})
