@@ -195,7 +195,7 @@ func (m *Manager) pass(ctx context.Context) {
 	}
 	m.failing = err != nil
 	if m.clash {
-		err = cmp.Or(err, errors.New("another live process uses this instance id"))
+		err = errors.Join(err, errors.New("another live process uses this instance id"))
 	}
 	m.mu.Lock()
 	m.problem = err

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 )
 
 const (
@@ -146,7 +148,7 @@ func (b *bucket) list(ctx context.Context) (*view, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lease: list: %w", err)
 	}
-	defer stopWatcher(w)
+	defer natsconn.StopWatcher(w)
 	v := &view{instances: map[string]instanceRecord{}, holders: map[string]held{}}
 	for {
 		select {
@@ -160,27 +162,6 @@ func (b *bucket) list(ctx context.Context) (*view, error) {
 				return v, nil
 			}
 			v.add(e.Key(), e.Value(), e.Revision())
-		}
-	}
-}
-
-// stopWatcher stops w and drains its channel, on which its callback may
-// be blocked, until the stopped subscription closes it, or nothing comes
-// for a second: a subscription closed before the watcher had set its
-// closed handler never closes the channel, and its callback has returned.
-func stopWatcher(w jetstream.KeyWatcher) {
-	_ = w.Stop()
-	quiet := time.NewTimer(time.Second)
-	defer quiet.Stop()
-	for {
-		select {
-		case _, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			quiet.Reset(time.Second)
-		case <-quiet.C:
-			return
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connect-sync/connect-sync/internal/natsconn"
 )
 
 // Workspace is the state of one Connect workspace in the bucket. Its
@@ -137,57 +139,60 @@ func (w *Workspace) load() error {
 // messages must come within the timeout.
 //
 // The pass must be whole: compaction purges what the index lacks, and a
-// queue whose sink is missing counts as garbage. A watch's "every current
-// value delivered" may come too early, as seen while a cluster elects a
-// new stream leader, so the pass also checks that it reached the last
-// message under x. that the stream held before it began: the watch
-// delivers in stream order and never skips a message, so it then missed
-// none.
+// queue whose sink is missing counts as garbage. A watch may say too early
+// that every current value was delivered (its server-side pending count
+// can be wrong, as seen while a cluster elects a new stream leader), so
+// the pass goes on until it has reached the last message under x. that the
+// stream holds by then: the watch delivers in stream order and skips no
+// message, so it has seen the last value of every key up to there. A
+// writer racing the pass (a stale one's last write, or the holder's while
+// DB.Status reads) may still change a key after it.
 func (w *Workspace) loadIndex() (*index, error) {
-	rctx, rcancel := w.timeout()
-	last, err := w.db.wire.last(rctx, w.keys.prefix+indexKeys)
-	rcancel()
-	if err != nil {
-		return nil, err
-	}
-	// The watch ends with ctx, and only then lets go of it.
 	ctx, cancel := context.WithCancel(w.ctx)
 	defer cancel()
 	watcher, err := watch(ctx, w.db.kv, w.keys.prefix+indexKeys)
 	if err != nil {
 		return nil, err
 	}
-	defer watcher.Stop()
+	defer natsconn.StopWatcher(watcher)
 	idle := time.NewTimer(w.db.timeout)
 	defer idle.Stop()
 	ix := newIndex()
 	w.markers, w.entryMarkers = 0, 0
-	var reached uint64 // the last message seen
+	var reached, target uint64 // the last message seen, and the one to reach
+	signalled := false         // the watch said it delivered every value
 	for {
 		select {
 		case e, ok := <-watcher.Updates():
 			if !ok {
 				return nil, errors.New("the watch of the index ended early")
 			}
-			if e == nil {
-				// Every current value was delivered, says the watch.
-				if reached < last.seq {
-					return nil, fmt.Errorf("the watch of the index stopped at message %d, before the last one, %d", reached, last.seq)
+			if e == nil { // every current value was delivered, says the watch
+				rctx, rcancel := w.timeout()
+				last, err := w.db.wire.last(rctx, w.keys.prefix+indexKeys)
+				rcancel()
+				if err != nil {
+					return nil, err
 				}
+				signalled, target = true, last.seq
+			} else {
+				idle.Reset(w.db.timeout)
+				reached = max(reached, e.Revision())
+				key := strings.TrimPrefix(e.Key(), w.keys.prefix)
+				o := put(key, e.Value())
+				if e.Operation() != jetstream.KeyValuePut {
+					o = del(key)
+					w.countDeletes([]op{o})
+				}
+				if err := ix.apply(o); err != nil {
+					return nil, err
+				}
+			}
+			if signalled && reached >= target {
 				return ix, nil
 			}
-			idle.Reset(w.db.timeout)
-			reached = max(reached, e.Revision())
-			key := strings.TrimPrefix(e.Key(), w.keys.prefix)
-			if e.Operation() != jetstream.KeyValuePut {
-				w.countDeletes([]op{del(key)})
-				continue
-			}
-			if err := ix.apply(put(key, e.Value())); err != nil {
-				return nil, err
-			}
 		case <-idle.C:
-			return nil, fmt.Errorf("the watch of the index: nothing for %s", w.db.timeout)
+			return nil, fmt.Errorf("the watch of the index: nothing for %s (the last message seen is %d, the one to reach %d)", w.db.timeout, reached, target)
 		case <-ctx.Done():
 			return nil, w.usable()
 		}

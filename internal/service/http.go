@@ -145,7 +145,7 @@ func (s *Service) serveReady(w http.ResponseWriter, r *http.Request) {
 	// say it is ready for want of a workspace to be unready about.
 	if s.Leases != nil {
 		if err := s.Leases.Err(); err != nil {
-			answer.Ready, answer.Reason = false, "the leases cannot be renewed or taken: "+err.Error()
+			answer.Ready, answer.Reason = false, "this instance takes no lease now: "+err.Error()
 		}
 	}
 	code := http.StatusOK

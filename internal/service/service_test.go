@@ -839,6 +839,12 @@ func (f *leases) SetWorkspaces([]string) error { return nil }
 func (f *leases) Changed() <-chan struct{}     { return f.changed }
 func (f *leases) Instance() string             { return "test-1" }
 
+func (f *leases) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
 func (f *leases) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -906,6 +912,14 @@ func TestLeasesDecideWhatRuns(t *testing.T) {
 	if code := h.get("/readyz", &ready); code != http.StatusOK || ready.Reason != "this instance holds no workspace now" {
 		t.Errorf("/readyz holding nothing: %d %+v", code, ready)
 	}
+	f.setErr(errors.New("lease: heartbeat: nats: timeout"))
+	if code := h.get("/readyz", &ready); code != http.StatusServiceUnavailable || !strings.Contains(ready.Reason, "nats: timeout") {
+		t.Errorf("/readyz holding nothing, cut off from the leases: %d %+v", code, ready)
+	}
+	f.setErr(nil)
+	if code := h.get("/readyz", &ready); code != http.StatusOK {
+		t.Errorf("/readyz once the leases work again: %d %+v", code, ready)
+	}
 	if code := h.post("/sync?workspace=a"); code != http.StatusConflict {
 		t.Errorf("POST /sync of a workspace held elsewhere: %d, want 409", code)
 	}
@@ -914,15 +928,11 @@ func TestLeasesDecideWhatRuns(t *testing.T) {
 	f.take("b")
 	<-b.started
 	// Cut off from the leases: not ready, whatever the runs did.
-	f.mu.Lock()
-	f.err = errors.New("lease: heartbeat: nats: timeout")
-	f.mu.Unlock()
+	f.setErr(errors.New("lease: heartbeat: nats: timeout"))
 	if code := h.get("/readyz", &ready); code != http.StatusServiceUnavailable || !strings.Contains(ready.Reason, "nats: timeout") {
 		t.Errorf("/readyz cut off from the leases: %d %+v", code, ready)
 	}
-	f.mu.Lock()
-	f.err = nil
-	f.mu.Unlock()
+	f.setErr(nil)
 	var status Status
 	if h.get("/status", &status); len(status.Workspaces) != 2 || len(status.Holders) != 2 || status.Instance != "test-1" {
 		t.Errorf("/status: %+v", status)
