@@ -94,51 +94,65 @@ func pollFigures(ctx context.Context, opts options, dir string, n int, t *table,
 }
 
 // changedFigures edits k contacts and measures the run that delivers them
-// against the no-change poll plus writing k files and the CSV.
+// against the no-change poll plus writing k files and the CSV. Like the
+// poll and its floor, each figure is the best of three rounds (k other
+// contacts edited in each), so that one slow moment of the machine does
+// not decide it.
 func changedFigures(ctx context.Context, ws *workspace, k int, poll time.Duration, sample [][]byte, csvFloor time.Duration, t *table) error {
 	ids := ws.api.IDs()
 	rng := rand.New(rand.NewPCG(1, 2))
-	edited := map[string]bool{}
-	for len(edited) < k {
-		id := ids[rng.IntN(len(ids))]
-		if edited[id] {
-			continue
-		}
-		edited[id] = true
-		if err := ws.api.Edit(id, func(c map[string]any) { c["jobTitle"] = "Benchmark " + id }); err != nil {
-			return err
-		}
-	}
-	before, err := modTimes(ws.path("vcards"))
-	if err != nil {
-		return err
-	}
-	changed, err := ws.sync(ctx)
-	if err != nil {
-		return err
-	}
-	after, err := modTimes(ws.path("vcards"))
-	if err != nil {
-		return err
-	}
-	touched, wrong := 0, 0
-	for name, mt := range after {
-		if before[name] != mt {
-			touched++
-			if !edited[name[:len(name)-len(".vcf")]] {
-				wrong++
+	var changed, filesFloor time.Duration
+	touched, wrong := 0, 0 // in the round that touched the wrong files, if any
+	for round := range 3 {
+		edited := map[string]bool{}
+		for len(edited) < k {
+			id := ids[rng.IntN(len(ids))]
+			if edited[id] {
+				continue
+			}
+			edited[id] = true
+			if err := ws.api.Edit(id, func(c map[string]any) { c["jobTitle"] = fmt.Sprintf("Benchmark %d %s", round, id) }); err != nil {
+				return err
 			}
 		}
-	}
-	// Over files of the same names in the floor's folder of n files, as the
-	// run replaces cards in a folder that holds every contact's.
-	filesFloor, err := writeFloor(ws.path("floor-all"), sample)
-	if err != nil {
-		return err
+		before, err := modTimes(ws.path("vcards"))
+		if err != nil {
+			return err
+		}
+		run, err := ws.sync(ctx)
+		if err != nil {
+			return err
+		}
+		after, err := modTimes(ws.path("vcards"))
+		if err != nil {
+			return err
+		}
+		n, bad := 0, 0
+		for name, mt := range after {
+			if before[name] != mt {
+				n++
+				if !edited[name[:len(name)-len(".vcf")]] {
+					bad++
+				}
+			}
+		}
+		if round == 0 || n != k || bad > 0 {
+			touched, wrong = n, bad
+		}
+		// Over files of the same names in the floor's folder of n files, as
+		// the run replaces cards in a folder that holds every contact's.
+		floor, err := writeFloor(ws.path("floor-all"), sample)
+		if err != nil {
+			return err
+		}
+		if round == 0 {
+			changed, filesFloor = run.wall, floor
+		}
+		changed, filesFloor = min(changed, run.wall), min(filesFloor, floor)
 	}
 	anchor := time.Duration(1.5*float64(poll)) + filesFloor + csvFloor
-	t.atMost(fmt.Sprintf("%d of %d changed (vs 1.5 × poll + writing them)", k, len(ids)), changed.wall, anchor, 1)
-	t.check("files touched by that run", fmt.Sprintf("%d (%d not edited)", touched, wrong),
+	t.atMost(fmt.Sprintf("%d of %d changed (vs 1.5 × poll + writing them)", k, len(ids)), changed, anchor, 1)
+	t.check("files touched by each of those runs", fmt.Sprintf("%d (%d not edited)", touched, wrong),
 		fmt.Sprintf("= %d, all edited", k), touched == k && wrong == 0)
 	return nil
 }
