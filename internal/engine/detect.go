@@ -73,8 +73,13 @@ func (e *Engine) Detect(ctx context.Context, query string, cp Checkpoint) (*Plan
 	return d.plan(cp, enricher(statuses), e.now()), nil
 }
 
-// Close releases what the plan holds.
-func (p *Plan) Close() error { return p.spool.close() }
+// Close releases what the plan holds: its spool, and its lists, which in
+// a first sync are as long as the workspace. It may be called again.
+func (p *Plan) Close() error {
+	s := p.spool
+	p.spool, p.changed, p.deleted, p.refreshed = nil, nil, nil, nil
+	return s.close()
+}
 
 // fetched is one new or changed contact from the source; its bytes are in
 // the spool, from at to end.
