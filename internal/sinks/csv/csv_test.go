@@ -180,6 +180,22 @@ func TestRewrittenOnlyWhenSomethingChanged(t *testing.T) {
 		t.Fatal("file rewritten although no row changed")
 	}
 
+	// A contact created and deleted again within one run leaves no trace.
+	s := openSink(t, path, true)
+	for _, kind := range []contact.Kind{contact.Created, contact.Deleted} {
+		for _, err := range s.Deliver(t.Context(), []contact.Change{change(kind, contact.Contact{ID: "9999"})}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(after, stat(t, path)) {
+		t.Fatal("file rewritten for a contact created and deleted in one run")
+	}
+
 	john.JobTitle = "Lead Developer"
 	deliver(t, openSink(t, path, true), change(contact.Updated, john))
 	if os.SameFile(after, stat(t, path)) {

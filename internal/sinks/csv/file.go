@@ -78,7 +78,8 @@ func (s *Sink) parse(data []byte) ([]row, error) {
 			return nil, unavailable("read", s.path, err)
 		}
 		end := r.InputOffset()
-		// The id is copied: the cells of a record share one string.
+		// The id is copied: the cells of a record share one string, which
+		// would stay in memory beside the record's bytes.
 		rows = append(rows, row{id: strings.Clone(record[0]), line: trimLine(data[start:end])})
 		start = end
 	}
@@ -119,7 +120,8 @@ func (f *file) find(id string) (row, bool) {
 func (f *file) differs(staged map[string]string) bool {
 	for id, line := range staged {
 		old, had := f.find(id)
-		if line == "" && had || line != "" && (!had || string(old.line)+"\n" != line) {
+		same := had && len(line) == len(old.line)+1 && line[:len(old.line)] == string(old.line)
+		if line == "" && had || line != "" && !same {
 			return true
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -43,8 +44,9 @@ const lanes = 4
 //
 // The first call creates the folder (mode 0700) and removes the temporary
 // files a crash left in it. When the folder itself fails (see
-// folderErrors), the rest of the batch is not attempted and every remaining
-// change gets that error, which wraps sinks.ErrUnavailable.
+// folderErrors), the changes not started yet get that error, which wraps
+// sinks.ErrUnavailable; those under way in other lanes finish with their
+// own result.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	errs := make([]error, len(batch))
 	var folder struct {
@@ -89,17 +91,20 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	return errs
 }
 
-// split deals the batch's indexes out to the lanes, every change of a
-// contact to the same lane, so that its last change is the one its file
-// ends with.
+// split deals the batch's indexes out to the lanes, the changes of one
+// file to the same lane and in their order, so that the file ends with
+// the last. The engine sends one change per contact in a batch, but two
+// ids whose names differ only in case are one file in a folder that
+// ignores case (macOS, Windows).
 func split(batch []contact.Change) [][]int {
 	out := make([][]int, min(lanes, len(batch)))
 	lane := make(map[string]int, len(batch))
 	for i, ch := range batch {
-		l, ok := lane[ch.Contact.ID]
+		name := strings.ToLower(fileName(ch.Contact.ID))
+		l, ok := lane[name]
 		if !ok {
 			l = len(lane) % len(out)
-			lane[ch.Contact.ID] = l
+			lane[name] = l
 		}
 		out[l] = append(out[l], i)
 	}
