@@ -58,16 +58,7 @@ func newServer(t testing.TB) (*natstest.Server, jetstream.JetStream) {
 // sent after the reconnect. It is closed when the test ends.
 func connect(t testing.TB, urls ...string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.Timeout(5*time.Second), nats.ReconnectBufSize(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return natstest.ConnectWith(t, urls, nats.ReconnectBufSize(-1))
 }
 
 // dump returns every key of a workspace (without its name) and value,

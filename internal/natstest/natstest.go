@@ -155,7 +155,13 @@ func accountInfo(url string) error {
 // Connect opens a JetStream client to the urls, closed when the test ends.
 func Connect(t testing.TB, urls ...string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.Timeout(5*time.Second))
+	return ConnectWith(t, urls)
+}
+
+// ConnectWith is Connect with more options for the connection.
+func ConnectWith(t testing.TB, urls []string, opts ...nats.Option) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(strings.Join(urls, ","), append([]nats.Option{nats.Timeout(5 * time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
