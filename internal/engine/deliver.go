@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -70,10 +71,10 @@ type drain struct {
 
 func (d *drain) run(ctx context.Context) SinkReport {
 	d.report.Name = d.sink.Name
-	err := d.deliverQueue(ctx)
+	err := d.guard(func() error { return d.deliverQueue(ctx) })
 	// A stopped run still commits what the sink accepted.
 	if c, ok := d.sink.Sink.(sinks.Committer); ok && (err == nil || errors.Is(err, ErrStopped)) && len(d.staged) > 0 {
-		err = errors.Join(d.commit(ctx, c), err)
+		err = errors.Join(d.guard(func() error { return d.commit(ctx, c) }), err)
 	}
 	if err == nil {
 		err = d.stopped
@@ -84,6 +85,21 @@ func (d *drain) run(ctx context.Context) SinkReport {
 	d.report.Pending = pending
 	d.record(errors.Join(err, perr))
 	return d.report
+}
+
+// guard turns a panic of fn (of the sink's code, most likely) into the
+// sink's error for this run: the service recovers what panics in a run's
+// own goroutine, but not in the one each sink drains in, where a panic
+// would end the process and every other run with it. What the sink did
+// not acknowledge stays queued.
+func (d *drain) guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.engine.Logger.Error("a sink panicked", "sink", d.sink.Name, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("the sink panicked: %v", p)
+		}
+	}()
+	return fn()
 }
 
 // deliverQueue walks the queue page by page, in sequence order, until it

@@ -723,3 +723,26 @@ func TestCancelStopsTheCommitBetweenBatches(t *testing.T) {
 		t.Errorf("the next run delivered %d changes, want %d", len(got), contacts)
 	}
 }
+
+// panicky is a sink whose Deliver panics, as a bug in a sink would.
+type panicky struct{}
+
+func (panicky) Deliver(context.Context, []contact.Change) []error { panic("index out of range") }
+
+// A sink that panics fails its own delivery, not the process: the other
+// sinks deliver, and its changes stay queued for a later run.
+func TestASinkThatPanicsFailsAlone(t *testing.T) {
+	rec := &recorder{}
+	h := newHarness(t, 3, Sink{Name: "bad", Type: "test", Sink: panicky{}}, Sink{Name: "r", Type: "test", Sink: rec})
+	r, err := h.run(Options{})
+	if !errors.Is(err, ErrPending) {
+		t.Fatalf("run error %v, want ErrPending", err)
+	}
+	if got := len(rec.take()); got != 3 {
+		t.Errorf("the other sink got %d changes, want 3", got)
+	}
+	bad := r.Sinks[0]
+	if bad.Err == nil || !strings.Contains(bad.Err.Error(), "the sink panicked: index out of range") || bad.Pending != 3 {
+		t.Errorf("the panicking sink's report: %+v", bad)
+	}
+}
