@@ -820,10 +820,16 @@ func TestWorkspacesOnAStream(t *testing.T) {
 		{"other prefix", "", ", subject_prefix: crm", `config.yaml:7: workspaces[1].sinks[0].subject_prefix: "crm" differs from the "connect" of workspaces[0].sinks[0], which publishes to stream "CONNECT" too: the sinks of a stream share its prefix`},
 		{"same subjects", ", workspace: sales", ", workspace: sales", `config.yaml:7: workspaces[1].sinks[0].workspace: workspaces[0].sinks[0] publishes on the same subjects (connect.sales.contact.*): give each workspace its own`},
 		{"other stream", "", ", subject_prefix: crm, stream: CRM", ""},
+		// The third sink clashes with the second, not with the first.
+		{"same subjects as the second", "", ", workspace: sales", `config.yaml:10: workspaces[2].sinks[0].workspace: workspaces[1].sinks[0] publishes on the same subjects (connect.sales.contact.*): give each workspace its own`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("config.yaml", []byte("workspaces:\n"+fmt.Sprintf(ws, "acme", tt.acme)+fmt.Sprintf(ws, "globex", tt.globex)))
+			third := ""
+			if tt.name == "same subjects as the second" {
+				third = fmt.Sprintf(ws, "initech", ", workspace: sales")
+			}
+			_, err := Parse("config.yaml", []byte("workspaces:\n"+fmt.Sprintf(ws, "acme", tt.acme)+fmt.Sprintf(ws, "globex", tt.globex)+third))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("error = %v", err)

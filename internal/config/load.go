@@ -90,6 +90,7 @@ func parse(file string, data []byte, stateOnly bool) (*Config, error) {
 	l := &loader{
 		file: file, lines: map[string]int{}, stateOnly: stateOnly,
 		walked: map[walked]bool{}, unset: map[*yaml.Node][]string{}, reported: map[*yaml.Node]bool{},
+		streams: map[string]streamUse{}, publishers: map[string]string{},
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -139,7 +140,8 @@ type loader struct {
 	errs      []error
 	stateOnly bool // LoadState's
 
-	streams map[string]streamUse // nats stream → its first sink, across workspaces
+	streams    map[string]streamUse // nats stream → its first sink, across workspaces
+	publishers map[string]string    // nats stream and workspace token → the sink publishing there
 
 	walked   map[walked]bool
 	unset    map[*yaml.Node][]string // a scalar expanded → the unset variables it names

@@ -269,23 +269,25 @@ func (l *loader) validateStream(s Sink, path string, streams map[string]string) 
 		return
 	}
 	streams[nc.Stream] = s.Name
+	subjects := nc.Stream + " " + nc.Workspace
 	first, shared := l.streams[nc.Stream]
+	publisher, taken := l.publishers[subjects]
 	switch {
 	case !shared:
-		if l.streams == nil {
-			l.streams = map[string]streamUse{}
-		}
-		l.streams[nc.Stream] = streamUse{path: path, prefix: nc.SubjectPrefix, workspace: nc.Workspace}
+		l.streams[nc.Stream] = streamUse{path: path, prefix: nc.SubjectPrefix}
 	case first.prefix != nc.SubjectPrefix:
 		l.fail(path+".subject_prefix", fmt.Errorf("%q differs from the %q of %s, which publishes to stream %q too: the sinks of a stream share its prefix", nc.SubjectPrefix, first.prefix, first.path, nc.Stream))
-	case first.workspace == nc.Workspace:
-		l.fail(path+".workspace", fmt.Errorf("%s publishes on the same subjects (%s.%s.contact.*): give each workspace its own", first.path, nc.SubjectPrefix, nc.Workspace))
+	case taken:
+		l.fail(path+".workspace", fmt.Errorf("%s publishes on the same subjects (%s.%s.contact.*): give each workspace its own", publisher, nc.SubjectPrefix, nc.Workspace))
+	}
+	if !taken {
+		l.publishers[subjects] = path
 	}
 }
 
 // streamUse is the first nats sink of a stream.
 type streamUse struct {
-	path, prefix, workspace string
+	path, prefix string
 }
 
 // validateDestination refuses a sink that writes what an earlier one, of
