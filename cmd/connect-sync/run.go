@@ -42,7 +42,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	d := &daemon{configPath: c.configPath, initial: cfg, metrics: metrics.New(version(), true), logger: logger}
-	svc := &service.Service{Reload: d.reload, Status: d.status, Redeliver: d.redeliver, Metrics: d.metrics, Logger: logger}
+	svc := &service.Service{Reload: d.reload, Metrics: d.metrics, Logger: logger}
 	// The service holds the state for its whole life: a bbolt file (so
 	// `status` asks the HTTP listener instead), or the leases of the
 	// workspaces it takes in a shared JetStream.
@@ -60,6 +60,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		d.backend = fileBackend{db}
 	}
+	svc.Status, svc.Redeliver = d.backend.status, d.backend.redeliver
 	var ln net.Listener
 	if cfg.HTTP.Listen != "" {
 		if ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
@@ -128,16 +129,6 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 		})
 	}
 	return settings
-}
-
-// status reads a workspace's state, for the service's /status.
-func (d *daemon) status(workspace string) (state.Status, error) {
-	return d.backend.status(workspace)
-}
-
-// redeliver is POST /sinks/{name}/redeliver.
-func (d *daemon) redeliver(workspace, sink, event string) (int, error) {
-	return d.backend.redeliver(workspace, sink, event)
 }
 
 // reload reads and checks the config file again, on SIGHUP. The state

@@ -186,12 +186,12 @@ func readSharedStatus(ctx context.Context, cfg *config.Config, list []config.Wor
 	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return st, fmt.Errorf("state.nats: %w", err)
 	}
-	// Open creates a missing bucket, and status writes nothing: a missing
-	// bucket is a bucket_prefix no instance has used.
-	if _, err := js.KeyValue(ctx, s.StateBucket()); err != nil {
+	// Read-only: status creates nothing, and a missing bucket is a
+	// bucket_prefix no instance has used.
+	db, err := natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Timeout: s.Timeout, ReadOnly: true})
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return st, fmt.Errorf("state.nats: bucket %s: %w (has any instance run with this bucket_prefix?)", s.StateBucket(), err)
 	}
-	db, err := natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: s.Timeout})
 	if err != nil {
 		return st, fmt.Errorf("state.nats: %w", err)
 	}

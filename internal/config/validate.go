@@ -120,17 +120,13 @@ func (l *loader) validateForm(c *Config) {
 	}
 }
 
-// workspaceName is what a workspace name may be: it becomes a NATS
-// subject token, a key in the state file and a metrics label.
-var workspaceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names, destinations map[string]string) {
 	key := func(k string) string { return joinKey(at.path, k) }
 	if at.path != "" { // the single form's name is DefaultWorkspace
 		switch other, taken := names[w.Name]; {
 		case w.Name == "":
 			l.fail(key("name"), errors.New("is required"))
-		case !workspaceName.MatchString(w.Name):
+		case !lease.ValidName(w.Name): // a NATS subject token, a state key, a metrics label
 			l.fail(key("name"), fmt.Errorf("%q is not a workspace name: 1 to 64 ASCII letters, digits, '_' or '-' (it becomes a NATS subject token, a state key and a metrics label)", w.Name))
 		case taken:
 			l.fail(key("name"), fmt.Errorf("%q is already the name of %s", w.Name, other))

@@ -138,18 +138,19 @@ func (m *Manager) endLocked(l *lease) {
 func (m *Manager) rebalance(ctx context.Context, v *view) error {
 	give, take, need := m.plan(v)
 	var errs []error
-	for _, c := range give {
-		m.log.Info("lease: giving workspace back", "workspace", c.workspace)
+	giveBack := func(c candidate) {
 		if err := m.purge(ctx, workspacePrefix+c.workspace, c.rev); err != nil {
 			errs = append(errs, fmt.Errorf("lease: give back %s: %w", c.workspace, err))
 		}
 	}
+	for _, c := range give {
+		m.log.Info("lease: giving workspace back", "workspace", c.workspace)
+		giveBack(c)
+	}
 	for _, c := range take {
 		if need == 0 {
 			if c.rev != 0 { // this process's key it does not want
-				if err := m.purge(ctx, workspacePrefix+c.workspace, c.rev); err != nil {
-					errs = append(errs, fmt.Errorf("lease: give back %s: %w", c.workspace, err))
-				}
+				giveBack(c)
 			}
 			continue
 		}
@@ -233,9 +234,8 @@ func (m *Manager) plan(v *view) (give, take []candidate, need int) {
 // acquire writes a lease key from c.rev and, once the server confirms it,
 // holds the lease. It reports false without error if another has it.
 func (m *Manager) acquire(ctx context.Context, c candidate) (bool, error) {
-	now := time.Now()
-	rec := leaseRecord{Instance: m.id, Session: m.session, AcquiredAt: now, RenewedAt: now}
 	sent := time.Now()
+	rec := leaseRecord{Instance: m.id, Session: m.session, AcquiredAt: sent, RenewedAt: sent}
 	rev, err := m.write(ctx, workspacePrefix+c.workspace, rec, c.rev)
 	if conflict(err) {
 		return false, nil
@@ -246,7 +246,7 @@ func (m *Manager) acquire(ctx context.Context, c candidate) (bool, error) {
 	l := &lease{workspace: c.workspace, rev: rev, deadline: sent.Add(m.ttl - m.margin)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	m.mu.Lock()
-	l.since = time.Now()
+	l.since = sent // what the key says, and renewals write again
 	l.timer = time.AfterFunc(time.Until(l.deadline), func() { m.expire(l) })
 	l.releasing = m.stopping || !m.workspaces[c.workspace]
 	m.held[c.workspace] = l

@@ -187,7 +187,7 @@ func viewOf(t testing.TB, w *Workspace) []string {
 	cp, err := w.Checkpoint()
 	ok(t, err)
 	for _, id := range slices.Sorted(maps.Keys(cp)) {
-		out = append(out, fmt.Sprintf("entry %s %x", id, marshalEntry(cp[id])))
+		out = append(out, fmt.Sprintf("entry %s %x", id, cp[id].Encode()))
 	}
 	sinks, err := w.Sinks()
 	ok(t, err)

@@ -15,9 +15,9 @@ func (w *Workspace) Bury(sink string, burials []state.Burial) error {
 		return nil
 	}
 	return w.do("bury for sink "+sink, func() error {
-		gen, g, ok := w.ix.sink(sink)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", sink, state.ErrNotFound)
+		gen, g, err := w.ix.sink(sink)
+		if err != nil {
+			return err
 		}
 		b := w.batch(nil)
 		for _, burial := range burials {
@@ -45,9 +45,9 @@ func (w *Workspace) Bury(sink string, burials []state.Burial) error {
 func (w *Workspace) Redeliver(sink, event string) (int, error) {
 	moved := 0
 	err := w.do("redeliver to sink "+sink, func() error {
-		gen, g, ok := w.ix.sink(sink)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", sink, state.ErrNotFound)
+		gen, g, err := w.ix.sink(sink)
+		if err != nil {
+			return err
 		}
 		seqs := slices.Sorted(maps.Keys(g.dead))
 		records, err := w.records(seqs)

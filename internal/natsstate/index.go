@@ -114,7 +114,7 @@ func (ix *index) set(k parsedKey, v []byte) error {
 		}
 		ix.meta = m
 	case "e":
-		e, err := unmarshalEntry(v)
+		e, err := state.DecodeEntry(v)
 		if err != nil {
 			return err
 		}
@@ -227,13 +227,14 @@ func (ix *index) tidy(n uint64) {
 	}
 }
 
-// sink returns a registered sink's generation number and state.
-func (ix *index) sink(name string) (uint64, *generation, bool) {
+// sink returns a registered sink's generation number and state, or an
+// error wrapping state.ErrNotFound.
+func (ix *index) sink(name string) (uint64, *generation, error) {
 	r, ok := ix.sinks[name]
 	if !ok {
-		return 0, nil, false
+		return 0, nil, fmt.Errorf("sink %s: %w", name, state.ErrNotFound)
 	}
-	return r.Gen, ix.gens[r.Gen], true
+	return r.Gen, ix.gens[r.Gen], nil
 }
 
 // live lists the generations of the registered sinks, in order.
@@ -274,18 +275,4 @@ func (ix *index) nextGen() uint64 {
 	}
 	ix.meta.NextGen = n + 1
 	return n
-}
-
-const hashSize = 16
-
-func marshalEntry(e state.Entry) []byte {
-	b := make([]byte, 0, 2*hashSize+len(e.LastActivityAt))
-	return append(append(append(b, e.Hash[:]...), e.Raw[:]...), e.LastActivityAt...)
-}
-
-func unmarshalEntry(b []byte) (state.Entry, error) {
-	if len(b) < 2*hashSize {
-		return state.Entry{}, fmt.Errorf("corrupt checkpoint entry")
-	}
-	return state.Entry{Hash: [16]byte(b), Raw: [16]byte(b[hashSize:]), LastActivityAt: string(b[2*hashSize:])}, nil
 }

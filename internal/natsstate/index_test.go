@@ -69,7 +69,7 @@ func TestSeqSet(t *testing.T) {
 func TestIndexKeys(t *testing.T) {
 	ix := newIndex()
 	for _, id := range []string{"", "a.b", "ü/ *>", "1"} {
-		if err := ix.apply(put(entryKey(id), marshalEntry(state.Entry{LastActivityAt: id}))); err != nil {
+		if err := ix.apply(put(entryKey(id), state.Entry{LastActivityAt: id}.Encode())); err != nil {
 			t.Fatal(err)
 		}
 		if err := ix.apply(put(memoKey(3, id), []byte(id))); err != nil {

@@ -2,10 +2,8 @@ package natsstate
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // Memo is one sink's sinks.Memo, kept with the sink's generation: it goes
@@ -19,20 +17,11 @@ type Memo struct {
 // Memo returns the memo of a sink.
 func (w *Workspace) Memo(sink string) sinks.Memo { return &Memo{w: w, sink: sink} }
 
-// memo returns the sink's generation and state.
-func (m *Memo) memo() (uint64, *generation, error) {
-	gen, g, ok := m.w.ix.sink(m.sink)
-	if !ok {
-		return 0, nil, fmt.Errorf("sink %s: %w", m.sink, state.ErrNotFound)
-	}
-	return gen, g, nil
-}
-
 // Get returns the contact's value, nil when there is none.
 func (m *Memo) Get(contactID string) ([]byte, error) {
 	var v []byte
 	err := m.w.do("memo of sink "+m.sink, func() error {
-		_, g, err := m.memo()
+		_, g, err := m.w.ix.sink(m.sink)
 		if err == nil {
 			v = bytes.Clone(g.memo[contactID])
 		}
@@ -44,7 +33,7 @@ func (m *Memo) Get(contactID string) ([]byte, error) {
 // Put sets the contact's value.
 func (m *Memo) Put(contactID string, value []byte) error {
 	return m.w.do("memo of sink "+m.sink, func() error {
-		gen, _, err := m.memo()
+		gen, _, err := m.w.ix.sink(m.sink)
 		if err != nil {
 			return err
 		}
@@ -58,7 +47,7 @@ func (m *Memo) Put(contactID string, value []byte) error {
 // Delete forgets the contact's value.
 func (m *Memo) Delete(contactID string) error {
 	return m.w.do("memo of sink "+m.sink, func() error {
-		gen, g, err := m.memo()
+		gen, g, err := m.w.ix.sink(m.sink)
 		if err != nil {
 			return err
 		}
@@ -73,7 +62,7 @@ func (m *Memo) Delete(contactID string) error {
 func (m *Memo) Len() (int, error) {
 	n := 0
 	err := m.w.do("memo of sink "+m.sink, func() error {
-		_, g, err := m.memo()
+		_, g, err := m.w.ix.sink(m.sink)
 		if err == nil {
 			n = len(g.memo)
 		}

@@ -71,7 +71,7 @@ func (w *Workspace) Commit(batch []state.Detected) error {
 			if d.Entry == nil {
 				ops = []op{del(entryKey(id)), del(snapshotKey(id))}
 			} else {
-				ops = []op{put(entryKey(id), marshalEntry(*d.Entry)), put(snapshotKey(id), d.Change.Contact.Raw)}
+				ops = []op{put(entryKey(id), d.Entry.Encode()), put(snapshotKey(id), d.Change.Contact.Raw)}
 			}
 			seq := w.ix.nextSeq()
 			if len(gens) > 0 { // with no sink, nothing would read the record
@@ -90,7 +90,7 @@ func (w *Workspace) Touch(batch []state.Touch) error {
 	return w.do("touch", func() error {
 		b := w.batch(nil)
 		for _, t := range batch {
-			if err := b.add("contact "+t.ID, put(entryKey(t.ID), marshalEntry(t.Entry))); err != nil {
+			if err := b.add("contact "+t.ID, put(entryKey(t.ID), t.Entry.Encode())); err != nil {
 				return err
 			}
 		}
@@ -106,9 +106,9 @@ const backfillPage = 500
 func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (int, error) {
 	n := 0
 	err := w.do("back-fill sink "+sink, func() error {
-		gen, _, ok := w.ix.sink(sink)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", sink, state.ErrNotFound)
+		gen, _, err := w.ix.sink(sink)
+		if err != nil {
+			return err
 		}
 		last := false
 		b := w.batch(func(int) []op {
@@ -151,9 +151,9 @@ func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (i
 func (w *Workspace) Queue(sink string, after uint64, limit int) ([]state.Queued, error) {
 	var out []state.Queued
 	err := w.do("queue of sink "+sink, func() error {
-		_, g, ok := w.ix.sink(sink)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", sink, state.ErrNotFound)
+		_, g, err := w.ix.sink(sink)
+		if err != nil {
+			return err
 		}
 		seqs := g.queue.after(after, limit)
 		records, err := w.records(seqs)
@@ -201,9 +201,9 @@ func (w *Workspace) Ack(sink string, seqs []uint64) error {
 		return nil
 	}
 	return w.do("ack for sink "+sink, func() error {
-		gen, g, ok := w.ix.sink(sink)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", sink, state.ErrNotFound)
+		gen, g, err := w.ix.sink(sink)
+		if err != nil {
+			return err
 		}
 		b := w.batch(func(items int) []op {
 			return []op{w.updateOp(sink, func(info *state.SinkInfo) { info.Delivered += uint64(items) })}

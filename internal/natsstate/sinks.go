@@ -131,9 +131,9 @@ func (w *Workspace) UpdateSink(name string, update func(*state.SinkInfo)) error 
 func (w *Workspace) Pending(name string) (int, error) {
 	n := 0
 	err := w.do("pending of sink "+name, func() error {
-		_, g, ok := w.ix.sink(name)
-		if !ok {
-			return fmt.Errorf("sink %s: %w", name, state.ErrNotFound)
+		_, g, err := w.ix.sink(name)
+		if err != nil {
+			return err
 		}
 		n = g.queue.len()
 		return nil

@@ -1,7 +1,6 @@
 package natsstate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -198,11 +197,41 @@ type message struct {
 // last reads the last message of a full key, or of the keys a wildcard
 // key matches.
 func (c *wire) last(ctx context.Context, key string) (message, error) {
-	body, _ := json.Marshal(map[string]string{"last_by_subj": c.put + key})
-	r := &request{msg: &nats.Msg{Subject: c.api + "STREAM.MSG.GET." + c.stream, Data: body}}
+	r := c.getRequest(key)
 	if err := c.do(ctx, []*request{r}); err != nil {
 		return message{}, err
 	}
+	return parseGet(r, key)
+}
+
+// get reads the keys' values; a missing or deleted key's is nil.
+func (c *wire) get(ctx context.Context, keys []string) ([][]byte, error) {
+	reqs := make([]*request, len(keys))
+	for i, k := range keys {
+		reqs[i] = c.getRequest(k)
+	}
+	if err := c.do(ctx, reqs); err != nil {
+		return nil, err
+	}
+	values := make([][]byte, len(keys))
+	for i, r := range reqs {
+		m, err := parseGet(r, keys[i])
+		if err != nil {
+			return nil, err
+		}
+		values[i] = m.value
+	}
+	return values, nil
+}
+
+// getRequest asks for the last message of a full key (or wildcard).
+func (c *wire) getRequest(key string) *request {
+	body, _ := json.Marshal(map[string]string{"last_by_subj": c.put + key})
+	return &request{msg: &nats.Msg{Subject: c.api + "STREAM.MSG.GET." + c.stream, Data: body}}
+}
+
+// parseGet reads the reply to a getRequest.
+func parseGet(r *request, key string) (message, error) {
 	var reply struct {
 		Message struct {
 			Seq  uint64 `json:"seq"`
@@ -235,42 +264,6 @@ func (c *wire) last(ctx context.Context, key string) (message, error) {
 		m.value = []byte{}
 	}
 	return m, nil
-}
-
-// get reads the keys' values; a missing or deleted key's is nil.
-func (c *wire) get(ctx context.Context, keys []string) ([][]byte, error) {
-	reqs := make([]*request, len(keys))
-	for i, k := range keys {
-		body, _ := json.Marshal(map[string]string{"last_by_subj": c.put + k})
-		reqs[i] = &request{msg: &nats.Msg{Subject: c.api + "STREAM.MSG.GET." + c.stream, Data: body}}
-	}
-	if err := c.do(ctx, reqs); err != nil {
-		return nil, err
-	}
-	values := make([][]byte, len(keys))
-	for i, r := range reqs {
-		var reply struct {
-			Message struct {
-				Hdrs []byte `json:"hdrs"`
-				Data []byte `json:"data"`
-			} `json:"message"`
-		}
-		err := checkReply(r.reply, &reply)
-		var apiErr *apiError
-		switch {
-		case errors.As(err, &apiErr) && apiErr.ErrCode == errNoMessage:
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("read %s: %w", keys[i], err)
-		case bytes.Contains(reply.Message.Hdrs, []byte("KV-Operation")):
-			continue // deleted
-		}
-		values[i] = reply.Message.Data
-		if values[i] == nil {
-			values[i] = []byte{}
-		}
-	}
-	return values, nil
 }
 
 // lastSeq returns the sequence number of the stream's last message.

@@ -84,7 +84,7 @@ func migrateEntries(b *bolt.Bucket) error {
 			return fmt.Errorf("state: corrupt checkpoint entry %s", id)
 		}
 		e := Entry{Hash: [16]byte(v), LastActivityAt: string(v[hashSize:])}
-		if err := b.Put(id, e.marshal()); err != nil {
+		if err := b.Put(id, e.Encode()); err != nil {
 			return fmt.Errorf("state: migrate checkpoint: %w", err)
 		}
 	}

@@ -55,7 +55,7 @@ func legacyEntry(e Entry, schema int) []byte {
 	if schema == 1 {
 		return append(e.Hash[:], e.LastActivityAt...)
 	}
-	return e.marshal()
+	return e.Encode()
 }
 
 // oldStateFile writes a schema 1 file with the given checkpoint entries,

@@ -101,7 +101,7 @@ func (w *Workspace) Commit(batch []Detected) error {
 			if d.Entry == nil {
 				err = errors.Join(contacts.Delete(id), snapshots.Delete(id))
 			} else {
-				err = errors.Join(contacts.Put(id, d.Entry.marshal()), snapshots.Put(id, d.Change.Contact.Raw))
+				err = errors.Join(contacts.Put(id, d.Entry.Encode()), snapshots.Put(id, d.Change.Contact.Raw))
 			}
 			if err != nil {
 				return fmt.Errorf("state: checkpoint %s: %w", id, err)
@@ -127,7 +127,7 @@ func (w *Workspace) Touch(batch []Touch) error {
 	return w.update(func(ws space) error {
 		contacts := ws.Bucket(bucketContacts)
 		for _, t := range batch {
-			if err := contacts.Put([]byte(t.ID), t.Entry.marshal()); err != nil {
+			if err := contacts.Put([]byte(t.ID), t.Entry.Encode()); err != nil {
 				return fmt.Errorf("state: checkpoint %s: %w", t.ID, err)
 			}
 		}

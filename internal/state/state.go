@@ -174,10 +174,15 @@ func (e Entry) Same(o Entry) bool {
 
 const hashSize = 16
 
-func (e Entry) marshal() []byte {
+// Encode returns the entry in the layout every backend stores: the content
+// hash, the raw hash, then lastActivityAt.
+func (e Entry) Encode() []byte {
 	b := make([]byte, 0, 2*hashSize+len(e.LastActivityAt))
 	return append(append(append(b, e.Hash[:]...), e.Raw[:]...), e.LastActivityAt...)
 }
+
+// DecodeEntry reads an entry that Encode wrote.
+func DecodeEntry(b []byte) (Entry, error) { return unmarshalEntry(b, SchemaVersion) }
 
 // unmarshalEntry reads an entry in the layout of the given schema version.
 func unmarshalEntry(b []byte, schema int) (Entry, error) {

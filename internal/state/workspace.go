@@ -84,9 +84,6 @@ func (db *DB) Workspaces() ([]string, error) {
 	return names, err
 }
 
-// Name returns the workspace's name.
-func (w *Workspace) Name() string { return w.name }
-
 // space is where a workspace's buckets are: its bucket under workspaces,
 // or the root (a *bolt.Tx) of a file of schema 1 or 2, which can only have
 // been opened read-only.

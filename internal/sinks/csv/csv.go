@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/crashpoint"
@@ -34,7 +35,8 @@ type Sink struct {
 
 // run is what the current run has staged: the file as it began, and the
 // rows of the contacts it changed, keyed by their id cell, each the record
-// as the file will hold it, newline included ("" for a deleted contact).
+// as the file will hold it, without its newline ("" for a deleted contact:
+// a row always has cells).
 // Only the changes are kept apart: the file's other rows are copied as
 // they are.
 type run struct {
@@ -71,7 +73,7 @@ func (s *Sink) stage(ch contact.Change) error {
 	}
 	switch ch.Kind {
 	case contact.Created, contact.Updated:
-		s.run.staged[id] = line
+		s.run.staged[id] = strings.TrimSuffix(line, "\n") // as the file's rows are kept
 	case contact.Deleted:
 		s.run.staged[id] = ""
 	default:

@@ -116,12 +116,11 @@ func (f *file) find(id string) (row, bool) {
 }
 
 // differs reports whether the staged rows change the file: a row staged
-// (newline included; "" for a deleted contact) that it does not hold.
+// ("" for a deleted contact) that it does not hold.
 func (f *file) differs(staged map[string]string) bool {
 	for id, line := range staged {
 		old, had := f.find(id)
-		same := had && len(line) == len(old.line)+1 && line[:len(old.line)] == string(old.line)
-		if line == "" && had || line != "" && !same {
+		if line == "" && had || line != "" && (!had || line != string(old.line)) {
 			return true
 		}
 	}
@@ -143,10 +142,16 @@ func (s *Sink) write(f *file, staged map[string]string) error {
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10) // the file is rewritten whole: few, large writes
 		bw.WriteString(strings.Join(header(), ",") + "\n")
+		put := func(id string) {
+			if line := staged[id]; line != "" { // "" is a deleted contact's
+				bw.WriteString(line)
+				bw.WriteByte('\n')
+			}
+		}
 		next := 0 // the first staged id not written yet
 		for _, r := range f.rows {
 			for ; next < len(ids) && compareIDs(ids[next], r.id) <= 0; next++ {
-				bw.WriteString(staged[ids[next]])
+				put(ids[next])
 			}
 			if next > 0 && ids[next-1] == r.id {
 				continue // replaced or deleted
@@ -155,7 +160,7 @@ func (s *Sink) write(f *file, staged map[string]string) error {
 			bw.WriteByte('\n')
 		}
 		for _, id := range ids[next:] {
-			bw.WriteString(staged[id])
+			put(id)
 		}
 		return bw.Flush() // bufio keeps the first write error for Flush
 	})

@@ -2,7 +2,6 @@ package vcarddir
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
@@ -49,30 +49,24 @@ const lanes = 4
 // own result.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	errs := make([]error, len(batch))
-	var folder struct {
-		sync.Mutex
-		failed error
+	var failed atomic.Pointer[error] // the folder's first failure
+	if err := s.prepare(); err != nil {
+		failed.Store(&err)
 	}
-	folder.failed = s.prepare()
 	var wg sync.WaitGroup
 	for _, lane := range split(batch) {
 		wg.Go(func() {
 			for _, i := range lane {
-				folder.Lock()
-				failed := folder.failed
-				folder.Unlock()
-				switch {
-				case failed != nil:
-					errs[i] = failed
+				switch p := failed.Load(); {
+				case p != nil:
+					errs[i] = *p
 				case ctx.Err() != nil:
 					errs[i] = fmt.Errorf("vcarddir: %w", ctx.Err())
 				default:
 					errs[i] = s.deliver(batch[i])
 					crashpoint.Hit("mid-batch") // part of the batch written, none acknowledged
 					if errors.Is(errs[i], sinks.ErrUnavailable) {
-						folder.Lock()
-						folder.failed = cmp.Or(folder.failed, errs[i])
-						folder.Unlock()
+						failed.CompareAndSwap(nil, &errs[i])
 					}
 				}
 			}

@@ -235,7 +235,7 @@ func redact(u *url.URL) string {
 
 // Open creates the sink: it reads secret_file and tls_ca_file and makes
 // the HTTP client that every delivery reuses. Nothing is sent. Its events
-// name env.Workspace, "default" when that is empty.
+// name env.Workspace.
 func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
