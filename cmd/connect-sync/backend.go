@@ -11,6 +11,7 @@ import (
 	natsclient "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/lease"
@@ -54,13 +55,7 @@ type fileBackend struct{ *state.DB }
 
 func (b fileBackend) workspace(name string) (workspaceState, error) { return b.Workspace(name) }
 
-func (b fileBackend) status(name string) (state.Status, error) {
-	ws, err := b.Workspace(name)
-	if err != nil {
-		return state.Status{}, err
-	}
-	return ws.Status()
-}
+func (b fileBackend) status(name string) (state.Status, error) { return workspaceStatus(b.DB, name) }
 
 func (b fileBackend) redeliver(workspace, sink, event string) (int, error) {
 	ws, err := b.Workspace(workspace)
@@ -102,6 +97,16 @@ func (b *natsBackend) workspace(name string) (workspaceState, error) {
 			current = l.Ctx
 		}
 	}
+	ws, err := b.load(name, current)
+	if err != nil {
+		return nil, err // not a nil *Workspace in the interface
+	}
+	return ws, nil
+}
+
+// load returns the workspace's state as loaded under its current lease,
+// loading it if it was loaded under an earlier one, or not yet.
+func (b *natsBackend) load(name string, current context.Context) (*natsstate.Workspace, error) {
 	if current == nil || current.Err() != nil {
 		return nil, fmt.Errorf("workspace %s: %w", name, errNotHeld)
 	}
@@ -156,11 +161,12 @@ func (b *natsBackend) status(name string) (state.Status, error) {
 // redeliver writes a held workspace's state as a run does: within its
 // lease, which is not given back meanwhile.
 func (b *natsBackend) redeliver(workspace, sink, event string) (int, error) {
-	if _, ok := b.leases.Busy(workspace); !ok {
+	current, ok := b.leases.Busy(workspace)
+	if !ok {
 		return 0, fmt.Errorf("workspace %s: %w", workspace, errNotHeld)
 	}
 	defer b.leases.Idle(workspace)
-	ws, err := b.workspace(workspace)
+	ws, err := b.load(workspace, current)
 	if err != nil {
 		return 0, err
 	}
@@ -188,18 +194,20 @@ func openNATSBackend(ctx context.Context, cfg *config.Config, logger *slog.Logge
 	if instance == "" {
 		instance = lease.NewInstanceID()
 	}
-	// An operation in flight when a lease ends must end within the lease's
-	// margin (TTL/4) too.
-	opTimeout := min(s.Timeout, s.LeaseTTL/4)
 	b := &natsBackend{conn: nc, opened: map[string]*leased{}, timeout: s.Timeout}
 	// A cluster that has just started may not place a new bucket yet.
 	err = retry(ctx, s.Timeout, func() error {
 		var err error
-		b.db, err = natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: opTimeout})
-		if err == nil {
+		if b.leases == nil {
 			b.leases, err = lease.Open(ctx, js, lease.Options{
 				Bucket: s.LeaseBucket(), Replicas: s.Replicas, Instance: instance, TTL: s.LeaseTTL, Logger: logger,
 			})
+		}
+		if err == nil {
+			// An operation in flight when a lease ends must end within the
+			// lease's margin (TTL/4) too: of the TTL in force, the bucket's.
+			opTimeout := min(s.Timeout, b.leases.TTL()/4)
+			b.db, err = natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Replicas: s.Replicas, Timeout: opTimeout})
 		}
 		return err
 	})
@@ -238,10 +246,8 @@ func retry(ctx context.Context, timeout time.Duration, fn func() error) error {
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, time.Second) != nil {
 			return err
-		case <-time.After(time.Second):
 		}
 	}
 }

@@ -116,9 +116,8 @@ type workspace struct {
 	metrics *metrics.Workspace
 	logger  *slog.Logger
 
-	next    time.Time     // the next scheduled run, jitter included
-	stop    chan struct{} // non-nil while a run goes
-	stopped bool          // stop is closed
+	next time.Time     // the next scheduled run, jitter included
+	stop chan struct{} // non-nil while a run goes; closed to stop it
 	// startAgain asks for a run as soon as the one going ends: the
 	// workspace was taken again while a run of its earlier hold ended.
 	startAgain bool
@@ -351,9 +350,13 @@ func (l *loop) setHeld(w *workspace, held bool) {
 // stopRun asks w's run, if one goes, to end after its deliveries in
 // flight.
 func (l *loop) stopRun(w *workspace) {
-	if w.stop != nil && !w.stopped {
+	if w.stop == nil {
+		return
+	}
+	select {
+	case <-w.stop: // asked already
+	default:
 		close(w.stop)
-		w.stopped = true
 	}
 }
 
@@ -477,7 +480,7 @@ func (l *loop) start(w *workspace) bool {
 		}
 	}
 	stop := make(chan struct{})
-	w.stop, w.stopped = stop, false
+	w.stop = stop
 	l.mu.Lock()
 	w.running = true
 	l.mu.Unlock()
@@ -599,6 +602,7 @@ func (l *loop) finished(r result) {
 	l.mu.Unlock()
 	w.metrics.ObserveRun(r.started, r.finished, r.report, r.err)
 	if w.removed {
+		w.startAgain = false // the run of a hold taken before the removal: not again
 		l.mu.Lock()
 		l.workspaces = slices.DeleteFunc(l.workspaces, func(o *workspace) bool { return o == w })
 		l.mu.Unlock()
