@@ -67,7 +67,7 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 		if err != nil {
 			return err
 		}
-		b := w.batch(func(int) []op { return nil })
+		b := w.batch(nil)
 		for _, i := range picked {
 			seq, r := seqs[i], records[i]
 			r.Refresh(now[i])
@@ -77,12 +77,9 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 				return err
 			}
 		}
-		// The sink is enabled with the last chunk.
-		b.tail = func(int) []op {
-			return []op{w.updateOp(sink, func(info *state.SinkInfo) { info.Disabled = "" })}
-		}
 		moved = len(picked)
-		return b.done()
+		// The sink is enabled with the last chunk.
+		return b.done(w.updateOp(sink, func(info *state.SinkInfo) { info.Disabled = "" }))
 	})
 	return moved, err
 }

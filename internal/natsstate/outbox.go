@@ -110,14 +110,7 @@ func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (i
 		if err != nil {
 			return err
 		}
-		last := false
-		b := w.batch(func(int) []op {
-			ops := []op{putJSON(keyMeta, w.ix.meta)}
-			if last {
-				ops = append(ops, w.updateOp(sink, func(info *state.SinkInfo) { info.Backfilling = false }))
-			}
-			return ops
-		})
+		b := w.batch(func(int) []op { return []op{putJSON(keyMeta, w.ix.meta)} })
 		ids := slices.Sorted(maps.Keys(w.ix.entries))
 		for page := range slices.Chunk(ids, backfillPage) {
 			snaps, err := w.snapshots(page)
@@ -140,8 +133,7 @@ func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (i
 				n++
 			}
 		}
-		last = true
-		return b.done()
+		return b.done(w.updateOp(sink, func(info *state.SinkInfo) { info.Backfilling = false }))
 	})
 	return n, err
 }

@@ -235,6 +235,7 @@ type batch struct {
 	// (the meta with the next sequence number, a sink's record): computed
 	// from the index, it must not change anything itself.
 	tail  func(items int) []op
+	final []op // what the last chunk ends with (see done)
 	ops   []op
 	size  int
 	items int
@@ -285,7 +286,7 @@ func (b *batch) flush() error {
 		return err
 	}
 	b.w.touched = true
-	tail := b.tail(b.items)
+	tail := append(b.tail(b.items), b.final...)
 	for _, o := range tail {
 		if err := b.w.ix.apply(o); err != nil {
 			return err
@@ -301,10 +302,13 @@ func (b *batch) flush() error {
 	return b.w.writeChunk(ctx, ops)
 }
 
-// done writes the last chunk, and the tail even of a write with no item.
-func (b *batch) done() error {
-	if len(b.ops) > 0 || !b.wrote {
-		return b.flush()
+// done writes the last chunk, ending with final (what marks the whole
+// write done, such as a sink's record), and the tail even of a write with
+// no item.
+func (b *batch) done(final ...op) error {
+	if len(b.ops) == 0 && len(final) == 0 && b.wrote {
+		return nil
 	}
-	return nil
+	b.final = final
+	return b.flush()
 }
