@@ -3,18 +3,15 @@ package carddav
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/emersion/go-webdav"
 )
@@ -30,6 +27,7 @@ type Sink struct {
 	conflict func(resolution string)
 	// checking makes create a no-op, for Check, which changes nothing.
 	checking bool
+	pool     sinks.Pool
 
 	bookMu sync.Mutex
 	book   *url.URL // the collection, found by the first delivery
@@ -40,56 +38,16 @@ type Sink struct {
 
 // Deliver writes the batch with up to Concurrency requests in flight.
 // Once the server is unavailable as a whole (refused credentials, no
-// connection), the changes not yet sent get that error too, unsent.
+// connection), the changes not yet sent get that error too, unsent;
+// requests in flight finish.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
-	errs := make([]error, len(batch))
 	book, err := s.addressBook(ctx)
 	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		return sinks.Fail(batch, err)
 	}
-	var (
-		stop atomic.Pointer[error]
-		jobs = make(chan int)
-		wg   sync.WaitGroup
-	)
-	// notSent is the error of a change not sent because the server failed
-	// as a whole or the run was cancelled; nil if neither happened.
-	notSent := func() error {
-		if p := stop.Load(); p != nil {
-			return fmt.Errorf("carddav: not sent: %w", *p)
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("carddav: not sent: %w", err)
-		}
-		return nil
-	}
-	for range min(s.cfg.Concurrency, len(batch)) {
-		wg.Go(func() {
-			for i := range jobs {
-				if errs[i] = notSent(); errs[i] != nil {
-					continue
-				}
-				errs[i] = s.deliver(ctx, book, batch[i])
-				crashpoint.Hit("mid-batch") // part of the batch written, none acknowledged
-				if errors.Is(errs[i], sinks.ErrUnavailable) {
-					stop.CompareAndSwap(nil, &errs[i])
-				}
-			}
-		})
-	}
-	sent := 0
-	for ; sent < len(batch) && notSent() == nil; sent++ {
-		jobs <- sent
-	}
-	close(jobs)
-	wg.Wait()
-	for i := sent; i < len(batch); i++ {
-		errs[i] = notSent()
-	}
-	return errs
+	return s.pool.Deliver(ctx, batch, func(_ context.Context, ch contact.Change) error {
+		return s.deliver(ctx, book, ch)
+	})
 }
 
 // deliver makes one change on the server.

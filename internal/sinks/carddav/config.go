@@ -187,6 +187,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger:   logger,
 		opts:     card.Options{Version: c.Version, SourceURL: env.SourceURL},
 		conflict: conflict,
+		pool:     sinks.Pool{Workers: c.Concurrency, Logger: logger},
 	}, nil
 }
 

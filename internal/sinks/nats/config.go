@@ -162,14 +162,14 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		conn:        conn,
-		target:      c.Target(),
-		stream:      c.streamConfig(),
-		subjects:    c.subjectBase(),
-		workspace:   c.Workspace,
-		timeout:     c.Timeout,
-		concurrency: c.Concurrency,
-		logger:      logger,
+		conn:      conn,
+		target:    c.Target(),
+		stream:    c.streamConfig(),
+		subjects:  c.subjectBase(),
+		workspace: c.Workspace,
+		timeout:   c.Timeout,
+		pool:      sinks.Pool{Workers: c.Concurrency, Logger: logger},
+		logger:    logger,
 	}
 	conn.Client = append(conn.Client, natsclient.ErrorHandler(s.asyncError))
 	return s, nil

@@ -47,7 +47,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/event"
 	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -57,14 +56,14 @@ import (
 // overlap (the engine makes one at a time per sink); the connection is
 // kept between them until Close.
 type Sink struct {
-	conn        *natsconn.Options // the servers, credentials and client options
-	target      string            // for errors: the stream and subjects
-	stream      jetstream.StreamConfig
-	subjects    string // every subject but its last token
-	workspace   string // the subjects' workspace token, named in every event
-	timeout     time.Duration
-	concurrency int
-	logger      *slog.Logger
+	conn      *natsconn.Options // the servers, credentials and client options
+	target    string            // for errors: the stream and subjects
+	stream    jetstream.StreamConfig
+	subjects  string // every subject but its last token
+	workspace string // the subjects' workspace token, named in every event
+	timeout   time.Duration
+	pool      sinks.Pool
+	logger    *slog.Logger
 
 	mu sync.Mutex // guards nc and js against Close during Deliver
 	nc *natsclient.Conn
@@ -78,7 +77,7 @@ type Sink struct {
 }
 
 // Deliver publishes the batch, up to concurrency publishes awaiting their
-// acknowledgement at once, and returns one error per change, in order:
+// acknowledgement at once, in the batch's order, and returns one error per change, in order:
 //
 //   - nil once JetStream acknowledged the message, a duplicate that the
 //     stream dropped included;
@@ -92,117 +91,56 @@ type Sink struct {
 //   - any other error for a change that could not be encoded (it stays
 //     queued).
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
-	errs := make([]error, len(batch))
 	s.lastAsync.Store(nil)
 	s.asyncLogged.Store(false)
 	js, err := s.connect(ctx)
 	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		return sinks.Fail(batch, err)
 	}
-	p := publication{sink: s, js: js, batch: batch, errs: errs}
-	p.run(ctx)
-	return errs
-}
-
-// publication is one Deliver call's publishes.
-type publication struct {
-	sink  *Sink
-	js    jetstream.JetStream
-	batch []contact.Change
-	errs  []error
-	// halted is the failure that stopped the batch: later changes are not
-	// published.
-	halted error
-}
-
-// pending is a published change awaiting its acknowledgement.
-type pending struct {
-	index  int
-	future jetstream.PubAckFuture
-}
-
-// run publishes asynchronously, in order, and collects the
-// acknowledgements in order, never more than concurrency outstanding. It
-// returns once every publish is acknowledged or failed (or ctx ended),
-// which keeps each contact's changes in order across batches.
-func (p *publication) run(ctx context.Context) {
-	var window []pending
-	for i, ch := range p.batch {
-		if p.halted != nil || ctx.Err() != nil {
-			p.notSent(ctx, i)
-			continue
+	turns := sinks.NewTurns(len(batch))
+	return s.pool.Run(ctx, len(batch), nil, func(halted context.Context, i int) error {
+		var f jetstream.PubAckFuture
+		err := turns.Take(halted, i, func() (err error) {
+			f, err = s.publish(js, batch[i])
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		if len(window) == p.sink.concurrency {
-			p.await(ctx, window[0])
-			window = window[1:]
-			if p.halted != nil {
-				p.notSent(ctx, i)
-				continue
-			}
-		}
-		if f := p.publish(i, ch); f != nil {
-			window = append(window, pending{index: i, future: f})
-		}
-	}
-	for _, w := range window {
-		p.await(ctx, w)
-	}
+		return s.await(ctx, batch[i], f)
+	})
 }
 
-// publish sends one change; nil when it was not sent, its error recorded.
-func (p *publication) publish(i int, ch contact.Change) jetstream.PubAckFuture {
-	s := p.sink
+// publish sends one change without waiting for its acknowledgement.
+func (s *Sink) publish(js jetstream.JetStream, ch contact.Change) (jetstream.PubAckFuture, error) {
 	subject := s.subjects + string(ch.Kind)
 	body, err := event.Encode(s.workspace, ch)
 	if err != nil {
-		p.errs[i] = fmt.Errorf("nats: event %s: %w", ch.ID, err)
-		return nil
+		return nil, fmt.Errorf("nats: event %s: %w", ch.ID, err)
 	}
 	msg := &natsclient.Msg{Subject: subject, Data: body, Header: natsclient.Header{}}
-	f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(ch.ID),
+	f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(ch.ID),
 		jetstream.WithExpectStream(s.stream.Name), jetstream.WithStallWait(s.timeout))
 	if err != nil {
-		p.fail(i, s.publishError(subject, err))
-		return nil
+		return nil, s.publishError(subject, err)
 	}
-	return f
+	return f, nil
 }
 
-// await waits for one publish's acknowledgement and records its outcome.
-func (p *publication) await(ctx context.Context, w pending) {
-	s := p.sink
-	subject := w.future.Msg().Subject
+// await waits for a publish's acknowledgement.
+func (s *Sink) await(ctx context.Context, ch contact.Change, f jetstream.PubAckFuture) error {
+	subject := f.Msg().Subject
 	select {
-	case ack := <-w.future.Ok():
+	case ack := <-f.Ok():
 		if ack.Duplicate {
-			s.logger.Debug("the stream already held this event", "event", p.batch[w.index].ID, "stream", ack.Stream, "seq", ack.Sequence)
+			s.logger.Debug("the stream already held this event", "event", ch.ID, "stream", ack.Stream, "seq", ack.Sequence)
 		}
-		crashpoint.Hit("mid-batch") // part of the batch stored, none acknowledged
-	case err := <-w.future.Err():
-		p.fail(w.index, s.publishError(subject, err))
+		return nil
+	case err := <-f.Err():
+		return s.publishError(subject, err)
 	case <-ctx.Done():
-		p.errs[w.index] = fmt.Errorf("nats: publish %s: %w", subject, ctx.Err())
+		return fmt.Errorf("nats: publish %s: %w", subject, ctx.Err())
 	}
-}
-
-// fail records a change's error; one that concerns the stream as a whole
-// halts the batch.
-func (p *publication) fail(i int, err error) {
-	p.errs[i] = err
-	if p.halted == nil && errors.Is(err, sinks.ErrUnavailable) {
-		p.halted = err
-	}
-}
-
-func (p *publication) notSent(ctx context.Context, i int) {
-	if ctx.Err() != nil {
-		p.errs[i] = fmt.Errorf("nats: %s not published: %w", p.batch[i].ID, ctx.Err())
-		return
-	}
-	p.errs[i] = fmt.Errorf("nats: %s not published: %w", p.batch[i].ID, p.halted)
 }
 
 // publishError says why a publish failed, wrapping the sentinel that
@@ -257,7 +195,7 @@ func (s *Sink) connect(ctx context.Context) (jetstream.JetStream, error) {
 		return nil, err
 	}
 	js, err := jetstream.New(nc,
-		jetstream.WithPublishAsyncMaxPending(s.concurrency),
+		jetstream.WithPublishAsyncMaxPending(s.pool.Workers),
 		jetstream.WithPublishAsyncTimeout(s.timeout),
 	)
 	if err == nil {

@@ -48,5 +48,9 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("vcarddir: %w", err)
 	}
-	return &Sink{dir: c.Path, opts: card.Options{Version: c.Version, SourceURL: env.SourceURL}}, nil
+	return &Sink{
+		dir:  c.Path,
+		opts: card.Options{Version: c.Version, SourceURL: env.SourceURL},
+		pool: sinks.Pool{Workers: lanes, Logger: env.Logger},
+	}, nil
 }

@@ -10,14 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -26,6 +23,7 @@ import (
 type Sink struct {
 	dir   string
 	opts  card.Options
+	pool  sinks.Pool
 	ready bool // the folder exists and temporary files are cleared
 }
 
@@ -37,7 +35,7 @@ const lanes = 4
 
 // Deliver writes the card of each created or updated contact and removes
 // the file of each deleted one, several at a time (see lanes), the changes
-// of one contact in their order. A change is acknowledged once its file is
+// of one file in their order. A change is acknowledged once its file is
 // renamed into place (or removed) and the folder synced. A card whose bytes
 // equal the file on disk is not rewritten, so tools that sync the folder see
 // no change, and redelivery touches nothing.
@@ -45,34 +43,16 @@ const lanes = 4
 // The first call creates the folder (mode 0700) and removes the temporary
 // files a crash left in it. When the folder itself fails (see
 // folderErrors), the changes not started yet get that error, which wraps
-// sinks.ErrUnavailable; those under way in other lanes finish with their
-// own result.
+// sinks.ErrUnavailable; those under way finish with their own result.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
-	errs := make([]error, len(batch))
-	var failed atomic.Pointer[error] // the folder's first failure
 	if err := s.prepare(); err != nil {
-		failed.Store(&err)
+		return sinks.Fail(batch, err)
 	}
-	var wg sync.WaitGroup
-	for _, lane := range split(batch) {
-		wg.Go(func() {
-			for _, i := range lane {
-				switch p := failed.Load(); {
-				case p != nil:
-					errs[i] = *p
-				case ctx.Err() != nil:
-					errs[i] = fmt.Errorf("vcarddir: %w", ctx.Err())
-				default:
-					errs[i] = s.deliver(batch[i])
-					crashpoint.Hit("mid-batch") // part of the batch written, none acknowledged
-					if errors.Is(errs[i], sinks.ErrUnavailable) {
-						failed.CompareAndSwap(nil, &errs[i])
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
+	// The engine sends one change per contact in a batch, but two ids whose
+	// names differ only in case are one file in a folder that ignores case
+	// (macOS, Windows): one lane, so that the file ends with the last.
+	file := func(i int) string { return strings.ToLower(fileName(batch[i].Contact.ID)) }
+	errs := s.pool.Run(ctx, len(batch), file, func(_ context.Context, i int) error { return s.deliver(batch[i]) })
 	// One fsync of the folder makes every rename and removal of the batch
 	// durable, before any of them is acknowledged.
 	if err := atomicfile.SyncDir(s.dir); err != nil {
@@ -83,26 +63,6 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 		}
 	}
 	return errs
-}
-
-// split deals the batch's indexes out to the lanes, the changes of one
-// file to the same lane and in their order, so that the file ends with
-// the last. The engine sends one change per contact in a batch, but two
-// ids whose names differ only in case are one file in a folder that
-// ignores case (macOS, Windows).
-func split(batch []contact.Change) [][]int {
-	out := make([][]int, min(lanes, len(batch)))
-	lane := make(map[string]int, len(batch))
-	for i, ch := range batch {
-		name := strings.ToLower(fileName(ch.Contact.ID))
-		l, ok := lane[name]
-		if !ok {
-			l = len(lane) % len(out)
-			lane[name] = l
-		}
-		out[l] = append(out[l], i)
-	}
-	return out
 }
 
 // prepare makes the folder ready for its first delivery.

@@ -258,21 +258,21 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Sink{
-		url:         c.URL,
-		target:      c.Target(),
-		workspace:   env.Workspace,
-		sign:        newSigner(key),
-		events:      events,
-		headers:     headers,
-		timeout:     c.Timeout,
-		maxAge:      c.MaxAge,
-		batchSize:   c.BatchSize,
-		concurrency: c.Concurrency,
-		maxRetries:  c.MaxRetries,
-		client:      newClient(roots, c.Concurrency),
-		logger:      logger,
-		sleep:       backoff.Sleep,
-		now:         time.Now,
+		url:        c.URL,
+		target:     c.Target(),
+		workspace:  env.Workspace,
+		sign:       newSigner(key),
+		events:     events,
+		headers:    headers,
+		timeout:    c.Timeout,
+		maxAge:     c.MaxAge,
+		batchSize:  c.BatchSize,
+		maxRetries: c.MaxRetries,
+		client:     newClient(roots, c.Concurrency),
+		pool:       sinks.Pool{Workers: c.Concurrency, Logger: logger},
+		logger:     logger,
+		sleep:      backoff.Sleep,
+		now:        time.Now,
 	}, nil
 }
 

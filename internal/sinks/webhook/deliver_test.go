@@ -127,7 +127,7 @@ func TestClassification(t *testing.T) {
 			// A halted batch does not send the rest.
 			if tt.want == sinks.ErrUnavailable || tt.want == sinks.ErrGone {
 				for _, err := range errs[1:] {
-					if !strings.Contains(err.Error(), "not sent after msg_created_1 failed") {
+					if !strings.Contains(err.Error(), "not sent: msg_created_1 failed") {
 						t.Errorf("unsent change: %v", err)
 					}
 				}
@@ -253,7 +253,7 @@ func TestMaxAge(t *testing.T) {
 	if !errors.Is(errs[0], sinks.ErrPermanent) || errors.Is(errs[0], sinks.ErrUnavailable) || errs[0].Error() != want {
 		t.Errorf("old change: %v, want %s", errs[0], want)
 	}
-	want = "webhook: POST " + rc.URL + ": destination unavailable: not sent after msg_created_1 failed: 503 Service Unavailable (2 attempts)"
+	want = "webhook: POST " + rc.URL + ": not sent: msg_created_1 failed: destination unavailable: 503 Service Unavailable (2 attempts)"
 	if !errors.Is(errs[1], sinks.ErrUnavailable) || errors.Is(errs[1], sinks.ErrPermanent) || errs[1].Error() != want {
 		t.Errorf("unsent young change: %v, want %s", errs[1], want)
 	}
@@ -286,7 +286,7 @@ func TestHaltBoundsRequests(t *testing.T) {
 				if !errors.Is(err, tt.want) {
 					t.Errorf("change %d: %v, want %v", i, err, tt.want)
 				}
-				if strings.Contains(err.Error(), "not sent after") {
+				if strings.Contains(err.Error(), "not sent: ") {
 					notSent++
 				}
 			}

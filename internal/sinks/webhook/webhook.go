@@ -18,36 +18,32 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/crashpoint"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // Sink POSTs changes to one URL. It is safe for concurrent use; its HTTP
 // connections are kept alive between Deliver calls until Close.
 type Sink struct {
-	url         string
-	target      string // the URL without credentials, for errors
-	workspace   string // named in every event
-	sign        signer
-	events      map[contact.Kind]bool
-	headers     http.Header // sent with every request
-	timeout     time.Duration
-	maxAge      time.Duration
-	batchSize   int
-	concurrency int
-	maxRetries  int
-	client      *http.Client
-	logger      *slog.Logger
+	url        string
+	target     string // the URL without credentials, for errors
+	workspace  string // named in every event
+	sign       signer
+	events     map[contact.Kind]bool
+	headers    http.Header // sent with every request
+	timeout    time.Duration
+	maxAge     time.Duration
+	batchSize  int
+	maxRetries int
+	client     *http.Client
+	pool       sinks.Pool
+	logger     *slog.Logger
 
 	// Tests replace these so that backoff never waits and the clock can be
 	// set.
@@ -70,84 +66,48 @@ type Sink struct {
 //     still fails transiently after its retries.
 //
 // After a 410, a wrong url or credential, or a change that used up its
-// retries, no further request
-// starts and retries waiting for their backoff give up: each change not
-// sent gets an error wrapping the same sentinel as the failure that halted
-// the batch (sinks.ErrGone or sinks.ErrUnavailable), never ErrPermanent, so
-// it stays queued. Requests already in flight finish and count.
+// retries, no further request starts and retries waiting for their backoff
+// give up: each change not sent gets an error wrapping the same sentinel
+// as the failure that halted the batch (sinks.ErrGone or
+// sinks.ErrUnavailable), never ErrPermanent, so it stays queued. Requests
+// already in flight finish and count.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	errs := make([]error, len(batch))
 	msgs := s.messages(batch, errs)
-	halted, halt := context.WithCancelCause(ctx)
-	defer halt(nil)
-	d := &delivery{sink: s, batch: batch, errs: errs, halted: halted, halt: halt}
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range min(s.concurrency, len(msgs)) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(msgs)); i = next.Add(1) - 1 {
-				d.deliver(ctx, msgs[i])
-				crashpoint.Hit("mid-batch") // part of the batch sent, none acknowledged
+	results := make([]*result, len(msgs))
+	unsent := s.pool.Run(ctx, len(msgs), nil, func(halted context.Context, i int) error {
+		r := s.post(ctx, halted, msgs[i])
+		results[i] = &r
+		return r.halts(msgs[i].id)
+	})
+	for i, m := range msgs {
+		for _, c := range m.changes {
+			if results[i] == nil {
+				errs[c] = fmt.Errorf("webhook: POST %s: %w", s.target, unsent[i])
+			} else {
+				errs[c] = s.verdict(*results[i], batch[c])
 			}
-		})
+		}
 	}
-	wg.Wait()
 	return errs
 }
 
-// delivery is what the workers of one Deliver call share. Each message
-// owns the errs entries of its changes, so they are written without a lock.
-type delivery struct {
-	sink  *Sink
-	batch []contact.Change
-	errs  []error
-	// halted is cancelled, with a *haltReason as its cause, once the
-	// batch must stop; the backoff sleeps watch it.
-	halted context.Context
-	halt   context.CancelCauseFunc
-}
-
-// haltReason is why a batch stopped: a 410, or a message whose transient
-// failures outlasted its retries.
-type haltReason struct {
-	sentinel error // sinks.ErrGone or sinks.ErrUnavailable
-	id       string
-	err      error
-}
-
-func (h *haltReason) Error() string { return fmt.Sprintf("%s failed: %v", h.id, h.err) }
-
-// deliver sends one message, unless the batch has halted, and records
-// the outcome for each of its changes.
-func (d *delivery) deliver(ctx context.Context, m message) {
-	s := d.sink
-	var h *haltReason
-	switch {
-	case ctx.Err() != nil:
-		d.fail(m, fmt.Errorf("webhook: POST %s: %w", s.target, ctx.Err()))
-		return
-	case errors.As(context.Cause(d.halted), &h):
-		d.fail(m, fmt.Errorf("webhook: POST %s: %w: not sent after %s failed: %w", s.target, h.sentinel, h.id, h.err))
-		return
-	}
-	r := s.post(ctx, d.halted, m)
-	for _, i := range m.changes {
-		d.errs[i] = s.verdict(r, d.batch[i])
-	}
+// halts returns, for a message whose delivery must stop the batch (a 410,
+// a wrong url or credential, transient failures that outlasted the
+// retries), the error the changes not sent get, wrapping the sentinel
+// that tells the engine what to do with them: never ErrPermanent, so that
+// they stay queued. It returns nil for any other result.
+func (r result) halts(id string) error {
+	var sentinel error
 	switch {
 	case r.class == gone:
-		d.halt(&haltReason{sentinel: sinks.ErrGone, id: m.id, err: r.err})
+		sentinel = sinks.ErrGone
 	case r.class == misdirected, r.gaveUp:
-		d.halt(&haltReason{sentinel: sinks.ErrUnavailable, id: m.id, err: r.err})
+		sentinel = sinks.ErrUnavailable
+	default:
+		return nil
 	}
-}
-
-func (d *delivery) fail(m message, err error) {
-	for _, i := range m.changes {
-		d.errs[i] = err
-	}
+	return fmt.Errorf("%s failed: %w: %w", id, sentinel, r.err)
 }
 
 // verdict turns how a message ended into the error of one of its changes,
