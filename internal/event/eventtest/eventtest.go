@@ -4,6 +4,7 @@
 package eventtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -66,6 +67,46 @@ func Generated(tb testing.TB, n int) []contact.Contact {
 	contacts := make([]contact.Contact, len(list))
 	for i, raw := range list {
 		contacts[i] = Parse(tb, string(raw))
+	}
+	return contacts
+}
+
+// Replay returns the contacts that events leave a consumer holding, in
+// the order they first appeared: each as the last event about it carries
+// it, none that an event deleted.
+func Replay(t testing.TB, events [][]byte) []string {
+	t.Helper()
+	var (
+		order []string
+		held  = map[string]string{}
+	)
+	for _, body := range events {
+		var e struct {
+			Type string
+			Data struct{ Contact json.RawMessage }
+		}
+		var c struct{ ID json.RawMessage }
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("event %s: %v", body, err)
+		}
+		if err := json.Unmarshal(e.Data.Contact, &c); err != nil {
+			t.Fatalf("event %s: %v", body, err)
+		}
+		id := string(c.ID)
+		if _, ok := held[id]; !ok {
+			order = append(order, id)
+		}
+		held[id] = string(e.Data.Contact)
+		if e.Type == "contact.deleted" {
+			delete(held, id)
+		}
+	}
+	var contacts []string
+	for _, id := range order {
+		if c, ok := held[id]; ok {
+			contacts = append(contacts, c)
+			delete(held, id)
+		}
 	}
 	return contacts
 }
