@@ -198,9 +198,6 @@ func (c *Connect) Key() (secret.String, error) {
 		return c.APIKey, nil
 	case c.APIKeyFile != "":
 		key, err := secret.ReadFile(c.APIKeyFile)
-		if errors.Is(err, secret.ErrEmpty) {
-			err = fmt.Errorf("%s %w", c.APIKeyFile, err)
-		}
 		if err != nil {
 			return secret.String{}, fmt.Errorf("%w: %w", ErrAPIKeyFile, err)
 		}

@@ -364,9 +364,9 @@ func TestOneNatsSinkPerStream(t *testing.T) {
 		name, sinks, want string
 	}{
 		{"default stream twice", fmt.Sprintf(nats, "a", "n1") + fmt.Sprintf(nats, "b", "n2"),
-			`config.yaml:5: sinks[1].stream: "CONNECT" is already the stream of sink "a": one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
+			`config.yaml:5: sinks[1].stream: "CONNECT" is already the stream of sinks[0]: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
 		{"the same stream named", fmt.Sprintf(nats, "a", "n1") + "    stream: EVENTS\n" + fmt.Sprintf(nats, "b", "n1") + "    stream: EVENTS\n",
-			`config.yaml:9: sinks[1].stream: "EVENTS" is already the stream of sink "a": one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
+			`config.yaml:9: sinks[1].stream: "EVENTS" is already the stream of sinks[0]: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)`},
 		{"two streams", fmt.Sprintf(nats, "a", "n1") + fmt.Sprintf(nats, "b", "n1") + "    stream: OTHER\n", ""},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/connect-sync/connect-sync/internal/sinks/nats"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // fileShape is the file's layout: Config's own keys, and the keys that make
@@ -153,12 +153,8 @@ func (l *loader) decodeSink(s *Sink, n *yaml.Node, path, workspace string) {
 		return // reported by validate
 	}
 	s.Config = newConfig()
-	if nc, ok := s.Config.(*nats.Config); ok {
-		// The workspace is a token of the subjects, so that consumers can
-		// tell the workspaces' events apart; an entry may still name its
-		// own. It is set here rather than given to Open because it is part
-		// of the sink's Target.
-		nc.Workspace = workspace
+	if wd, ok := s.Config.(sinks.WorkspaceDefault); ok {
+		wd.DefaultWorkspace(workspace)
 	}
 	if err := n.Decode(s.Config); err != nil {
 		l.errs = append(l.errs, l.yamlErrors(err, path)...)

@@ -90,7 +90,6 @@ func parse(file string, data []byte, stateOnly bool) (*Config, error) {
 	l := &loader{
 		file: file, lines: map[string]int{}, stateOnly: stateOnly,
 		walked: map[walked]bool{}, unset: map[*yaml.Node][]string{}, reported: map[*yaml.Node]bool{},
-		streams: map[string]streamUse{}, publishers: map[string]string{},
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -140,8 +139,7 @@ type loader struct {
 	errs      []error
 	stateOnly bool // LoadState's
 
-	streams    map[string]streamUse // nats stream → its first sink, across workspaces
-	publishers map[string]string    // nats stream and workspace token → the sink publishing there
+	sinks []placedSink // the valid sinks so far, of every workspace
 
 	walked   map[walked]bool
 	unset    map[*yaml.Node][]string // a scalar expanded → the unset variables it names

@@ -16,10 +16,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/sinks"
-	"github.com/connect-sync/connect-sync/internal/sinks/carddav"
-	"github.com/connect-sync/connect-sync/internal/sinks/csv"
-	"github.com/connect-sync/connect-sync/internal/sinks/nats"
-	"github.com/connect-sync/connect-sync/internal/sinks/vcarddir"
 )
 
 // validate checks the settings of the process, then each workspace's.
@@ -44,10 +40,9 @@ func (l *loader) validate(c *Config, sync Sync) {
 		}
 	}
 	l.validateForm(c)
-	names := map[string]string{}        // workspace name → its key path
-	destinations := map[string]string{} // a destination one sink owns → that sink's key path
+	names := map[string]string{} // workspace name → its key path
 	for i := range c.Workspaces {
-		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names, destinations)
+		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names)
 	}
 }
 
@@ -120,7 +115,7 @@ func (l *loader) validateForm(c *Config) {
 	}
 }
 
-func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names, destinations map[string]string) {
+func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names map[string]string) {
 	key := func(k string) string { return joinKey(at.path, k) }
 	if at.path != "" { // the single form's name is DefaultWorkspace
 		switch other, taken := names[w.Name]; {
@@ -151,7 +146,7 @@ func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names, des
 			l.fail(key("schedule"), fmt.Errorf("schedule_jitter %v must be shorter than the time between this workspace's runs (%v)", c.ScheduleJitter, gap))
 		}
 	}
-	l.validateSinks(w.Sinks, key("sinks"), destinations)
+	l.validateSinks(w.Sinks, key("sinks"), w.Name)
 }
 
 func (l *loader) validateConnect(c Connect, path string) {
@@ -195,14 +190,13 @@ func (l *loader) parseSchedule(spec, key string) (cron.Schedule, time.Duration) 
 }
 
 // validateSinks checks a workspace's sinks at path: at least one, names
-// unique, settings valid, one nats sink per stream, and no destination
-// that a sink of any workspace writes already.
-func (l *loader) validateSinks(ss []Sink, path string, destinations map[string]string) {
+// unique, settings valid, and none clashing with a sink before it, of any
+// workspace (sinks.Exclusive).
+func (l *loader) validateSinks(ss []Sink, path, workspace string) {
 	if len(ss) == 0 {
 		l.fail(path, errors.New("at least one sink is required"))
 	}
 	seen := map[string]bool{}
-	streams := map[string]string{} // nats stream → the sink that publishes to it
 	for i, s := range ss {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
@@ -220,8 +214,8 @@ func (l *loader) validateSinks(ss []Sink, path string, destinations map[string]s
 			continue
 		}
 		if l.validateSink(s, p) {
-			l.validateStream(s, p, streams)
-			l.validateDestination(s, p, destinations)
+			l.validateClashes(s, p, workspace)
+			l.sinks = append(l.sinks, placedSink{config: s.Config, path: p, workspace: workspace})
 		}
 	}
 }
@@ -242,74 +236,23 @@ func (l *loader) validateSink(s Sink, path string) bool {
 	return false
 }
 
-// validateStream allows one nats sink per stream within a workspace.
-// Every sink is given the same change under the same id, and the stream
-// keeps one message per id within its duplicate window: a second sink's
-// copy would be dropped yet acknowledged. Sinks on different servers with
-// the same stream name are refused too, as nothing here tells two clusters
-// from two nodes of one. Another workspace's sink may share the stream: its
-// subjects and change ids are its own.
-//
-// Across workspaces, the sinks of a stream share its subject prefix (the
-// stream is created with the subjects "<subject_prefix>.>", and a sink
-// whose subjects it does not cover would fail every run), and no two of
-// them publish on the same subjects, where consumers could not tell the
-// workspaces apart.
-func (l *loader) validateStream(s Sink, path string, streams map[string]string) {
-	nc, ok := s.Config.(*nats.Config)
+// validateClashes reports the first sink before this one that it clashes
+// with.
+func (l *loader) validateClashes(s Sink, path, workspace string) {
+	ex, ok := s.Config.(sinks.Exclusive)
 	if !ok {
 		return
 	}
-	if other, taken := streams[nc.Stream]; taken {
-		l.fail(path+".stream", fmt.Errorf("%q is already the stream of sink %q: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)", nc.Stream, other))
-		return
-	}
-	streams[nc.Stream] = s.Name
-	subjects := nc.Stream + " " + nc.Workspace
-	first, shared := l.streams[nc.Stream]
-	publisher, taken := l.publishers[subjects]
-	switch {
-	case !shared:
-		l.streams[nc.Stream] = streamUse{path: path, prefix: nc.SubjectPrefix}
-	case first.prefix != nc.SubjectPrefix:
-		l.fail(path+".subject_prefix", fmt.Errorf("%q differs from the %q of %s, which publishes to stream %q too: the sinks of a stream share its prefix", nc.SubjectPrefix, first.prefix, first.path, nc.Stream))
-	case taken:
-		l.fail(path+".workspace", fmt.Errorf("%s publishes on the same subjects (%s.%s.contact.*): give each workspace its own", publisher, nc.SubjectPrefix, nc.Workspace))
-	}
-	if !taken {
-		l.publishers[subjects] = path
-	}
-}
-
-// streamUse is the first nats sink of a stream.
-type streamUse struct {
-	path, prefix string
-}
-
-// validateDestination refuses a sink that writes what an earlier one, of
-// any workspace, writes: each would delete the contacts the other wrote,
-// as contacts it no longer has. A webhook or a nats stream only receives,
-// so any number of sinks may send to one.
-func (l *loader) validateDestination(s Sink, path string, destinations map[string]string) {
-	var key, what string
-	switch c := s.Config.(type) {
-	case *csv.Config:
-		key, what = "path", "file"
-	case *vcarddir.Config:
-		key, what = "path", "folder"
-	case *carddav.Config:
-		key, what = "url", "address book"
-		if c.URL == "" {
-			key = "addressbook"
+	for _, other := range l.sinks {
+		if fe := ex.Clash(sinks.Neighbour{Config: other.config, Name: other.path, SameWorkspace: other.workspace == workspace}); fe != nil {
+			l.fail(path+"."+fe.Key, fe.Err)
+			return
 		}
-	default:
-		return
 	}
-	// The target is not shown: an address book's may hold a user name.
-	dest := s.Type + " " + s.Config.Target()
-	if other, taken := destinations[dest]; taken {
-		l.fail(path+"."+key, fmt.Errorf("the same %s as %s: two sinks writing one %s would delete each other's contacts", what, other, what))
-		return
-	}
-	destinations[dest] = path
+}
+
+// placedSink is a valid sink and where it is.
+type placedSink struct {
+	config          sinks.Config
+	path, workspace string
 }

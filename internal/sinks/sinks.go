@@ -81,6 +81,40 @@ type Formatter interface {
 	Format() string
 }
 
+// Exclusive is a Config whose destination no other sink may share, in a
+// way Clash decides: two sinks writing one file would delete each other's
+// contacts, two nats sinks of one workspace on one stream would lose
+// events as duplicates. The config calls Clash with every sink before
+// this one, of every workspace.
+type Exclusive interface {
+	// Clash returns why the sink cannot be configured beside other, on
+	// the key of its own settings to blame, or nil.
+	Clash(other Neighbour) *FieldError
+}
+
+// Neighbour is another sink of the config, as Exclusive.Clash sees it.
+type Neighbour struct {
+	Config Config
+	// Name names it in messages: where it is in the config file.
+	Name string
+	// SameWorkspace tells whether it belongs to the sink's workspace.
+	SameWorkspace bool
+}
+
+// SharedDestination is the clash of a sink that would write what other
+// writes (a what: "file", "folder"), blamed on key.
+func SharedDestination(key, what string, other Neighbour) *FieldError {
+	return &FieldError{Key: key, Err: fmt.Errorf("the same %s as %s: two sinks writing one %s would delete each other's contacts", what, other.Name, what)}
+}
+
+// WorkspaceDefault is a Config with a setting whose default is the name
+// of the sink's workspace (the nats sink's subject token). The config
+// calls DefaultWorkspace before it decodes the sink's entry, which may
+// set its own.
+type WorkspaceDefault interface {
+	DefaultWorkspace(name string)
+}
+
 // Env is what a sink gets from the rest of connect-sync when it is opened.
 type Env struct {
 	// Name is the sink's unique name from the config.

@@ -99,6 +99,7 @@ func (s *Sink) Close() error {
 var (
 	_ sinks.Config    = (*Config)(nil)
 	_ sinks.Formatter = (*Config)(nil)
+	_ sinks.Exclusive = (*Config)(nil)
 	_ sinks.Sink      = (*Sink)(nil)
 	_ sinks.Checker   = (*Sink)(nil)
 	_ io.Closer       = (*Sink)(nil)

@@ -158,6 +158,20 @@ func (c *Config) Target() string {
 	return u.String()
 }
 
+// Clash refuses a second sink on the address book: each would delete the
+// contacts the other wrote. The target is not shown: it may hold a user
+// name.
+func (c *Config) Clash(other sinks.Neighbour) *sinks.FieldError {
+	if o, ok := other.Config.(*Config); !ok || o.Target() != c.Target() {
+		return nil
+	}
+	key := "url"
+	if c.URL == "" {
+		key = "addressbook"
+	}
+	return sinks.SharedDestination(key, "address book", other)
+}
+
 // Open creates the sink. It sends nothing: the first delivery finds the
 // address book, so a server that is down stops this sink alone.
 func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
@@ -207,15 +221,9 @@ func (c *Config) authorization() (secret.String, error) {
 	return secret.New("Bearer " + token.Reveal()), nil
 }
 
-// readSecret returns value, or else the trimmed content of file.
+// readSecret is secret.Read, its error on key.
 func readSecret(value secret.String, file, key string) (secret.String, error) {
-	if file == "" {
-		return value, nil
-	}
-	s, err := secret.ReadFile(file)
-	if errors.Is(err, secret.ErrEmpty) {
-		err = fmt.Errorf("%s %w", file, err)
-	}
+	s, err := secret.Read(value, file)
 	if err != nil {
 		return secret.String{}, &sinks.FieldError{Key: key, Err: err}
 	}

@@ -33,6 +33,15 @@ func (c *Config) Validate() error {
 // Target is the file's absolute path.
 func (c *Config) Target() string { return sinks.AbsPath(c.Path) }
 
+// Clash refuses a second sink on the file: each would delete the
+// contacts the other wrote, as contacts it does not have.
+func (c *Config) Clash(other sinks.Neighbour) *sinks.FieldError {
+	if o, ok := other.Config.(*Config); ok && o.Target() == c.Target() {
+		return sinks.SharedDestination("path", "file", other)
+	}
+	return nil
+}
+
 // Format names the formula guard setting, which changes every row it
 // applies to.
 func (c *Config) Format() string { return fmt.Sprintf("csv_formula_guard=%t", c.FormulaGuard) }

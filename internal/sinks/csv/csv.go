@@ -123,4 +123,5 @@ var (
 	_ sinks.Committer = (*Sink)(nil)
 	_ sinks.Checker   = (*Sink)(nil)
 	_ sinks.Config    = (*Config)(nil)
+	_ sinks.Exclusive = (*Config)(nil)
 )

@@ -33,9 +33,9 @@ type Config struct {
 
 	// SubjectPrefix and Workspace make the subjects:
 	// "<subject_prefix>.<workspace>.contact.<created|updated|deleted>".
-	// The events name Workspace too. internal/config sets it to the name
-	// of the sink's workspace unless the entry has the key, which stays
-	// for configs written before there were workspaces.
+	// The events name Workspace too. It defaults to the name of the
+	// sink's workspace (DefaultWorkspace); the key stays for configs
+	// written before there were workspaces.
 	SubjectPrefix string `yaml:"subject_prefix"`
 	Workspace     string `yaml:"workspace"`
 
@@ -122,6 +122,37 @@ func (c *Config) validateNumbers() error {
 // prefix or workspace does, with every contact.
 func (c *Config) Target() string {
 	return "nats:" + c.Stream + "/" + c.subjectBase() + "*"
+}
+
+// DefaultWorkspace makes the workspace's name a token of the subjects, so
+// that consumers can tell the workspaces' events apart. It is part of the
+// config rather than given to Open because it is part of the Target.
+func (c *Config) DefaultWorkspace(name string) { c.Workspace = name }
+
+// Clash allows one nats sink per stream within a workspace. Every sink is
+// given the same change under the same id, and the stream keeps one
+// message per id within its duplicate window: a second sink's copy would
+// be dropped yet acknowledged. Sinks on different servers with the same
+// stream name are refused too, as nothing here tells two clusters from two
+// nodes of one. Another workspace's sink may share the stream: its
+// subjects and change ids are its own, but it must share the stream's
+// subject prefix (the stream is created with the subjects
+// "<subject_prefix>.>", and a sink whose subjects it does not cover would
+// fail every run), and not publish on the same subjects, where consumers
+// could not tell the workspaces apart.
+func (c *Config) Clash(other sinks.Neighbour) *sinks.FieldError {
+	o, ok := other.Config.(*Config)
+	switch {
+	case !ok || o.Stream != c.Stream:
+		return nil
+	case other.SameWorkspace:
+		return &sinks.FieldError{Key: "stream", Err: fmt.Errorf("%q is already the stream of %s: one nats sink per stream (the stream keeps one event per change id, so one sink's events would be dropped)", c.Stream, other.Name)}
+	case o.SubjectPrefix != c.SubjectPrefix:
+		return &sinks.FieldError{Key: "subject_prefix", Err: fmt.Errorf("%q differs from the %q of %s, which publishes to stream %q too: the sinks of a stream share its prefix", c.SubjectPrefix, o.SubjectPrefix, other.Name, c.Stream)}
+	case o.Workspace == c.Workspace:
+		return &sinks.FieldError{Key: "workspace", Err: fmt.Errorf("%s publishes on the same subjects (%s.%s.contact.*): give each workspace its own", other.Name, c.SubjectPrefix, c.Workspace)}
+	}
+	return nil
 }
 
 // subjectBase is every subject of the sink but its last token.

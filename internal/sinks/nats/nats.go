@@ -339,8 +339,10 @@ func (s *Sink) Close() error {
 
 // Interface guards.
 var (
-	_ sinks.Sink    = (*Sink)(nil)
-	_ sinks.Checker = (*Sink)(nil)
-	_ io.Closer     = (*Sink)(nil)
-	_ sinks.Config  = (*Config)(nil)
+	_ sinks.Sink             = (*Sink)(nil)
+	_ sinks.Checker          = (*Sink)(nil)
+	_ io.Closer              = (*Sink)(nil)
+	_ sinks.Config           = (*Config)(nil)
+	_ sinks.Exclusive        = (*Config)(nil)
+	_ sinks.WorkspaceDefault = (*Config)(nil)
 )

@@ -38,6 +38,15 @@ func (c *Config) Validate() error {
 // Target is the folder's absolute path.
 func (c *Config) Target() string { return sinks.AbsPath(c.Path) }
 
+// Clash refuses a second sink on the folder: each would delete the
+// contacts the other wrote, as contacts it does not have.
+func (c *Config) Clash(other sinks.Neighbour) *sinks.FieldError {
+	if o, ok := other.Config.(*Config); ok && o.Target() == c.Target() {
+		return sinks.SharedDestination("path", "folder", other)
+	}
+	return nil
+}
+
 // Format names the vCard version the cards are written in.
 func (c *Config) Format() string { return "vcard " + c.Version }
 

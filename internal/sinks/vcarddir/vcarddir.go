@@ -148,4 +148,5 @@ var (
 	_ sinks.Checker   = (*Sink)(nil)
 	_ sinks.Config    = (*Config)(nil)
 	_ sinks.Formatter = (*Config)(nil)
+	_ sinks.Exclusive = (*Config)(nil)
 )
