@@ -3,7 +3,6 @@ package natsconn
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -92,17 +91,10 @@ func (c *Config) auth() ([]natsclient.Option, error) {
 	return nil, nil
 }
 
-// readSecret returns value, or the content of file (whitespace trimmed)
-// when file is set.
+// readSecret is secret.Read, its error on key.
 func readSecret(value secret.String, key, file string) (string, error) {
-	if file == "" {
-		return value.Reveal(), nil
-	}
-	s, err := secret.ReadFile(file)
-	switch {
-	case errors.Is(err, secret.ErrEmpty):
-		return "", fmt.Errorf("%s %s: %w", key, file, err)
-	case err != nil:
+	s, err := secret.Read(value, file)
+	if err != nil {
 		return "", fmt.Errorf("%s: %w", key, err)
 	}
 	return s.Reveal(), nil

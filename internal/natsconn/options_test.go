@@ -30,7 +30,7 @@ func TestSecretFiles(t *testing.T) {
 		{func(c *Config) { c.TokenFile = good }, ""},
 		{func(c *Config) { c.User, c.PasswordFile = "u", good }, ""},
 		{func(c *Config) { c.TokenFile = filepath.Join(dir, "missing") }, "token_file: open "},
-		{func(c *Config) { c.User, c.PasswordFile = "u", empty }, "password_file " + empty + ": is empty"},
+		{func(c *Config) { c.User, c.PasswordFile = "u", empty }, "password_file: " + empty + " is empty"},
 		{func(c *Config) { c.CredsFile = filepath.Join(dir, "missing.creds") }, "creds_file: open "},
 		{func(c *Config) { c.CredsFile = notCreds }, "creds_file " + notCreds + ": no nkey seed: "},
 		{func(c *Config) { c.TLSCAFile = filepath.Join(dir, "missing.pem") }, "tls_ca_file: open "},

@@ -4,6 +4,7 @@ package secret
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -65,6 +66,7 @@ var ErrEmpty = errors.New("is empty")
 
 // ReadFile reads a secret kept in a file (a systemd credential, a mounted
 // secret), without the white space around it that editors and echo leave.
+// Its errors name the file.
 func ReadFile(path string) (String, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -72,7 +74,17 @@ func ReadFile(path string) (String, error) {
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return String{}, ErrEmpty
+		return String{}, fmt.Errorf("%s %w", path, ErrEmpty)
 	}
 	return New(s), nil
+}
+
+// Read returns the secret of a pair of settings, one for the value and
+// one for a file that holds it (password and password_file): the file's
+// content when file is set, else value.
+func Read(value String, file string) (String, error) {
+	if file == "" {
+		return value, nil
+	}
+	return ReadFile(file)
 }

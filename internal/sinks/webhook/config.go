@@ -278,18 +278,15 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 
 // key returns the signing key from secret or secret_file.
 func (c *Config) key() ([]byte, error) {
-	if c.SecretFile == "" {
-		return parseSecret(c.Secret.Reveal())
-	}
-	data, err := os.ReadFile(c.SecretFile)
+	s, err := secret.Read(c.Secret, c.SecretFile)
 	if err != nil {
 		return nil, fmt.Errorf("secret_file: %w", err)
 	}
-	key, err := parseSecret(strings.TrimSpace(string(data)))
-	if err != nil {
+	key, err := parseSecret(s.Reveal())
+	if err != nil && c.SecretFile != "" {
 		return nil, fmt.Errorf("secret_file %s: %w", c.SecretFile, err)
 	}
-	return key, nil
+	return key, err
 }
 
 // roots returns the CAs of tls_ca_file, or nil for the system's.
