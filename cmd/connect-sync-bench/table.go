@@ -44,7 +44,7 @@ func (t *table) check(figure, ours, goal string, met bool) {
 	t.rows = append(t.rows, row{figure, ours, "", "", goal, met})
 }
 
-// print writes the table as Markdown, ready for the README.
+// print writes the table as Markdown, ready for docs/performance.md.
 func (t *table) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| figure\t ours\t floor or anchor\t ratio\t goal\t met |")
