@@ -1,6 +1,9 @@
 package service
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // leasesChanged takes up the workspaces whose lease this service took,
 // each with a run at once (one taken over from a dead instance may have
@@ -42,4 +45,41 @@ func (l *loop) setHeld(w *workspace, held bool) {
 	l.mu.Lock()
 	w.held = held
 	l.mu.Unlock()
+}
+
+// runContext is the context a run of w must use and the function to call
+// when the run has ended. With leases the run ends at once with the lease
+// (or the service), and the lease is not given back while the run goes;
+// ok is false when the lease has just ended.
+func (l *loop) runContext(w *workspace) (ctx context.Context, idle func(), ok bool) {
+	if l.Leases == nil {
+		return l.ctx, func() {}, true
+	}
+	leaseCtx, ok := l.Leases.Busy(w.Name)
+	if !ok {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancelCause(l.ctx)
+	stopWithLease := context.AfterFunc(leaseCtx, func() { cancel(ErrLeaseLost) })
+	idle = func() {
+		stopWithLease()
+		cancel(nil)
+		l.Leases.Idle(w.Name)
+	}
+	return ctx, idle, true
+}
+
+// shareOut tells the leases which workspaces there are to share out among
+// the instances.
+func (l *loop) shareOut(workspaces []Workspace) {
+	if l.Leases == nil {
+		return
+	}
+	names := make([]string, len(workspaces))
+	for i, ws := range workspaces {
+		names[i] = ws.Name
+	}
+	if err := l.Leases.SetWorkspaces(names); err != nil {
+		l.Logger.Error("could not share the workspaces out", "error", err)
+	}
 }

@@ -69,16 +69,7 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 	for _, ws := range settings.Workspaces {
 		w := l.workspace(ws.Name)
 		if w == nil {
-			w = &workspace{
-				Workspace: ws,
-				metrics:   l.Metrics.Workspace(ws.Name),
-				logger:    l.Logger.With("workspace", ws.Name),
-				running:   settings.RunOnStart, // so /readyz does not call it ready before its first run
-				held:      l.Leases == nil,
-			}
-			if w.held {
-				l.readState(w)
-			}
+			w = l.newWorkspace(ws, settings.RunOnStart)
 			added = append(added, w)
 		}
 		l.mu.Lock()
@@ -100,16 +91,33 @@ func (l *loop) apply(settings Settings) (added []*workspace) {
 	l.settings, l.workspaces = settings, append(kept, leaving...)
 	l.mu.Unlock()
 	l.retainMetrics()
-	if l.Leases != nil {
-		names := make([]string, len(settings.Workspaces))
-		for i, ws := range settings.Workspaces {
-			names[i] = ws.Name
-		}
-		if err := l.Leases.SetWorkspaces(names); err != nil {
-			l.Logger.Error("could not share the workspaces out", "error", err)
-		}
-	}
+	l.shareOut(settings.Workspaces)
 	return added
+}
+
+// newWorkspace is a workspace new to the service, its readiness and gauges
+// started from its state if it is this service's to run.
+func (l *loop) newWorkspace(ws Workspace, runOnStart bool) *workspace {
+	w := &workspace{
+		Workspace: ws,
+		metrics:   l.Metrics.Workspace(ws.Name),
+		logger:    l.Logger.With("workspace", ws.Name),
+		running:   runOnStart, // so /readyz does not call it ready before its first run
+		held:      l.Leases == nil,
+	}
+	if w.held {
+		l.readState(w)
+	}
+	return w
+}
+
+// drop forgets a workspace the config no longer has, once its run has
+// ended.
+func (l *loop) drop(w *workspace) {
+	l.mu.Lock()
+	l.workspaces = slices.DeleteFunc(l.workspaces, func(o *workspace) bool { return o == w })
+	l.mu.Unlock()
+	l.retainMetrics()
 }
 
 // retainMetrics drops the series of workspaces the service no longer has.

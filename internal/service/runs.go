@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/engine"
@@ -27,28 +26,14 @@ type result struct {
 }
 
 // start starts a run of w in its own goroutine, if this service holds it,
-// and reports whether it did. A panic in the run fails the run rather than
-// the service.
+// and reports whether it did.
 func (l *loop) start(w *workspace) bool {
 	if !w.held {
 		return false
 	}
-	ctx, idle := l.ctx, func() {}
-	if l.Leases != nil {
-		// The run ends at once with the lease (or the service), and the
-		// lease is not given back while the run goes.
-		leaseCtx, ok := l.Leases.Busy(w.Name)
-		if !ok {
-			return false
-		}
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(l.ctx)
-		stopWithLease := context.AfterFunc(leaseCtx, func() { cancel(ErrLeaseLost) })
-		idle = func() {
-			stopWithLease()
-			cancel(nil)
-			l.Leases.Idle(w.Name)
-		}
+	ctx, idle, ok := l.runContext(w)
+	if !ok {
+		return false
 	}
 	stop := make(chan struct{})
 	w.stop = stop
@@ -56,36 +41,40 @@ func (l *loop) start(w *workspace) bool {
 	w.running = true
 	l.mu.Unlock()
 	l.notifyStatus(w, "Syncing")
-	job := w.Job // a reload may replace it meanwhile
-	go func() {
-		r := result{ws: w, started: time.Now()}
-		readState := false
-		defer func() {
-			idle()
-			if p := recover(); p != nil {
-				w.logger.Error("a run panicked", "panic", p, "stack", string(debug.Stack()))
-				r.err = fmt.Errorf("the run panicked: %v", p)
-			}
-			r.finished = time.Now()
-			// Read once the lease is free to go, should the read be slow.
-			if readState {
-				st, err := l.Status(w.Name)
-				r.state, r.stateOK = st, err == nil
-			}
-			select {
-			case l.done <- r:
-			case <-l.served: // Serve gave up on this run (a second signal, a stuck run)
-			}
-		}()
-		r.report, r.err = job(ctx, stop)
-		if r.err != nil && errors.Is(context.Cause(ctx), ErrLeaseLost) {
-			r.err = fmt.Errorf("%w (%w): %w", engine.ErrStopped, ErrLeaseLost, r.err)
-		}
-		// Not once the run's context has ended: its lease lost (the state
-		// is another's now), or the service giving up on it.
-		readState = ctx.Err() == nil
-	}()
+	go l.runJob(ctx, w, w.Job, stop, idle) // w.Job now: a reload may replace it meanwhile
 	return true
+}
+
+// runJob runs job and reports the run to the loop, or to nobody once Serve
+// has returned; idle is called when job has returned. A panic in the run
+// fails the run rather than the service.
+func (l *loop) runJob(ctx context.Context, w *workspace, job Job, stop <-chan struct{}, idle func()) {
+	r := result{ws: w, started: time.Now()}
+	readState := false
+	defer func() {
+		idle()
+		if p := recover(); p != nil {
+			w.logger.Error("a run panicked", "panic", p, "stack", string(debug.Stack()))
+			r.err = fmt.Errorf("the run panicked: %v", p)
+		}
+		r.finished = time.Now()
+		// Read once the lease is free to go, should the read be slow.
+		if readState {
+			st, err := l.Status(w.Name)
+			r.state, r.stateOK = st, err == nil
+		}
+		select {
+		case l.done <- r:
+		case <-l.served: // Serve gave up on this run (a second signal, a stuck run)
+		}
+	}()
+	r.report, r.err = job(ctx, stop)
+	if r.err != nil && errors.Is(context.Cause(ctx), ErrLeaseLost) {
+		r.err = fmt.Errorf("%w (%w): %w", engine.ErrStopped, ErrLeaseLost, r.err)
+	}
+	// Not once the run's context has ended: its lease lost (the state
+	// is another's now), or the service giving up on it.
+	readState = ctx.Err() == nil
 }
 
 // finished records a run's outcome for readiness, metrics, the log and
@@ -99,22 +88,7 @@ func (l *loop) finished(r result) {
 			l.start(w)
 		}
 	}()
-	run := &state.Run{StartedAt: r.started, FinishedAt: r.finished, Result: state.RunSucceeded}
-	at := r.finished.Format(time.TimeOnly)
-	status := fmt.Sprintf("Last run %s: %d created, %d updated, %d deleted", at, r.report.Created, r.report.Updated, r.report.Deleted)
-	switch {
-	case errors.Is(r.err, ErrLeaseLost):
-		run.Result, run.Error = state.RunStopped, r.err.Error()
-		status = fmt.Sprintf("Last run %s stopped: the lease was lost", at)
-		w.logger.Warn("run stopped: this instance lost the workspace's lease", "error", r.err)
-	case errors.Is(r.err, engine.ErrStopped):
-		run.Result, run.Error = state.RunStopped, r.err.Error()
-		status = fmt.Sprintf("Last run %s stopped early", at)
-	case r.err != nil:
-		run.Result, run.Error = state.RunFailed, r.err.Error()
-		status = fmt.Sprintf("Last run %s failed: %s", at, firstLine(run.Error))
-		w.logger.Error("run failed", "error", r.err)
-	}
+	run, status := outcome(r)
 	l.mu.Lock()
 	w.running = false
 	w.last = run
@@ -125,16 +99,36 @@ func (l *loop) finished(r result) {
 	w.metrics.ObserveRun(r.started, r.finished, r.report, r.err)
 	if w.removed {
 		w.startAgain = false // the run of a hold taken before the removal: not again
-		l.mu.Lock()
-		l.workspaces = slices.DeleteFunc(l.workspaces, func(o *workspace) bool { return o == w })
-		l.mu.Unlock()
-		l.retainMetrics()
+		l.drop(w)
 		return
 	}
 	if r.stateOK {
 		w.metrics.ObserveState(r.state)
 	}
 	l.notifyStatus(w, status)
+}
+
+// outcome is what a finished run records, for readiness and /status, and
+// the status it tells systemd. It logs why a run did not succeed, unless
+// it was asked to stop.
+func outcome(r result) (*state.Run, string) {
+	run := &state.Run{StartedAt: r.started, FinishedAt: r.finished, Result: state.RunSucceeded}
+	at := r.finished.Format(time.TimeOnly)
+	status := fmt.Sprintf("Last run %s: %d created, %d updated, %d deleted", at, r.report.Created, r.report.Updated, r.report.Deleted)
+	switch {
+	case errors.Is(r.err, ErrLeaseLost):
+		run.Result, run.Error = state.RunStopped, r.err.Error()
+		status = fmt.Sprintf("Last run %s stopped: the lease was lost", at)
+		r.ws.logger.Warn("run stopped: this instance lost the workspace's lease", "error", r.err)
+	case errors.Is(r.err, engine.ErrStopped):
+		run.Result, run.Error = state.RunStopped, r.err.Error()
+		status = fmt.Sprintf("Last run %s stopped early", at)
+	case r.err != nil:
+		run.Result, run.Error = state.RunFailed, r.err.Error()
+		status = fmt.Sprintf("Last run %s failed: %s", at, firstLine(run.Error))
+		r.ws.logger.Error("run failed", "error", r.err)
+	}
+	return run, status
 }
 
 // notifyStatus tells systemd how a workspace is doing, naming it when

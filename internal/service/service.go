@@ -11,7 +11,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -152,26 +151,8 @@ func (s *Service) Serve(settings Settings, signals <-chan os.Signal, ln net.List
 	defer close(l.served)
 	l.apply(settings)
 	if ln != nil {
-		srv := &http.Server{Handler: s.handler(ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.Logger.Error("HTTP listener failed", "error", err)
-			}
-		}()
-		defer func() {
-			if err != nil { // exiting at once: no wait for open connections
-				srv.Close()
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if srv.Shutdown(ctx) != nil {
-				// A client still holds a connection that never became idle
-				// (one that has sent no request yet, say).
-				srv.Close()
-			}
-		}()
-		s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
+		stopHTTP := s.serveHTTP(ln)
+		defer func() { stopHTTP(err != nil) }()
 	}
 
 	// The watchdog is pinged from this loop, so a loop that hangs stops

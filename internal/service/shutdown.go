@@ -18,17 +18,30 @@ func (l *loop) shutdown() error {
 			l.Logger.Error("could not give the workspaces back", "error", err)
 		}
 	}
-	running := 0
+	running := l.stopRuns()
+	if running == 0 {
+		return nil
+	}
+	l.Logger.Info("letting the runs in progress finish their current deliveries", "runs", running, "timeout", l.settings.ShutdownTimeout)
+	return l.waitForRuns(running)
+}
+
+// stopRuns asks every run in progress to end after its deliveries in
+// flight, and returns how many there are.
+func (l *loop) stopRuns() (running int) {
 	for _, w := range l.workspaces {
 		if w.stop != nil {
 			l.stopRun(w)
 			running++
 		}
 	}
-	if running == 0 {
-		return nil
-	}
-	l.Logger.Info("letting the runs in progress finish their current deliveries", "runs", running, "timeout", l.settings.ShutdownTimeout)
+	return running
+}
+
+// waitForRuns waits for that many runs to end. After the shutdown timeout
+// it cancels them, and gives up on them if they have not ended a
+// cancelGrace later.
+func (l *loop) waitForRuns(running int) error {
 	deadline := time.NewTimer(l.settings.ShutdownTimeout)
 	defer deadline.Stop()
 	var gaveUp <-chan time.Time
