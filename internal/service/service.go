@@ -56,9 +56,8 @@ var (
 // another instance goes on from where it got.
 var ErrLeaseLost = errors.New("the workspace's lease ended during the run")
 
-// cancelGrace is how long a cancelled run may take to return before Serve
-// gives up on it; a variable so that tests need not wait that long.
-var cancelGrace = 5 * time.Second
+// defaultCancelGrace is the CancelGrace of a Service that sets none.
+const defaultCancelGrace = 5 * time.Second
 
 // Why POST /sync started no run.
 var (
@@ -82,6 +81,10 @@ type Service struct {
 	Leases  Leases
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// CancelGrace is how long a run cancelled at the shutdown timeout may
+	// take to return before Serve gives up on it and returns ErrStuck;
+	// zero means 5 seconds.
+	CancelGrace time.Duration
 
 	// mu guards the settings and the workspaces, which the loop changes
 	// and the HTTP handlers read.

@@ -292,10 +292,10 @@ func TestSyncDuringShutdownIsRefused(t *testing.T) {
 }
 
 func TestARunThatIgnoresCancellationIsLeftBehind(t *testing.T) {
-	cancelGrace = 10 * time.Millisecond
-	t.Cleanup(func() { cancelGrace = 5 * time.Second })
 	j := newJob()
-	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true, ShutdownTimeout: 10 * time.Millisecond}, nil)
+	h := start(t, Settings{Workspaces: one(every(time.Hour), j.run), RunOnStart: true, ShutdownTimeout: 10 * time.Millisecond}, nil, func(s *Service) {
+		s.CancelGrace = 10 * time.Millisecond
+	})
 	t.Cleanup(func() { close(j.release) })
 	<-j.started
 	h.signals <- syscall.SIGTERM

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"syscall"
 	"time"
 )
@@ -40,7 +41,7 @@ func (l *loop) stopRuns() (running int) {
 
 // waitForRuns waits for that many runs to end. After the shutdown timeout
 // it cancels them, and gives up on them if they have not ended a
-// cancelGrace later.
+// CancelGrace later.
 func (l *loop) waitForRuns(running int) error {
 	deadline := time.NewTimer(l.settings.ShutdownTimeout)
 	defer deadline.Stop()
@@ -53,7 +54,7 @@ func (l *loop) waitForRuns(running int) error {
 		case <-deadline.C:
 			l.Logger.Warn("the runs did not stop within shutdown_timeout: cancelling them")
 			l.cancel()
-			gaveUp = time.After(cancelGrace)
+			gaveUp = time.After(cmp.Or(l.CancelGrace, defaultCancelGrace))
 		case <-gaveUp:
 			return ErrStuck
 		case <-l.watchdog:
