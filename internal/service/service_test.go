@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +23,8 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// every is a schedule finer than cron's one second, for tests.
+// every is a schedule at a fixed interval, to the nanosecond, where cron's
+// @every rounds to the second.
 type every time.Duration
 
 func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
@@ -66,49 +69,64 @@ func one(sched cron.Schedule, job Job) []Workspace {
 	return []Workspace{{Name: "default", Schedule: sched, Job: job}}
 }
 
+// newService is a Service whose every workspace has 7 contacts, with the
+// options applied.
+func newService(reload func() (Settings, error), options ...func(*Service)) *Service {
+	s := &Service{
+		Reload: reload,
+		Status: func(workspace string) (state.Status, error) {
+			return state.Status{Workspace: workspace, Contacts: 7}, nil
+		},
+		Metrics: metrics.New("test", false),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, option := range options {
+		option(s)
+	}
+	return s
+}
+
+// harness runs a Service in the synctest bubble of the test that starts
+// it, so that the test sees the service's clock and can wait for the
+// service to settle. It calls the service's HTTP handler directly: a
+// goroutine blocked on a socket would keep the bubble's clock from ever
+// advancing.
 type harness struct {
 	t       *testing.T
 	svc     *Service
-	url     string
+	handler http.Handler
 	signals chan os.Signal
 	exited  chan struct{} // closed when Serve returned err
 	err     error
 }
 
+// listenAddr is the address the handler is made for: a loopback one, like
+// the default listen address, so that the Host checks apply.
+var listenAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9464}
+
+// start runs a Service with the settings, a minute's shutdown timeout
+// unless they say otherwise, and returns once it has settled. It must be
+// called inside a synctest bubble.
 func start(t *testing.T, settings Settings, reload func() (Settings, error), options ...func(*Service)) *harness {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{
-		t: t,
-		svc: &Service{
-			Reload: reload,
-			Status: func(workspace string) (state.Status, error) {
-				return state.Status{Workspace: workspace, Contacts: 7}, nil
-			},
-			Metrics: metrics.New("test", false),
-			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		},
-		url:     "http://" + ln.Addr().String(),
+		t:       t,
+		svc:     newService(reload, options...),
 		signals: make(chan os.Signal, 2),
 		exited:  make(chan struct{}),
 	}
+	h.handler = h.svc.handler(listenAddr)
 	if settings.ShutdownTimeout == 0 {
 		settings.ShutdownTimeout = time.Minute
 	}
-	for _, option := range options {
-		option(h.svc)
-	}
 	go func() {
-		h.err = h.svc.Serve(settings, h.signals, ln)
+		h.err = h.svc.Serve(settings, h.signals, nil)
 		close(h.exited)
 	}()
+	// Once Serve waits in its loop it has made the channels the handlers
+	// use, and Wait makes them seen here.
+	synctest.Wait()
 	t.Cleanup(func() {
-		// The client may hold a connection it dialled but never used, which
-		// a graceful shutdown would wait for.
-		http.DefaultClient.CloseIdleConnections()
 		// One signal: a second would exit without waiting for the runs.
 		select {
 		case <-h.exited:
@@ -119,39 +137,55 @@ func start(t *testing.T, settings Settings, reload func() (Settings, error), opt
 	return h
 }
 
-// wait returns what Serve returned.
-func (h *harness) wait() error {
-	h.t.Helper()
+// returned reports whether Serve has returned, once every goroutine in the
+// bubble is blocked.
+func (h *harness) returned() bool {
+	synctest.Wait()
 	select {
 	case <-h.exited:
-		return h.err
-	case <-time.After(10 * time.Second):
-		h.t.Fatal("Serve did not return")
-		return nil
+		return true
+	default:
+		return false
 	}
+}
+
+// returnsAfter checks that Serve returns exactly d from now, not a
+// nanosecond sooner, and returns what it returned.
+func (h *harness) returnsAfter(d time.Duration) error {
+	h.t.Helper()
+	if d > 0 {
+		time.Sleep(d - time.Nanosecond)
+		if h.returned() {
+			h.t.Fatalf("Serve returned before %v", d)
+		}
+		time.Sleep(time.Nanosecond)
+	}
+	if !h.returned() {
+		h.t.Fatalf("Serve had not returned after %v", d)
+	}
+	return h.err
+}
+
+// do sends the service a request, as a client of its listener would.
+func (h *harness) do(method, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "http://"+listenAddr.String()+path, nil)
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	return rec
 }
 
 func (h *harness) post(path string) int {
-	h.t.Helper()
-	resp, err := http.Post(h.url+path, "", nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return h.do(http.MethodPost, path).Code
 }
 
+// get decodes the answer's JSON into v and returns its status code.
 func (h *harness) get(path string, v any) int {
 	h.t.Helper()
-	resp, err := http.Get(h.url + path)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	rec := h.do(http.MethodGet, path)
+	if err := json.NewDecoder(rec.Body).Decode(v); err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
 	}
-	return resp.StatusCode
+	return rec.Code
 }
 
 // counter reads a counter's value from the registry, summed over the
