@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -24,7 +23,7 @@ func (e usageError) Unwrap() error { return e.err }
 
 // exitCode prints err and maps it to the exit code.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "connect-sync: %v\n", err)
