@@ -43,8 +43,16 @@ func commonFlags(fs *flag.FlagSet) *common {
 	return c
 }
 
-// wordFlag is a string flag whose values are a few words, which help shows
-// as its value. It takes any value all the same:
+// commonFlagSet is a flag set with the common flags alone, which the man
+// page describes once.
+func commonFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("common", flag.ContinueOnError)
+	commonFlags(fs)
+	return fs
+}
+
+// wordFlag is a string flag whose values are a few words, which help and
+// the man page show as its value. It takes any value all the same:
 // the command checks it where it uses it, as it did before it had words
 // (--log-level takes DEBUG and warn+2 too).
 type wordFlag struct {

@@ -42,8 +42,7 @@ func TestHelpShowsEveryFlagAndDefault(t *testing.T) {
 				}
 			}
 			fs, _ := c.flagSet()
-			common := flag.NewFlagSet("common", flag.ContinueOnError)
-			commonFlags(common)
+			common := commonFlagSet()
 			fs.VisitAll(func(f *flag.Flag) {
 				if common.Lookup(f.Name) == nil && !strings.Contains(c.usage, "--"+f.Name) {
 					t.Errorf("the usage line lacks --%s: %s", f.Name, c.usage)

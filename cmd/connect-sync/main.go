@@ -20,7 +20,7 @@ func main() {
 }
 
 // commands is the command table, in the order help lists it. A function
-// rather than a variable: help reads the table it is in.
+// rather than a variable: help and man read the table they are in.
 func commands() []command {
 	return []command{
 		syncCommand,
@@ -33,6 +33,7 @@ func commands() []command {
 		demoCommand,
 		versionCommand,
 		helpCommand(),
+		manCommand(),
 	}
 }
 
