@@ -52,9 +52,9 @@ func commonFlagSet() *flag.FlagSet {
 }
 
 // wordFlag is a string flag whose values are a few words, which help and
-// the man page show as its value. It takes any value all the same:
-// the command checks it where it uses it, as it did before it had words
-// (--log-level takes DEBUG and warn+2 too).
+// the man page show as its value and the completions offer. It takes any
+// value all the same: the command checks it where it uses it, as it did
+// before it had words (--log-level takes DEBUG and warn+2 too).
 type wordFlag struct {
 	value *string
 	words []string

@@ -104,6 +104,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{"unknown flag", []string{"sync", "--frob"}, "flag provided but not defined: -frob\n\nusage: connect-sync sync [--workspace NAME]"},
 		{"no files", []string{"import", "--dry-run"}, "import: no files given"},
 		{"two commands to help with", []string{"help", "sync", "run"}, `help: unexpected argument "run"`},
+		{"no shell", []string{"completion"}, "completion: name one shell: bash, zsh, fish"},
+		{"unknown shell", []string{"completion", "tcsh"}, `completion: no script for "tcsh"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

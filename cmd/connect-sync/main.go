@@ -20,7 +20,8 @@ func main() {
 }
 
 // commands is the command table, in the order help lists it. A function
-// rather than a variable: help and man read the table they are in.
+// rather than a variable: help, man and completion read the table they
+// are in.
 func commands() []command {
 	return []command{
 		syncCommand,
@@ -34,6 +35,7 @@ func commands() []command {
 		versionCommand,
 		helpCommand(),
 		manCommand(),
+		completionCommand(),
 	}
 }
 
