@@ -24,6 +24,11 @@ command -v htpasswd >/dev/null || packages+=(apache2-utils)
 command -v nats-server >/dev/null || packages+=(nats-server)
 # Radicale reads htpasswd's MD5 hashes through passlib, which it only suggests.
 /usr/bin/python3 -c 'import passlib' 2>/dev/null || packages+=(python3-passlib)
+# The completion scripts are checked by the shells they are for, and the man
+# page by groff.
+command -v zsh >/dev/null || packages+=(zsh)
+command -v fish >/dev/null || packages+=(fish)
+command -v groff >/dev/null || packages+=(groff-base)
 if ((${#packages[@]})); then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo

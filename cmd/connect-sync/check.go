@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,24 +12,41 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
+var checkCommand = command{
+	name:    "check",
+	summary: "validate the config, reach the API, check each sink's destination",
+	usage:   "connect-sync check [--workspace NAME]",
+	doc: `Validates the config, then for each workspace calls the API, prints the
+workspace, the user and the lead statuses, and checks that each sink's
+destination is writable.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &checkFlags{common: commonFlags(fs)}
+		fs.StringVar(&f.workspace, "workspace", "", "the workspace to check, by `name` (default: every workspace in the config)")
+		return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+			return runCheck(ctx, f, stdout, stderr)
+		}
+	},
+}
+
+// checkFlags are check's flags.
+type checkFlags struct {
+	*common
+	workspace string
+}
+
 // runCheck validates the config, reaches the API and checks each sink's
 // destination, for every workspace (or the one --workspace names),
 // printing what it found; it fails if anything is wrong.
-func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("check", stderr)
-	workspace := workspaceFlag(fs, "check this workspace only (default: every workspace in the config)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	logger, cfg, err := c.load(stderr)
+func runCheck(ctx context.Context, f *checkFlags, stdout, stderr io.Writer) error {
+	logger, cfg, err := f.load(stderr)
 	if err != nil {
 		return err
 	}
-	selected, err := selectWorkspaces(cfg, *workspace)
+	selected, err := selectWorkspaces(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "config %s: ok\n", c.configPath)
+	fmt.Fprintf(stdout, "config %s: ok\n", f.configPath)
 	var errs []error
 	for _, ws := range selected {
 		if len(cfg.Workspaces) > 1 {

@@ -35,20 +35,37 @@ sinks:
     version: "3.0"
 `
 
+var demoCommand = command{
+	name:    "demo",
+	summary: "run the whole pipeline against a built-in fake API",
+	usage:   "connect-sync demo [--dir DIR] [--contacts N]",
+	doc: `Serves a fake Connect API on loopback, syncs it to a CSV file and a vCard
+folder, edits a few contacts at the source and syncs again. It replaces its own
+files in DIR (config.yaml, connect-sync.db, contacts.csv, vcards/) and nothing
+else.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &demoFlags{}
+		fs.StringVar(&f.dir, "dir", "./connect-sync-demo", "write the demo's config, state and output in this `dir`, replacing an earlier demo's")
+		fs.IntVar(&f.contacts, "contacts", 200, "the fake workspace has `n` contacts, at least 4")
+		return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+			return runDemo(ctx, f, stdout, stderr)
+		}
+	},
+}
+
+// demoFlags are demo's flags.
+type demoFlags struct {
+	dir      string
+	contacts int
+}
+
 // runDemo runs the whole pipeline against the fake API on loopback: a full
 // sync, a few edits at the source, and an incremental sync.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("dir", "./connect-sync-demo", "folder for the demo's config, state and output (its earlier output is replaced)")
-	n := fs.Int("contacts", 200, "how many contacts the fake workspace has")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *n < 4 {
+func runDemo(ctx context.Context, f *demoFlags, stdout, stderr io.Writer) error {
+	if f.contacts < 4 {
 		return usageError{errors.New("demo: --contacts must be at least 4")}
 	}
-	api := fakeconnect.New(fakeconnect.Options{Contacts: *n, Seed: 1})
+	api := fakeconnect.New(fakeconnect.Options{Contacts: f.contacts, Seed: 1})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -57,7 +74,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	cfgPath, err := writeDemoConfig(*dir, "http://"+ln.Addr().String())
+	cfgPath, err := writeDemoConfig(f.dir, "http://"+ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -79,7 +96,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	opts := runOptions(ws)
 	run := workspaceRun{cfg: cfg, ws: ws, logger: logger}
 
-	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", *n, ln.Addr())
+	fmt.Fprintf(stdout, "fake Connect API with %d contacts on %s\n", f.contacts, ln.Addr())
 	first, err := run.sync(ctx, st, opts, nil)
 	if err != nil {
 		return err

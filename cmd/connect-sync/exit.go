@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,6 +15,16 @@ const (
 	exitUsage   = 2 // bad command line or config (a missing API key included)
 )
 
+// exitStatuses say what the exit codes mean, for the man page.
+var exitStatuses = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success: for sync, every sink is up to date"},
+	{exitFailure, "the run failed (an API error, the delete guard, the state file held by another process), a sink still has undelivered changes, or a change became a dead letter"},
+	{exitUsage, "a usage or config error, a missing API key included"},
+}
+
 // usageError marks errors in how connect-sync was called.
 type usageError struct{ err error }
 
@@ -24,7 +33,7 @@ func (e usageError) Unwrap() error { return e.err }
 
 // exitCode prints err and maps it to the exit code.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "connect-sync: %v\n", err)

@@ -18,32 +18,63 @@ type common struct {
 	logLevel   string
 }
 
-// newFlagSet returns a command's flag set with the common flags on it.
-func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := &common{}
-	defaultConfig := os.Getenv("CONNECT_SYNC_CONFIG")
-	if defaultConfig == "" {
-		defaultConfig = "./config.yaml"
+// The config file when --config is not given: the one the environment
+// variable names, else the default path.
+const (
+	configEnv         = "CONNECT_SYNC_CONFIG"
+	defaultConfigPath = "./config.yaml"
+)
+
+// commonFlags defines the flags every command that reads the config
+// takes.
+func commonFlags(fs *flag.FlagSet) *common {
+	c := &common{configPath: os.Getenv(configEnv)}
+	if c.configPath == "" {
+		c.configPath = defaultConfigPath
 	}
-	fs.StringVar(&c.configPath, "config", defaultConfig, "config file (default $CONNECT_SYNC_CONFIG, else ./config.yaml)")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	return fs, c
+	// A Func flag has no default of its own to show: help says where the
+	// default comes from, once, not what it is in this environment.
+	fs.Func("config", "config `file` (default: $"+configEnv+", else "+defaultConfigPath+")", func(path string) error {
+		c.configPath = path
+		return nil
+	})
+	wordVar(fs, &c.logFormat, "log-format", "text", "log format", "text", "json")
+	wordVar(fs, &c.logLevel, "log-level", "info", "log level", "debug", "info", "warn", "error")
+	return c
 }
 
-// parse parses the command line; flag errors are usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{err}
+// commonFlagSet is a flag set with the common flags alone, which the man
+// page describes once.
+func commonFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("common", flag.ContinueOnError)
+	commonFlags(fs)
+	return fs
+}
+
+// wordFlag is a string flag whose values are a few words, which help and
+// the man page show as its value and the completions offer. It takes any
+// value all the same: the command checks it where it uses it, as it did
+// before it had words (--log-level takes DEBUG and warn+2 too).
+type wordFlag struct {
+	value *string
+	words []string
+}
+
+// wordVar defines a word flag with its default value and its words.
+func wordVar(fs *flag.FlagSet, p *string, name, value, usage string, words ...string) {
+	*p = value
+	fs.Var(wordFlag{p, words}, name, usage)
+}
+
+func (f wordFlag) String() string {
+	if f.value == nil { // flag.Value: the flag package may call String on a zero value
+		return ""
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
+	return *f.value
+}
+
+func (f wordFlag) Set(s string) error {
+	*f.value = s
 	return nil
 }
 
@@ -56,11 +87,6 @@ func (c *common) load(stderr io.Writer) (*slog.Logger, *config.Config, error) {
 	}
 	cfg, err := config.Load(c.configPath)
 	return logger, cfg, err
-}
-
-// workspaceFlag adds --workspace to a command's flags.
-func workspaceFlag(fs *flag.FlagSet, usage string) *string {
-	return fs.String("workspace", "", usage)
 }
 
 // selectWorkspaces returns the workspace --workspace names, or every

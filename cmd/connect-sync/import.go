@@ -17,24 +17,51 @@ import (
 // only earns 429s from an API that publishes no rate limit.
 const maxConcurrency = 16
 
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs, c := newFlagSet("import", stderr)
-	opts, reportPath := importFlags(fs)
-	workspace := workspaceFlag(fs, "the workspace to import into (required when the config has several)")
-	if opts.Files, err = parseFiles(fs, args); err != nil {
-		return err
+var importCommand = command{
+	name:    "import",
+	summary: "create contacts in Connect from CSV and vCard files",
+	usage:   "connect-sync import [--workspace NAME] [--map COLUMN=FIELD,...] [--lead-status LABEL] [--on-duplicate skip|create] [--concurrency N] [--dry-run] [--report FILE] FILE...",
+	doc: `Creates contacts from CSV and vCard files (.csv, .vcf, .vcard; others by
+content). Every record is checked by the API's rules before anything is sent.
+Records whose email the workspace has are skipped, and so are those an earlier
+import created, so an import run again after a failure creates no duplicates.
+Flags may come before, between and after the files.`,
+	files: true,
+	flags: func(fs *flag.FlagSet) action {
+		f := &importFlags{common: commonFlags(fs), opts: importer.Options{OnDuplicate: importer.Skip}}
+		fs.StringVar(&f.workspace, "workspace", "", "the workspace to import into, by `name` (required when the config has several)")
+		fs.Var(&f.opts.Mapping, "map", "`column=field,...`: read these CSV columns as these fields (named as in the csv sink's header); column= leaves a column out quietly; repeatable")
+		fs.StringVar(&f.opts.LeadStatus, "lead-status", "", "lead status, by `label` or id, for records that name none")
+		wordVar(fs, (*string)(&f.opts.OnDuplicate), "on-duplicate", string(importer.Skip), "what to do with a record whose email the workspace has: skip it, or create it all the same", string(importer.Skip), string(importer.Create))
+		fs.IntVar(&f.opts.Concurrency, "concurrency", 2, fmt.Sprintf("creates in flight at once, `n` from 1 to %d", maxConcurrency))
+		fs.BoolVar(&f.opts.DryRun, "dry-run", false, "read, validate and check for duplicates, print what would be done; create nothing, write no state")
+		fs.StringVar(&f.report, "report", "", "write one CSV row per input record (outcome, reason, contact id) to this `file`")
+		return func(ctx context.Context, files []string, stdout, stderr io.Writer) error {
+			f.opts.Files = files
+			return runImport(ctx, f, stdout, stderr)
+		}
+	},
+}
+
+// importFlags are import's flags.
+type importFlags struct {
+	*common
+	opts              importer.Options
+	workspace, report string
+}
+
+func runImport(ctx context.Context, f *importFlags, stdout, stderr io.Writer) (err error) {
+	if f.opts.Concurrency < 1 || f.opts.Concurrency > maxConcurrency {
+		return usageError{fmt.Errorf("--concurrency: %d is not between 1 and %d", f.opts.Concurrency, maxConcurrency)}
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > maxConcurrency {
-		return usageError{fmt.Errorf("--concurrency: %d is not between 1 and %d", opts.Concurrency, maxConcurrency)}
-	}
-	logger, cfg, err := c.load(stderr)
+	logger, cfg, err := f.load(stderr)
 	if err != nil {
 		return err
 	}
 	if err := needsStateFile(cfg, "import"); err != nil {
 		return err
 	}
-	ws, err := oneWorkspace(cfg, *workspace)
+	ws, err := oneWorkspace(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
@@ -42,37 +69,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
-	opts.Rounds = ws.Connect.MaxRetries
-	ledger, closeLedger, err := openLedger(cfg.State.Path, ws.Name, opts.DryRun)
+	f.opts.Rounds = ws.Connect.MaxRetries
+	ledger, closeLedger, err := openLedger(cfg.State.Path, ws.Name, f.opts.DryRun)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeLedger()) }()
 	imp := &importer.Importer{API: src, Ledger: ledger, Logger: logger}
-	res, err := imp.Run(ctx, *opts)
+	res, err := imp.Run(ctx, f.opts)
 	if errors.As(err, new(*importer.ArgumentError)) {
 		return usageError{err}
 	}
-	return finishImport(res, err, *reportPath, stdout, stderr)
-}
-
-// importFlags defines the import's flags on fs.
-func importFlags(fs *flag.FlagSet) (*importer.Options, *string) {
-	opts := &importer.Options{OnDuplicate: importer.Skip}
-	fs.Var(&opts.Mapping, "map", "`column=field,...`: read these CSV columns as these fields (named as in the csv sink's header); column= leaves a column out quietly; repeatable")
-	fs.StringVar(&opts.LeadStatus, "lead-status", "", "lead status, by `label` or id, for records that name none")
-	fs.Func("on-duplicate", "a record whose email the workspace has: `skip` (the default) or create", func(v string) error {
-		opts.OnDuplicate = importer.Policy(v)
-		return nil
-	})
-	fs.IntVar(&opts.Concurrency, "concurrency", 2, "creates in flight at once")
-	fs.BoolVar(&opts.DryRun, "dry-run", false, "read, validate and check for duplicates, print what would be done; create nothing, write no state")
-	reportPath := fs.String("report", "", "write one CSV row per input record (outcome, reason, contact id) to this `file`")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: connect-sync import [flags] FILE...\n\nCreates contacts from CSV and vCard files (.csv, .vcf, .vcard; others by content).")
-		fs.PrintDefaults()
-	}
-	return opts, reportPath
+	return finishImport(res, err, f.report, stdout, stderr)
 }
 
 // finishImport prints what the import did, writes the report file, and
@@ -93,33 +101,6 @@ func finishImport(res *importer.Result, err error, reportPath string, stdout, st
 		err = fmt.Errorf("import: %d rejected, %d failed", res.Count(importer.Rejected), res.Count(importer.Failed))
 	}
 	return err
-}
-
-// parseFiles parses the flags and returns the files named among them:
-// flags may come before, between and after the files.
-func parseFiles(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			files = append(files, rest...) // after "--" everything is a file
-			break
-		}
-		files, args = append(files, rest[0]), rest[1:]
-	}
-	if len(files) == 0 {
-		return nil, usageError{errors.New("import: no files given\n\nusage: connect-sync import [flags] FILE...")}
-	}
-	return files, nil
 }
 
 // openLedger opens the state file that remembers a workspace's imports. A

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -18,46 +19,40 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// commands maps each subcommand to its implementation.
-var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"sync":      runSync,
-	"run":       runRun,
-	"check":     runCheck,
-	"status":    runStatus,
-	"reset":     runReset,
-	"redeliver": runRedeliver,
-	"import":    runImport,
-	"demo":      runDemo,
-	"version":   runVersion,
+// commands is the command table, in the order help lists it. A function
+// rather than a variable: help, man and completion read the table they
+// are in.
+func commands() []command {
+	return []command{
+		syncCommand,
+		runCommand,
+		checkCommand,
+		statusCommand,
+		resetCommand,
+		redeliverCommand,
+		importCommand,
+		demoCommand,
+		versionCommand,
+		helpCommand(),
+		manCommand(),
+		completionCommand(),
+	}
 }
-
-const usage = `usage: connect-sync COMMAND [flags]
-
-commands:
-  sync      run one sync, then exit
-  run       run as a service: sync on the config's schedule, serve metrics and health
-  check     validate the config, reach the API, check each sink's destination
-  status    show the last run and each sink's progress from the state file
-  reset     forget one sink's deliveries so the next run back-fills it
-  redeliver send a sink's dead letters again (and enable a sink disabled by a 410)
-  import    create contacts in Connect from CSV and vCard files
-  demo      run the whole pipeline against a built-in fake API
-  version   print the version
-
-Run 'connect-sync COMMAND -h' for a command's flags.
-`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{fmt.Errorf("no command given\n\n%s", usage)}
+		return usageError{fmt.Errorf("no command given\n\n%s", overview())}
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		return nil
+	name := args[0]
+	switch {
+	case name == "-h" || name == "-help" || name == "--help":
+		name = "help" // and --help sync is help sync
+	case strings.HasPrefix(name, "-"):
+		return flagsFirst(args)
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		return usageError{fmt.Errorf("unknown command %q\n\n%s", args[0], usage)}
+	c, err := lookup(name)
+	if err != nil {
+		return err
 	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	return c.run(ctx, args[1:], stdout, stderr)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,39 +13,59 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
+var redeliverCommand = command{
+	name:    "redeliver",
+	summary: "send a sink's dead letters again (and enable a sink disabled by a 410)",
+	usage:   "connect-sync redeliver [--workspace NAME] --sink NAME (--event ID | --all)",
+	doc: `Puts a sink's dead letters, the changes it refused for good (status lists
+them), back in its queue for the next run, each carrying its contact as it is
+now, so nothing older lands over newer data; also enables a sink that a 410
+Gone disabled. While a run service holds the state file, it asks the service
+through its listener.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &redeliverFlags{common: commonFlags(fs)}
+		fs.StringVar(&f.workspace, "workspace", "", "the sink's workspace, by `name` (required when the config has several)")
+		fs.StringVar(&f.sink, "sink", "", "the sink whose dead letters to send again, by `name` (required)")
+		fs.StringVar(&f.event, "event", "", "the one dead letter to send again, by its event `id` (see status)")
+		fs.BoolVar(&f.all, "all", false, "send every dead letter again")
+		return func(ctx context.Context, _ []string, stdout, _ io.Writer) error {
+			return runRedeliver(ctx, f, stdout)
+		}
+	},
+}
+
+// redeliverFlags are redeliver's flags.
+type redeliverFlags struct {
+	*common
+	workspace, sink, event string
+	all                    bool
+}
+
 // runRedeliver puts a sink's dead letters back in its queue, so the next
 // run sends them again, and enables a sink disabled by a 410.
-func runRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("redeliver", stderr)
-	workspace := workspaceFlag(fs, "the sink's workspace (required when the config has several)")
-	name := fs.String("sink", "", "the sink whose dead letters to send again (required)")
-	event := fs.String("event", "", "the one dead letter to send again, by its event id (see status)")
-	all := fs.Bool("all", false, "send every dead letter again")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func runRedeliver(ctx context.Context, f *redeliverFlags, stdout io.Writer) error {
 	switch {
-	case *name == "":
+	case f.sink == "":
 		return usageError{errors.New("redeliver: --sink NAME is required")}
-	case (*event == "") == !*all:
+	case (f.event == "") == !f.all:
 		return usageError{errors.New("redeliver: give --event ID or --all")}
 	}
-	cfg, err := config.LoadState(c.configPath)
+	cfg, err := config.LoadState(f.configPath)
 	if err != nil {
 		return err
 	}
 	if err := needsStateFile(cfg, "redeliver"); err != nil {
 		return err
 	}
-	ws, err := oneWorkspace(cfg, *workspace)
+	ws, err := oneWorkspace(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
-	n, err := redeliver(ctx, cfg, ws.Name, *name, *event)
+	n, err := redeliver(ctx, cfg, ws.Name, f.sink, f.event)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sink %s: %d dead letters queued again; the next sync sends them\n", *name, n)
+	fmt.Fprintf(stdout, "sink %s: %d dead letters queued again; the next sync sends them\n", f.sink, n)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -11,24 +12,40 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("reset", stderr)
-	workspace := workspaceFlag(fs, "the sink's workspace (required when the config has several)")
-	name := fs.String("sink", "", "the sink to reset (required)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *name == "" {
+var resetCommand = command{
+	name:    "reset",
+	summary: "forget one sink's deliveries so the next run back-fills it",
+	usage:   "connect-sync reset [--workspace NAME] --sink NAME",
+	doc: `Drops the sink's queue and delivery record: the next run back-fills it with
+every current contact. Use it after deleting or moving a sink's output.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &resetFlags{common: commonFlags(fs)}
+		fs.StringVar(&f.workspace, "workspace", "", "the sink's workspace, by `name` (required when the config has several)")
+		fs.StringVar(&f.sink, "sink", "", "the sink to reset, by `name` (required)")
+		return func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+			return runReset(f, stdout)
+		}
+	},
+}
+
+// resetFlags are reset's flags.
+type resetFlags struct {
+	*common
+	workspace, sink string
+}
+
+func runReset(f *resetFlags, stdout io.Writer) error {
+	if f.sink == "" {
 		return usageError{errors.New("reset: --sink NAME is required")}
 	}
-	cfg, err := config.LoadState(c.configPath)
+	cfg, err := config.LoadState(f.configPath)
 	if err != nil {
 		return err
 	}
 	if err := needsStateFile(cfg, "reset"); err != nil {
 		return err
 	}
-	ws, err := oneWorkspace(cfg, *workspace)
+	ws, err := oneWorkspace(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
@@ -45,13 +62,13 @@ func runReset(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if _, ok := known[*name]; !ok {
-		return usageError{fmt.Errorf("reset: the state file has no sink named %q in workspace %s", *name, ws.Name)}
+	if _, ok := known[f.sink]; !ok {
+		return usageError{fmt.Errorf("reset: the state file has no sink named %q in workspace %s", f.sink, ws.Name)}
 	}
-	if err := st.DropSink(*name); err != nil {
+	if err := st.DropSink(f.sink); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sink %s reset: the next sync back-fills it with every current contact\n", *name)
+	fmt.Fprintf(stdout, "sink %s reset: the next sync back-fills it with every current contact\n", f.sink)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,19 +21,30 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
+var runCommand = command{
+	name:    "run",
+	summary: "run as a service: sync on the config's schedule, serve metrics and health",
+	usage:   "connect-sync run",
+	doc: `Syncs each workspace on its own schedule, serves metrics and health on
+http.listen, reloads the config on SIGHUP and stops gracefully on SIGTERM,
+after the runs in progress.`,
+	flags: func(fs *flag.FlagSet) action {
+		c := commonFlags(fs)
+		return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+			return runRun(ctx, c, stdout, stderr)
+		}
+	},
+}
+
 // runRun is `connect-sync run`: the long-lived service. It handles SIGINT,
 // SIGTERM and SIGHUP itself, from its first moment; main's ctx only tells
 // it about a signal that came before that.
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
 	if ctx.Err() != nil {
 		return nil
-	}
-	fs, c := newFlagSet("run", stderr)
-	if err := parse(fs, args); err != nil {
-		return err
 	}
 	logger, cfg, err := c.load(stderr)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,18 +21,39 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("status", stderr)
-	workspace := workspaceFlag(fs, "show this workspace only (default: every workspace in the config)")
-	asJSON := fs.Bool("json", false, "print the status as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := config.LoadState(c.configPath)
+var statusCommand = command{
+	name:    "status",
+	summary: "show the last run and each sink's progress from the state",
+	usage:   "connect-sync status [--workspace NAME] [--json]",
+	doc: `For each workspace: the last run and the last success, the contacts
+tracked, and per sink the changes delivered and pending, its dead letters, its
+last error and the contacts it could not take. While a run service holds the
+state file, status asks the service's listener; with state.backend nats it also
+says which instance holds each workspace. It exits 0 whenever it could read the
+state.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &statusFlags{common: commonFlags(fs)}
+		fs.StringVar(&f.workspace, "workspace", "", "the workspace to show, by `name` (default: every workspace in the config)")
+		fs.BoolVar(&f.asJSON, "json", false, "print the status as JSON")
+		return func(ctx context.Context, _ []string, stdout, _ io.Writer) error {
+			return runStatus(ctx, f, stdout)
+		}
+	},
+}
+
+// statusFlags are status's flags.
+type statusFlags struct {
+	*common
+	workspace string
+	asJSON    bool
+}
+
+func runStatus(ctx context.Context, f *statusFlags, stdout io.Writer) error {
+	cfg, err := config.LoadState(f.configPath)
 	if err != nil {
 		return err
 	}
-	selected, err := selectWorkspaces(cfg, *workspace)
+	selected, err := selectWorkspaces(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
@@ -39,7 +61,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,50 +20,70 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := newFlagSet("sync", stderr)
-	workspace := workspaceFlag(fs, "sync this workspace only (default: every workspace in the config)")
-	only := fs.String("sink", "", "deliver to this sink only (the others still get the changes queued); needs one workspace")
-	dryRun := fs.Bool("dry-run", false, "fetch and diff, print what would change, write nothing")
-	allowMassDelete := fs.Bool("allow-mass-delete", false, "let this run delete more than sync.max_delete_fraction of the contacts")
-	textfile := fs.String("metrics-textfile", "", "after the run, write its metrics to this file (atomically) for node_exporter's textfile collector")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	logger, cfg, err := c.load(stderr)
+var syncCommand = command{
+	name:    "sync",
+	summary: "run one sync of every workspace, then exit",
+	usage:   "connect-sync sync [--workspace NAME] [--sink NAME] [--dry-run] [--allow-mass-delete] [--metrics-textfile FILE]",
+	doc: `Fetches each workspace's contacts, works out what changed since the last
+run and delivers the changes to every sink, the workspaces at once, each in a
+run of its own. On a terminal a progress line shows what was fetched and
+delivered (of a lone workspace's run). It exits 1 when a sink still has
+changes it could not deliver.`,
+	flags: func(fs *flag.FlagSet) action {
+		f := &syncFlags{common: commonFlags(fs)}
+		fs.StringVar(&f.workspace, "workspace", "", "the workspace to sync, by `name` (default: every workspace in the config)")
+		fs.StringVar(&f.only, "sink", "", "the one sink to deliver to, by `name` (the others still get the changes queued); needs one workspace")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "fetch and diff, print what would change, write nothing")
+		fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let this run delete more than sync.max_delete_fraction of the contacts")
+		fs.StringVar(&f.textfile, "metrics-textfile", "", "after the run, write its metrics to this `file` (atomically) for node_exporter's textfile collector")
+		return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+			return runSync(ctx, f, stdout, stderr)
+		}
+	},
+}
+
+// syncFlags are sync's flags.
+type syncFlags struct {
+	*common
+	workspace, only, textfile string
+	dryRun, allowMassDelete   bool
+}
+
+func runSync(ctx context.Context, f *syncFlags, stdout, stderr io.Writer) error {
+	logger, cfg, err := f.load(stderr)
 	if err != nil {
 		return err
 	}
 	if err := needsStateFile(cfg, "sync"); err != nil {
 		return err
 	}
-	selected, err := selectWorkspaces(cfg, *workspace)
+	selected, err := selectWorkspaces(cfg, f.workspace)
 	if err != nil {
 		return err
 	}
-	if *only != "" {
-		ws, err := oneWorkspace(cfg, *workspace)
+	if f.only != "" {
+		ws, err := oneWorkspace(cfg, f.workspace)
 		if err != nil {
 			return usageError{fmt.Errorf("--sink: %w", err)}
 		}
-		if _, ok := ws.Sink(*only); !ok {
-			return usageError{fmt.Errorf("--sink: no sink named %q in workspace %s of %s", *only, ws.Name, c.configPath)}
+		if _, ok := ws.Sink(f.only); !ok {
+			return usageError{fmt.Errorf("--sink: no sink named %q in workspace %s of %s", f.only, ws.Name, f.configPath)}
 		}
 	}
-	if *dryRun {
+	if f.dryRun {
 		return printDryRuns(ctx, cfg, selected, logger, stdout)
 	}
 	// Metrics are gathered only to be written: without a textfile a
 	// one-shot run has no use for them.
 	var m *metrics.Metrics
-	if *textfile != "" {
+	if f.textfile != "" {
 		m = metrics.New(version(), false)
 	}
-	err = syncWorkspaces(ctx, cfg, selected, runFlags{allowMassDelete: *allowMassDelete, only: *only}, logger, newProgress(stderr), m)
+	err = syncWorkspaces(ctx, cfg, selected, runFlags{allowMassDelete: f.allowMassDelete, only: f.only}, logger, newProgress(stderr), m)
 	if m != nil {
 		// Written whatever happened, a failure to open the state file
 		// included: a stale file would tell the last good run's story.
-		if werr := m.WriteTextfile(*textfile); werr != nil {
+		if werr := m.WriteTextfile(f.textfile); werr != nil {
 			err = errors.Join(err, fmt.Errorf("--metrics-textfile: %w", werr))
 		}
 	}

@@ -24,12 +24,14 @@ func version() string {
 	return "dev"
 }
 
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+var versionCommand = command{
+	name:    "version",
+	summary: "print the version",
+	usage:   "connect-sync version",
+	flags:   func(*flag.FlagSet) action { return runVersion },
+}
+
+func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "connect-sync %s (%s)\n", version(), runtime.Version())
 	return nil
 }
