@@ -12,9 +12,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 const demoConfig = `# Written by connect-sync demo. The API is a fake served on loopback
@@ -83,13 +83,13 @@ func runDemo(ctx context.Context, f *demoFlags, stdout, stderr io.Writer) error 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := state.Open(cfg.State.Path)
+	file, err := backend.OpenFile(cfg.State.Path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer file.Close()
 	ws := &cfg.Workspaces[0]
-	st, err := db.Workspace(ws.Name)
+	st, err := file.Workspace(ctx, ws.Name)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -175,7 +174,8 @@ func TestDocsReadmeListsEveryCommand(t *testing.T) {
 			rows = append(rows, cell)
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(commands)) {
+	for _, c := range commands() {
+		name := c.name
 		if !slices.ContainsFunc(rows, func(cell string) bool {
 			return strings.HasPrefix(cell, name+"` ") || strings.HasPrefix(cell, name+" ")
 		}) {

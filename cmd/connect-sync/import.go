@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
+	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/importer"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -70,7 +71,7 @@ func runImport(ctx context.Context, f *importFlags, stdout, stderr io.Writer) (e
 		return err
 	}
 	f.opts.Rounds = ws.Connect.MaxRetries
-	ledger, closeLedger, err := openLedger(cfg.State.Path, ws.Name, f.opts.DryRun)
+	ledger, closeLedger, err := openLedger(ctx, cfg.State.Path, ws.Name, f.opts.DryRun)
 	if err != nil {
 		return err
 	}
@@ -106,35 +107,35 @@ func finishImport(res *importer.Result, err error, reportPath string, stdout, st
 // openLedger opens the state file that remembers a workspace's imports. A
 // dry run opens it read-only, or does without one that does not exist yet
 // (or a workspace without state yet), so that it writes nothing.
-func openLedger(path, workspace string, dryRun bool) (importer.Ledger, func() error, error) {
-	open := state.Open
+func openLedger(ctx context.Context, path, workspace string, dryRun bool) (state.Ledger, func() error, error) {
+	open := backend.OpenFile
 	if dryRun {
-		open = state.OpenReadOnly
+		open = backend.OpenFileReadOnly
 	}
-	db, err := open(path)
+	f, err := open(path)
 	if dryRun && errors.Is(err, os.ErrNotExist) {
 		return noImports{}, func() error { return nil }, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	ws, err := db.Workspace(workspace)
+	ws, err := f.Workspace(ctx, workspace)
 	switch {
 	case err == nil:
-		return ws, db.Close, nil
+		return ws, f.Close, nil
 	case dryRun && errors.Is(err, state.ErrNotFound):
-		return noImports{}, db.Close, nil
+		return noImports{}, f.Close, nil
 	}
-	return nil, nil, errors.Join(err, db.Close())
+	return nil, nil, errors.Join(err, f.Close())
 }
 
 // noImports is the ledger of a state file that does not exist yet; a dry
 // run never writes to it.
 type noImports struct{}
 
-func (noImports) ImportedContact(string) (state.Import, bool, error) {
+func (noImports) ImportedContact(context.Context, string) (state.Import, bool, error) {
 	return state.Import{}, false, nil
 }
-func (noImports) BeginImports([]string) error       { return errors.New("dry run") }
-func (noImports) RecordImport(string, string) error { return errors.New("dry run") }
-func (noImports) AbandonImport(string) error        { return errors.New("dry run") }
+func (noImports) BeginImports(context.Context, []string) error       { return errors.New("dry run") }
+func (noImports) RecordImport(context.Context, string, string) error { return errors.New("dry run") }
+func (noImports) AbandonImport(context.Context, string) error        { return errors.New("dry run") }

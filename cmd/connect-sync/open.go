@@ -11,6 +11,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/source"
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // openSource builds the Connect API client of a workspace, counting its
@@ -47,7 +48,7 @@ func userAgent(instance string) string {
 // openSinks opens every sink of a workspace, each with its memo in st and
 // its counters in m (both nil for commands that deliver nothing, such as
 // check). The caller closes them with closeSinks.
-func openSinks(ws *config.Workspace, logger *slog.Logger, st workspaceState, m *metrics.Workspace) ([]engine.Sink, error) {
+func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *metrics.Workspace) ([]engine.Sink, error) {
 	var opened []engine.Sink
 	for _, s := range ws.Sinks {
 		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL}

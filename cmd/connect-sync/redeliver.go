@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/connect-sync/connect-sync/internal/backend"
+	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/config"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 var redeliverCommand = command{
@@ -72,23 +73,23 @@ func runRedeliver(ctx context.Context, f *redeliverFlags, stdout io.Writer) erro
 // redeliver moves dead letters back in the queue through the state file,
 // or, while a running service holds it, through the service.
 func redeliver(ctx context.Context, cfg *config.Config, workspace, sink, event string) (int, error) {
-	db, err := state.Open(cfg.State.Path)
+	file, err := backend.OpenFile(cfg.State.Path)
 	switch {
 	case err == nil:
-		defer db.Close()
-		st, err := existingWorkspace(db, workspace)
+		defer file.Close()
+		st, err := existingWorkspace(ctx, file, workspace)
 		if err != nil {
 			return 0, err
 		}
-		known, err := st.Sinks()
+		known, err := st.Sinks(ctx)
 		if err != nil {
 			return 0, err
 		}
 		if _, ok := known[sink]; !ok {
 			return 0, usageError{fmt.Errorf("redeliver: the state file has no sink named %q in workspace %s", sink, workspace)}
 		}
-		return st.Redeliver(sink, event)
-	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
+		return st.Redeliver(ctx, sink, event)
+	case errors.Is(err, boltstate.ErrLocked) && cfg.HTTP.Listen != "":
 		query := url.Values{"event": {event}, "workspace": {workspace}}
 		if event == "" {
 			query = url.Values{"all": {"true"}, "workspace": {workspace}}

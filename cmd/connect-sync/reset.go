@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -22,8 +23,8 @@ every current contact. Use it after deleting or moving a sink's output.`,
 		f := &resetFlags{common: commonFlags(fs)}
 		fs.StringVar(&f.workspace, "workspace", "", "the sink's workspace, by `name` (required when the config has several)")
 		fs.StringVar(&f.sink, "sink", "", "the sink to reset, by `name` (required)")
-		return func(_ context.Context, _ []string, stdout, _ io.Writer) error {
-			return runReset(f, stdout)
+		return func(ctx context.Context, _ []string, stdout, _ io.Writer) error {
+			return runReset(ctx, f, stdout)
 		}
 	},
 }
@@ -34,7 +35,7 @@ type resetFlags struct {
 	workspace, sink string
 }
 
-func runReset(f *resetFlags, stdout io.Writer) error {
+func runReset(ctx context.Context, f *resetFlags, stdout io.Writer) error {
 	if f.sink == "" {
 		return usageError{errors.New("reset: --sink NAME is required")}
 	}
@@ -49,23 +50,23 @@ func runReset(f *resetFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := state.Open(cfg.State.Path)
+	file, err := backend.OpenFile(cfg.State.Path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	st, err := existingWorkspace(db, ws.Name)
+	defer file.Close()
+	st, err := existingWorkspace(ctx, file, ws.Name)
 	if err != nil {
 		return err
 	}
-	known, err := st.Sinks()
+	known, err := st.Sinks(ctx)
 	if err != nil {
 		return err
 	}
 	if _, ok := known[f.sink]; !ok {
 		return usageError{fmt.Errorf("reset: the state file has no sink named %q in workspace %s", f.sink, ws.Name)}
 	}
-	if err := st.DropSink(f.sink); err != nil {
+	if err := st.DropSink(ctx, f.sink); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "sink %s reset: the next sync back-fills it with every current contact\n", f.sink)
@@ -75,13 +76,13 @@ func runReset(f *resetFlags, stdout io.Writer) error {
 // existingWorkspace returns a workspace that has state already: commands
 // that change a sink's state do not create a workspace's state to find it
 // has no such sink.
-func existingWorkspace(db *state.DB, name string) (*state.Workspace, error) {
-	names, err := db.Workspaces()
+func existingWorkspace(ctx context.Context, file *backend.File, name string) (state.Store, error) {
+	names, err := file.Workspaces()
 	if err != nil {
 		return nil, err
 	}
 	if !slices.Contains(names, name) {
 		return nil, usageError{fmt.Errorf("the state file has no workspace %q yet: it has no sink to act on before its first sync", name)}
 	}
-	return db.Workspace(name)
+	return file.Workspace(ctx, name)
 }

@@ -13,12 +13,12 @@ import (
 	"reflect"
 	"syscall"
 
+	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/service"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 var runCommand = command{
@@ -60,19 +60,20 @@ func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 	// workspaces it takes in a shared JetStream.
 	var leases *lease.Manager
 	if cfg.State.Backend == config.BackendNATS {
-		nb, err := openNATSBackend(ctx, cfg, logger)
+		shared, err := backend.OpenShared(ctx, cfg.State.NATS, logger)
 		if err != nil {
 			return err
 		}
-		d.backend, leases, svc.Leases, d.instance = nb, nb.leases, nb.leases, nb.leases.Instance()
+		leases = shared.Leases()
+		d.backend, svc.Leases, d.instance = shared, leases, leases.Instance()
 	} else {
-		db, err := state.Open(cfg.State.Path)
+		file, err := backend.OpenFile(cfg.State.Path)
 		if err != nil {
 			return err
 		}
-		d.backend = fileBackend{db}
+		d.backend = file
 	}
-	svc.Status, svc.Redeliver = d.backend.status, d.backend.redeliver
+	svc.Status, svc.Redeliver = d.backend.Status, d.backend.Redeliver
 	var ln net.Listener
 	if cfg.HTTP.Listen != "" {
 		if ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
@@ -108,7 +109,7 @@ func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 type daemon struct {
 	configPath string
 	initial    *config.Config // the config the service started with
-	backend    backend
+	backend    backend.Backend
 	instance   string // this instance's name among those sharing the state; "" alone
 	metrics    *metrics.Metrics
 	logger     *slog.Logger
@@ -128,7 +129,7 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 			Name:     ws.Name,
 			Schedule: ws.Cron,
 			Job: func(ctx context.Context, stop <-chan struct{}) (engine.Report, error) {
-				st, err := d.backend.workspace(ws.Name)
+				st, err := d.backend.Workspace(ctx, ws.Name)
 				if err != nil {
 					return engine.Report{}, err
 				}

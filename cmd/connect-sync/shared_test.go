@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,13 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connect-sync/connect-sync/internal/config"
-	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/fakeconnect"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 	"github.com/connect-sync/connect-sync/internal/servertest"
 	"github.com/connect-sync/connect-sync/internal/service"
-	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 // The tests of state.backend nats: several `connect-sync run` instances,
@@ -678,91 +674,5 @@ func TestSharedStateRefusesOneShotCommands(t *testing.T) {
 	}
 	if n := len(w.api.Requests()); n != 0 {
 		t.Errorf("the refused commands sent %d requests to the API", n)
-	}
-}
-
-// TestSharedStateWritesEndWithTheLease: a run keeps the state it got at
-// its start, and the engine checks its context only around fetches and
-// deliveries; once the lease that state was loaded under has ended (lost,
-// given back), another instance may hold the workspace, so the state must
-// refuse every write, rather than the engine go on committing and
-// recording its run.
-func TestSharedStateWritesEndWithTheLease(t *testing.T) {
-	srv := natstest.Start(t)
-	s := newSharedConfig(t, 1, []string{srv.URL}, 3*time.Second, 1)
-	path, _ := s.config("i1")
-	t.Setenv("TEST_API_KEY", testKey)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	b, err := openNATSBackend(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := b.leases.SetWorkspaces([]string{"ws0"}); err != nil {
-		t.Fatal(err)
-	}
-	leaseCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- b.leases.Run(leaseCtx) }()
-	defer cancel()
-	var st workspaceState
-	waitFor(t, "the lease of ws0", func() (err error) { st, err = b.workspace("ws0"); return err })
-	run := state.Run{StartedAt: time.Now(), FinishedAt: time.Now(), Result: state.RunSucceeded}
-	if err := st.RecordRun(run); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.RegisterSink("spreadsheet", state.SinkInfo{Type: "csv"}); err != nil {
-		t.Fatal(err)
-	}
-
-	cancel() // gives the lease back
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the leases were not given back")
-	}
-	js := natstest.Connect(t, srv.URL)
-	stream, err := js.Stream(ctx, "KV_"+cfg.State.NATS.StateBucket())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lastSeq := func() uint64 {
-		t.Helper()
-		info, err := stream.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.LastSeq
-	}
-	before := lastSeq()
-	c, err := contact.Parse([]byte(`{"id":"1","email":"a@example.com"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writes := map[string]func() error{
-		"commit": func() error {
-			return st.Commit([]state.Detected{{Change: contact.Change{ID: "msg_1", Kind: contact.Created, Contact: c}, Entry: &state.Entry{}}})
-		},
-		"record run":  func() error { return st.RecordRun(run) },
-		"update sink": func() error { return st.UpdateSink("spreadsheet", func(i *state.SinkInfo) { i.LastError = "late" }) },
-		"memo":        func() error { return st.Memo("spreadsheet").Put("1", []byte("x")) },
-	}
-	for name, write := range writes {
-		if err := write(); err == nil {
-			t.Errorf("%s after the lease ended: no error", name)
-		}
-	}
-	if after := lastSeq(); after != before {
-		t.Errorf("%d writes to the state after the lease ended", after-before)
-	}
-	if _, err := b.workspace("ws0"); !errors.Is(err, errNotHeld) {
-		t.Errorf("the workspace after the lease ended: %v, want errNotHeld", err)
 	}
 }

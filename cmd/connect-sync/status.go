@@ -12,11 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/connect-sync/connect-sync/internal/backend"
+	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/lease"
-	"github.com/connect-sync/connect-sync/internal/natsstate"
 	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
@@ -105,19 +104,19 @@ func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace
 		return readSharedStatus(ctx, cfg, list)
 	}
 	var st service.Status
-	db, err := state.OpenReadOnly(cfg.State.Path)
+	file, err := backend.OpenFileReadOnly(cfg.State.Path)
 	switch {
 	case err == nil:
-		defer db.Close()
+		defer file.Close()
 		for _, ws := range list {
-			s, err := workspaceStatus(db, ws.Name)
+			s, err := file.Status(ctx, ws.Name)
 			if err != nil {
 				return st, err
 			}
 			st.Workspaces = append(st.Workspaces, s)
 		}
 		return st, nil
-	case errors.Is(err, state.ErrLocked) && cfg.HTTP.Listen != "":
+	case errors.Is(err, boltstate.ErrLocked) && cfg.HTTP.Listen != "":
 		var all service.Status
 		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &all); herr != nil {
 			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)
@@ -133,19 +132,6 @@ func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace
 		return st, nil
 	}
 	return st, err
-}
-
-// workspaceStatus reads one workspace's status from a state file opened
-// read-only.
-func workspaceStatus(db *state.DB, name string) (state.Status, error) {
-	ws, err := db.Workspace(name)
-	if errors.Is(err, state.ErrNotFound) {
-		return state.Status{Workspace: name}, nil
-	}
-	if err != nil {
-		return state.Status{}, err
-	}
-	return ws.Status()
 }
 
 // printStatus prints one workspace's status; several says whether the
@@ -197,33 +183,14 @@ func printStatus(w io.Writer, st state.Status, several bool) {
 // readSharedStatus reads the workspaces' state and leases from JetStream,
 // writing nothing: the instances holding them may be writing meanwhile.
 func readSharedStatus(ctx context.Context, cfg *config.Config, list []config.Workspace) (service.Status, error) {
-	var st service.Status
-	nc, js, err := dialState(ctx, cfg)
-	if err != nil {
-		return st, err
+	names := make([]string, len(list))
+	for i, ws := range list {
+		names[i] = ws.Name
 	}
-	defer nc.Close()
-	s := cfg.State.NATS
-	st.Holders, err = lease.Holders(ctx, js, s.LeaseBucket())
-	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return st, fmt.Errorf("state.nats: %w", err)
-	}
-	// Read-only: status creates nothing, and a missing bucket is a
-	// bucket_prefix no instance has used.
-	db, err := natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Timeout: s.Timeout, ReadOnly: true})
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return st, fmt.Errorf("state.nats: bucket %s: %w (has any instance run with this bucket_prefix?)", s.StateBucket(), err)
-	}
-	if err != nil {
-		return st, fmt.Errorf("state.nats: %w", err)
-	}
-	defer db.Close()
-	for _, ws := range list {
-		status, err := db.Status(ctx, ws.Name)
-		if err != nil {
-			return st, err
-		}
-		st.Workspaces = append(st.Workspaces, status)
-	}
-	return st, nil
+	var (
+		st  service.Status
+		err error
+	)
+	st.Workspaces, st.Holders, err = backend.SharedStatus(ctx, cfg.State.NATS, names)
+	return st, err
 }

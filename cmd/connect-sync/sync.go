@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
@@ -102,7 +103,7 @@ type runFlags struct {
 // run only.
 func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Workspace, flags runFlags, logger *slog.Logger, progress *progressLine, m *metrics.Metrics) error {
 	started := time.Now()
-	db, err := state.Open(cfg.State.Path)
+	file, err := backend.OpenFile(cfg.State.Path)
 	if err != nil {
 		if m != nil {
 			for _, ws := range list {
@@ -111,7 +112,7 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 		}
 		return err
 	}
-	defer db.Close()
+	defer file.Close()
 	if len(list) > 1 {
 		progress = nil
 	}
@@ -126,7 +127,7 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 			opts := runOptions(&ws)
 			opts.AllowMassDelete, opts.Only = flags.allowMassDelete, flags.only
 			r := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(logger, cfg, ws.Name), metrics: mw}
-			st, err := db.Workspace(ws.Name)
+			st, err := file.Workspace(ctx, ws.Name)
 			var report engine.Report
 			if err == nil {
 				report, err = r.sync(ctx, st, opts, progress)
@@ -134,7 +135,7 @@ func syncWorkspaces(ctx context.Context, cfg *config.Config, list []config.Works
 			if mw != nil {
 				mw.ObserveRun(started, time.Now(), report, err)
 				if st != nil {
-					if status, serr := st.Status(); serr == nil {
+					if status, serr := st.Status(ctx); serr == nil {
 						mw.ObserveState(status)
 					}
 				}
@@ -178,7 +179,7 @@ type workspaceRun struct {
 // state st and logs the outcome. Both the one-shot command and the service
 // run this. Failing to build the source or a sink is recorded in the state
 // as a failed run, like the engine records its own.
-func (r workspaceRun) sync(ctx context.Context, st workspaceState, opts engine.Options, progress *progressLine) (engine.Report, error) {
+func (r workspaceRun) sync(ctx context.Context, st state.Store, opts engine.Options, progress *progressLine) (engine.Report, error) {
 	started := time.Now()
 	src, err := openSource(r.ws, r.logger, r.metrics, r.instance)
 	var sinkList []engine.Sink
@@ -187,7 +188,7 @@ func (r workspaceRun) sync(ctx context.Context, st workspaceState, opts engine.O
 	}
 	if err != nil {
 		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}
-		err = errors.Join(err, st.RecordRun(run))
+		err = errors.Join(err, st.RecordRun(context.WithoutCancel(ctx), run))
 		logReport(r.logger, engine.Report{}, err)
 		return engine.Report{}, err
 	}
@@ -222,12 +223,12 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspace, logger *slog.Logger, stdout io.Writer) error {
 	// A dry run does not lock the state file, so its folder is not its
 	// own: it spools to the temporary folder.
-	db, err := state.OpenReadOnly(cfg.State.Path)
+	file, err := backend.OpenFileReadOnly(cfg.State.Path)
 	switch {
 	case err == nil:
-		defer db.Close()
+		defer file.Close()
 	case errors.Is(err, os.ErrNotExist):
-		db = nil
+		file = nil
 	default:
 		return err
 	}
@@ -239,7 +240,7 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 			}
 			fmt.Fprintf(stdout, "workspace %s:\n", ws.Name)
 		}
-		if err := printDryRun(ctx, db, &ws, workspaceLogger(logger, cfg, ws.Name), stdout); err != nil {
+		if err := printDryRun(ctx, file, &ws, workspaceLogger(logger, cfg, ws.Name), stdout); err != nil {
 			if len(list) > 1 {
 				err = fmt.Errorf("workspace %s: %w", ws.Name, err)
 			}
@@ -249,17 +250,17 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 	return errors.Join(errs...)
 }
 
-// printDryRun fetches and diffs a workspace against its state in db
+// printDryRun fetches and diffs a workspace against its state in file
 // (opened read-only, so that not a byte of it changes; nil when there is
 // no state file yet), and prints the plan.
-func printDryRun(ctx context.Context, db *state.DB, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
+func printDryRun(ctx context.Context, file *backend.File, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
 	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
 		return err
 	}
-	var cp engine.Checkpoint = emptyCheckpoint{}
-	if db != nil {
-		st, err := db.Workspace(ws.Name)
+	var cp state.Checkpoint = emptyCheckpoint{}
+	if file != nil {
+		st, err := file.Workspace(ctx, ws.Name)
 		switch {
 		case err == nil:
 			cp = st
@@ -273,7 +274,7 @@ func printDryRun(ctx context.Context, db *state.DB, ws *config.Workspace, logger
 		return err
 	}
 	defer plan.Close()
-	for batch, err := range plan.Batches() {
+	for batch, err := range plan.Batches(ctx) {
 		if err != nil {
 			return err
 		}
@@ -296,11 +297,11 @@ func printDryRun(ctx context.Context, db *state.DB, ws *config.Workspace, logger
 // emptyCheckpoint stands for a state file that does not exist yet.
 type emptyCheckpoint struct{}
 
-func (emptyCheckpoint) Checkpoint() (map[string]state.Entry, error) {
+func (emptyCheckpoint) Checkpoint(context.Context) (map[string]state.Entry, error) {
 	return map[string]state.Entry{}, nil
 }
 
-func (emptyCheckpoint) Snapshots([]string) (map[string]json.RawMessage, error) {
+func (emptyCheckpoint) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
 	return map[string]json.RawMessage{}, nil
 }
 

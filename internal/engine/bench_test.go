@@ -74,7 +74,7 @@ func BenchmarkChanges(b *testing.B) {
 	defer p.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.changes(p.changed); err != nil {
+		if _, err := p.changes(b.Context(), p.changed); err != nil {
 			b.Fatal(err)
 		}
 	}

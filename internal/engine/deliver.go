@@ -28,10 +28,10 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 		delivered atomic.Int64
 		reports   = make([]SinkReport, len(selected))
 	)
-	known, err := e.Store.Sinks()
+	known, err := e.Store.Sinks(ctx)
 	for i, s := range selected {
 		if reason := known[s.Name].Disabled; err != nil || reason != "" {
-			reports[i] = e.skip(s, err, reason)
+			reports[i] = e.skip(ctx, s, err, reason)
 			continue
 		}
 		wg.Go(func() {
@@ -45,11 +45,11 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 
 // skip reports a sink that gets nothing this run: disabled, or its state
 // could not be read.
-func (e *Engine) skip(s Sink, err error, disabled string) SinkReport {
+func (e *Engine) skip(ctx context.Context, s Sink, err error, disabled string) SinkReport {
 	if err == nil {
 		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s --all` enables it again", disabled, s.Name)
 	}
-	pending, perr := e.Store.Pending(s.Name)
+	pending, perr := e.Store.Pending(ctx, s.Name)
 	e.Logger.Error("sink skipped: its changes stay queued", "sink", s.Name, "error", err)
 	return SinkReport{Name: s.Name, Pending: pending, Err: errors.Join(err, perr)}
 }
@@ -81,9 +81,9 @@ func (d *drain) run(ctx context.Context) SinkReport {
 	}
 	d.report.Err = err
 	d.report.Failures = d.failures
-	pending, perr := d.engine.Store.Pending(d.sink.Name)
+	pending, perr := d.engine.Store.Pending(afterwards(ctx), d.sink.Name)
 	d.report.Pending = pending
-	d.record(errors.Join(err, perr))
+	d.record(afterwards(ctx), errors.Join(err, perr))
 	return d.report
 }
 
@@ -107,7 +107,7 @@ func (d *drain) guard(fn func() error) (err error) {
 func (d *drain) deliverQueue(ctx context.Context) error {
 	var after uint64
 	for d.stopped == nil && ctx.Err() == nil {
-		page, err := d.engine.Store.Queue(d.sink.Name, after, deliverBatch)
+		page, err := d.engine.Store.Queue(ctx, d.sink.Name, after, deliverBatch)
 		if err != nil || len(page) == 0 {
 			return err
 		}
@@ -185,7 +185,7 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 			d.engine.Logger.Error("sink could not take a contact; it stays queued", "sink", d.sink.Name, "contact", id, "error", err)
 		}
 	}
-	if err := d.engine.Store.Bury(d.sink.Name, burials); err != nil {
+	if err := d.engine.Store.Bury(ctx, d.sink.Name, burials); err != nil {
 		return err
 	}
 	d.report.Buried += len(burials)
@@ -194,7 +194,7 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 		d.staged = append(d.staged, acked...)
 		return nil
 	}
-	return d.ack(acked)
+	return d.ack(ctx, acked)
 }
 
 // commit makes a Committer's staged changes durable, then acknowledges them.
@@ -204,15 +204,15 @@ func (d *drain) commit(ctx context.Context, c sinks.Committer) error {
 	}
 	crashpoint.Hit("after-commit")
 	for chunk := range slices.Chunk(d.staged, commitBatch) {
-		if err := d.ack(chunk); err != nil {
+		if err := d.ack(ctx, chunk); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d *drain) ack(seqs []uint64) error {
-	if err := d.engine.Store.Ack(d.sink.Name, seqs); err != nil {
+func (d *drain) ack(ctx context.Context, seqs []uint64) error {
+	if err := d.engine.Store.Ack(ctx, d.sink.Name, seqs); err != nil {
 		return err
 	}
 	d.report.Delivered += len(seqs)
@@ -221,9 +221,9 @@ func (d *drain) ack(seqs []uint64) error {
 }
 
 // record keeps the sink's outcome in the state file for `status`.
-func (d *drain) record(err error) {
+func (d *drain) record(ctx context.Context, err error) {
 	now := d.engine.now()
-	uerr := d.engine.Store.UpdateSink(d.sink.Name, func(info *state.SinkInfo) {
+	uerr := d.engine.Store.UpdateSink(ctx, d.sink.Name, func(info *state.SinkInfo) {
 		info.Failures = d.failures
 		info.LastError = ""
 		if d.gone {

@@ -32,26 +32,20 @@ type Plan struct {
 	spool     *spool        // their bytes; nil when there are none
 	deleted   []string      // tracked ids the fetch did not return, sorted
 	refreshed []state.Touch // unchanged contacts the API now sends as other bytes
-	cp        Checkpoint
+	cp        state.Checkpoint
 	enrich    func(map[string]json.RawMessage)
 	now       time.Time
-}
-
-// Checkpoint is the part of the state that detection reads.
-type Checkpoint interface {
-	Checkpoint() (map[string]state.Entry, error)
-	Snapshots(ids []string) (map[string]json.RawMessage, error)
 }
 
 // Detect fetches every contact and works out what changed since the
 // checkpoint. It writes nothing. Any failure of the fetch fails the whole
 // detection: a partial list is never taken for the full one.
-func (e *Engine) Detect(ctx context.Context, query string, cp Checkpoint) (*Plan, error) {
+func (e *Engine) Detect(ctx context.Context, query string, cp state.Checkpoint) (*Plan, error) {
 	statuses, err := e.Source.LeadStatuses(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fetch lead statuses: %w", err)
 	}
-	entries, err := cp.Checkpoint()
+	entries, err := cp.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +212,7 @@ func (d *differ) observe(raw json.RawMessage) error {
 
 // plan completes the comparison: tracked contacts the fetch did not return
 // are deleted.
-func (d *differ) plan(cp Checkpoint, enrich func(map[string]json.RawMessage), now time.Time) *Plan {
+func (d *differ) plan(cp state.Checkpoint, enrich func(map[string]json.RawMessage), now time.Time) *Plan {
 	p := &Plan{
 		Fetched: len(d.seen), Tracked: len(d.checkpoint),
 		changed: d.changed, spool: d.spool, refreshed: d.refreshed,
@@ -244,15 +238,15 @@ func (d *differ) plan(cp Checkpoint, enrich func(map[string]json.RawMessage), no
 // Batches yields the plan's changes in the order they are queued
 // (creations and updates in the source's order, then deletions by id), a
 // commit's worth at a time, each with its contact's new checkpoint entry.
-func (p *Plan) Batches() iter.Seq2[[]state.Detected, error] {
+func (p *Plan) Batches(ctx context.Context) iter.Seq2[[]state.Detected, error] {
 	return func(yield func([]state.Detected, error) bool) {
 		for chunk := range slices.Chunk(p.changed, commitBatch) {
-			if !yield(p.changes(chunk)) {
+			if !yield(p.changes(ctx, chunk)) {
 				return
 			}
 		}
 		for chunk := range slices.Chunk(p.deleted, commitBatch) {
-			if !yield(p.deletions(chunk)) {
+			if !yield(p.deletions(ctx, chunk)) {
 				return
 			}
 		}
@@ -263,14 +257,14 @@ func (p *Plan) Batches() iter.Seq2[[]state.Detected, error] {
 // bytes did, with the entry that recognises their new bytes.
 func (p *Plan) Refreshed() []state.Touch { return p.refreshed }
 
-func (p *Plan) changes(chunk []fetched) ([]state.Detected, error) {
+func (p *Plan) changes(ctx context.Context, chunk []fetched) ([]state.Detected, error) {
 	var ids []string
 	for _, f := range chunk {
 		if f.known {
 			ids = append(ids, f.id)
 		}
 	}
-	previous, err := p.cp.Snapshots(ids)
+	previous, err := p.cp.Snapshots(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -296,8 +290,8 @@ func (p *Plan) changes(chunk []fetched) ([]state.Detected, error) {
 	return batch, nil
 }
 
-func (p *Plan) deletions(ids []string) ([]state.Detected, error) {
-	previous, err := p.cp.Snapshots(ids)
+func (p *Plan) deletions(ctx context.Context, ids []string) ([]state.Detected, error) {
+	previous, err := p.cp.Snapshots(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -159,7 +160,7 @@ func TestDifferCountsADuplicateOnce(t *testing.T) {
 			p := d.plan(emptySnapshots{}, enricher(nil), time.Time{})
 			defer p.Close()
 			var emails []string
-			for batch, err := range p.Batches() {
+			for batch, err := range p.Batches(t.Context()) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -180,6 +181,8 @@ func TestDifferCountsADuplicateOnce(t *testing.T) {
 
 type emptySnapshots struct{}
 
-func (emptySnapshots) Checkpoint() (map[string]state.Entry, error) { return nil, nil }
+func (emptySnapshots) Checkpoint(context.Context) (map[string]state.Entry, error) { return nil, nil }
 
-func (emptySnapshots) Snapshots([]string) (map[string]json.RawMessage, error) { return nil, nil }
+func (emptySnapshots) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
+	return nil, nil
+}

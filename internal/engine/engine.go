@@ -30,25 +30,6 @@ type Source interface {
 	LeadStatuses(ctx context.Context) ([]contact.LeadStatus, error)
 }
 
-// Store is the checkpoint and outbox of one workspace. *state.Workspace is
-// the implementation; the engine names only what it uses, so another
-// backend can take its place.
-type Store interface {
-	Checkpoint
-	Commit(batch []state.Detected) error
-	Touch(batch []state.Touch) error
-	Sinks() (map[string]state.SinkInfo, error)
-	RegisterSink(name string, info state.SinkInfo) error
-	DropSink(name string) error
-	Backfill(sink string, now time.Time, newID func() string) (int, error)
-	Queue(sink string, after uint64, limit int) ([]state.Queued, error)
-	Ack(sink string, seqs []uint64) error
-	Bury(sink string, burials []state.Burial) error
-	Pending(sink string) (int, error)
-	UpdateSink(name string, update func(*state.SinkInfo)) error
-	RecordRun(r state.Run) error
-}
-
 // Sink is an opened sink with the identity the state file tracks it by.
 type Sink struct {
 	Name   string
@@ -61,7 +42,7 @@ type Sink struct {
 // Engine runs syncs from one source to a set of sinks.
 type Engine struct {
 	Source Source
-	Store  Store
+	Store  state.Store
 	Sinks  []Sink
 	Logger *slog.Logger
 	// Progress, if set, is told how far a run got (for a terminal): the
@@ -131,10 +112,10 @@ var ErrStopped = errors.New("the run was stopped before it finished")
 
 // Run performs one sync. It returns ErrPending when a sink kept changes
 // queued, a *MassDeleteError when the delete guard stopped it, or the error
-// that made the run fail; the run is recorded in the state file either way,
-// if the store still takes writes: after ctx is cancelled, a store bound
-// to a lease that has ended refuses the record at once, and Run returns
-// that refusal with the run's error.
+// that made the run fail; the run is recorded in the state either way, if
+// the store still takes writes: the record is kept after ctx is cancelled
+// too (see afterwards), but a store bound to a lease that has ended
+// refuses it at once, and Run returns that refusal with the run's error.
 func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 	started := e.now()
 	report, err := e.run(ctx, opts)
@@ -145,7 +126,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 	case err != nil:
 		run.Result, run.Error = state.RunFailed, err.Error()
 	}
-	if rerr := e.Store.RecordRun(run); rerr != nil {
+	if rerr := e.Store.RecordRun(afterwards(ctx), run); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
 	return report, err
@@ -170,7 +151,7 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	if err := ctx.Err(); err != nil {
 		return report, err
 	}
-	if err := e.registerSinks(opts.Only); err != nil {
+	if err := e.registerSinks(ctx, opts.Only); err != nil {
 		return report, err
 	}
 	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
@@ -178,12 +159,12 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	// hundred of them): its context may be a lease's, and once the lease
 	// has ended another instance may be writing the state. What was not
 	// committed is detected again by the next run, as after a crash.
-	for batch, err := range plan.Batches() {
+	for batch, err := range plan.Batches(ctx) {
 		if err == nil {
 			err = ctx.Err()
 		}
 		if err == nil {
-			err = e.Store.Commit(batch)
+			err = e.Store.Commit(ctx, batch)
 		}
 		if err != nil {
 			return report, err
@@ -193,7 +174,7 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		if err := ctx.Err(); err != nil {
 			return report, err
 		}
-		if err := e.Store.Touch(batch); err != nil {
+		if err := e.Store.Touch(ctx, batch); err != nil {
 			return report, err
 		}
 	}
@@ -240,8 +221,8 @@ const commitBatch = 1000
 // registerSinks starts tracking configured sinks the state does not know
 // (or whose destination changed), back-filled with every current contact,
 // and forgets sinks that left the config.
-func (e *Engine) registerSinks(only string) error {
-	known, err := e.Store.Sinks()
+func (e *Engine) registerSinks(ctx context.Context, only string) error {
+	known, err := e.Store.Sinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -250,7 +231,7 @@ func (e *Engine) registerSinks(only string) error {
 		if ok && info.Target != s.Target && sameFile(info.Target, s.Target) {
 			// Recorded before targets were absolute paths: the same file.
 			info.Target = s.Target
-			if err := e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Target = s.Target }); err != nil {
+			if err := e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Target = s.Target }); err != nil {
 				return err
 			}
 		}
@@ -261,7 +242,7 @@ func (e *Engine) registerSinks(only string) error {
 		case same && info.Format == "":
 			// A state file from before formats were recorded: take the
 			// format as it is rather than re-send everything.
-			if err := e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Format = s.Format }); err != nil {
+			if err := e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Format = s.Format }); err != nil {
 				return err
 			}
 			continue
@@ -270,17 +251,17 @@ func (e *Engine) registerSinks(only string) error {
 			// after what is queued, deletions included, which must still
 			// reach the destination.
 			e.Logger.Warn("sink format changed: re-sending every current contact", "sink", s.Name, "format", s.Format)
-			err = e.Store.UpdateSink(s.Name, func(i *state.SinkInfo) { i.Format, i.Backfilling = s.Format, true })
+			err = e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Format, i.Backfilling = s.Format, true })
 		default:
 			if ok && !info.Backfilling {
 				e.Logger.Warn("sink destination changed: starting it over with every current contact", "sink", s.Name, "target", s.Target)
 			}
-			err = e.Store.RegisterSink(s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true})
+			err = e.Store.RegisterSink(ctx, s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true})
 		}
 		if err != nil {
 			return err
 		}
-		n, err := e.Store.Backfill(s.Name, e.now(), newChangeID)
+		n, err := e.Store.Backfill(ctx, s.Name, e.now(), newChangeID)
 		if err != nil {
 			return fmt.Errorf("back-fill sink %s: %w", s.Name, err)
 		}
@@ -292,7 +273,7 @@ func (e *Engine) registerSinks(only string) error {
 		configured := slices.ContainsFunc(e.Sinks, func(s Sink) bool { return s.Name == name })
 		if !configured {
 			e.Logger.Warn("sink no longer in the config: dropping its queue", "sink", name)
-			if err := e.Store.DropSink(name); err != nil {
+			if err := e.Store.DropSink(ctx, name); err != nil {
 				return err
 			}
 		}
@@ -309,6 +290,12 @@ func sameFile(recorded, target string) bool {
 	abs, err := filepath.Abs(recorded)
 	return err == nil && abs == target
 }
+
+// afterwards is the context of what a run records of itself once it is
+// over (its record, a sink's outcome and what it left queued), which a
+// run cancelled at once must record too, for status. A store bound to a
+// lease refuses it all the same once the lease has ended.
+func afterwards(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -125,13 +126,13 @@ func summary(changes []contact.Change) []string {
 type harness struct {
 	t      testing.TB
 	src    *fakeSource
-	db     *state.Workspace
+	db     *boltstate.Workspace
 	engine *Engine
 }
 
 func newHarness(t testing.TB, contacts int, sinkList ...Sink) *harness {
 	t.Helper()
-	db, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	db, err := boltstate.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestDeleteGuard(t *testing.T) {
 			if got := errors.As(err, &mde); got != tt.wantErr {
 				t.Fatalf("err = %v, want mass-delete error: %v", err, tt.wantErr)
 			}
-			cp, _ := h.db.Checkpoint()
+			cp, _ := h.db.Checkpoint(t.Context())
 			wantTracked := 40 - tt.remove
 			if tt.wantErr {
 				wantTracked = 40
@@ -255,10 +256,10 @@ func TestFailedFetchChangesNothing(t *testing.T) {
 	if _, err := h.run(Options{}); err == nil {
 		t.Fatal("run succeeded on a failed fetch")
 	}
-	if cp, _ := h.db.Checkpoint(); len(cp) != 5 || len(rec.take()) != 0 {
+	if cp, _ := h.db.Checkpoint(t.Context()); len(cp) != 5 || len(rec.take()) != 0 {
 		t.Fatal("a failed fetch changed the checkpoint or delivered")
 	}
-	st, _ := h.db.Status()
+	st, _ := h.db.Status(t.Context())
 	if st.LastRun == nil || st.LastRun.Result != "failure" || !strings.Contains(st.LastRun.Error, "unexpected EOF") {
 		t.Errorf("last run = %+v", st.LastRun)
 	}
@@ -286,7 +287,7 @@ func TestDownSinkKeepsChangesInOrderWhileOthersGoOn(t *testing.T) {
 	if got[3].Contact.Note != "first edit" || got[4].Contact.Note != "second edit" {
 		t.Error("the two edits were merged or reordered")
 	}
-	if n, _ := h.db.Pending("down"); n != 0 {
+	if n, _ := h.db.Pending(t.Context(), "down"); n != 0 {
 		t.Errorf("pending %d", n)
 	}
 }
@@ -309,7 +310,7 @@ func TestRefusedContactWaitsAndOthersGoOn(t *testing.T) {
 	if got := rec.take(); len(got) != 0 {
 		t.Fatalf("contact 2's later change overtook the refused one: %v", summary(got))
 	}
-	st, _ := h.db.Status()
+	st, _ := h.db.Status(t.Context())
 	if st.Sinks[0].Pending != 2 || len(st.Sinks[0].Failures) != 1 || st.Sinks[0].LastError == "" {
 		t.Errorf("status %+v", st.Sinks[0])
 	}
@@ -365,7 +366,7 @@ func TestOnlyDeliversToOneSinkAndQueuesForTheOthers(t *testing.T) {
 	if len(a.take()) != 1 || len(b.take()) != 0 {
 		t.Fatal("--sink delivered to the wrong sinks")
 	}
-	if n, _ := h.db.Pending("b"); n != 1 {
+	if n, _ := h.db.Pending(t.Context(), "b"); n != 1 {
 		t.Errorf("b pending %d, want 1", n)
 	}
 }
@@ -376,7 +377,7 @@ func TestRemovedSinkIsDropped(t *testing.T) {
 	h.run(Options{})
 	h.engine.Sinks = h.engine.Sinks[:1]
 	h.mustRun()
-	if st, _ := h.db.Status(); len(st.Sinks) != 1 {
+	if st, _ := h.db.Status(t.Context()); len(st.Sinks) != 1 {
 		t.Fatalf("sinks %+v", st.Sinks)
 	}
 }
@@ -409,7 +410,7 @@ func TestCommitterAcknowledgesOnlyAfterCommit(t *testing.T) {
 	if _, err := h.run(Options{}); !errors.Is(err, ErrPending) {
 		t.Fatalf("err = %v", err)
 	}
-	if n, _ := h.db.Pending("s"); n != 3 {
+	if n, _ := h.db.Pending(t.Context(), "s"); n != 3 {
 		t.Fatalf("pending %d after a failed commit, want 3", n)
 	}
 	s.commitErr = nil
@@ -455,7 +456,7 @@ func TestInterruptedBackfillStartsOver(t *testing.T) {
 	h := newHarness(t, 5, Sink{Name: "a", Type: "test", Sink: &recorder{}})
 	h.mustRun()
 	// As if the process died right after registering b, before its back-fill.
-	h.db.RegisterSink("b", state.SinkInfo{Type: "test", Backfilling: true})
+	h.db.RegisterSink(t.Context(), "b", state.SinkInfo{Type: "test", Backfilling: true})
 	b := &recorder{}
 	h.engine.Sinks = append(h.engine.Sinks, Sink{Name: "b", Type: "test", Sink: b})
 	h.mustRun()
@@ -516,7 +517,7 @@ func TestStopEndsDeliveryAfterTheBatchInFlight(t *testing.T) {
 			if got := len(take()); got != deliverBatch || report.Sinks[0].Delivered != deliverBatch {
 				t.Fatalf("delivered %d (reported %d), want the batch in flight: %d", got, report.Sinks[0].Delivered, deliverBatch)
 			}
-			if n, _ := h.db.Pending("s"); n != contacts-deliverBatch {
+			if n, _ := h.db.Pending(t.Context(), "s"); n != contacts-deliverBatch {
 				t.Fatalf("pending %d, want %d", n, contacts-deliverBatch)
 			}
 			// The next run delivers the rest, once.
@@ -553,7 +554,7 @@ func TestStopAbandonsTheFetch(t *testing.T) {
 	if _, err := h.run(Options{Stop: stop}); !errors.Is(err, ErrStopped) {
 		t.Fatalf("err = %v, want ErrStopped", err)
 	}
-	if sinks, _ := h.db.Sinks(); len(sinks) != 0 {
+	if sinks, _ := h.db.Sinks(t.Context()); len(sinks) != 0 {
 		t.Errorf("a stopped fetch registered sinks: %v", sinks)
 	}
 }
@@ -567,7 +568,7 @@ func TestRefusedForGoodIsBuriedAndTheContactGoesOn(t *testing.T) {
 	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 3]" {
 		t.Fatalf("delivered %v", got)
 	}
-	st, _ := h.db.Status()
+	st, _ := h.db.Status(t.Context())
 	if s := st.Sinks[0]; s.Pending != 0 || s.DeadLetters != 1 || s.DeadLetterList[0].Contact != "2" {
 		t.Fatalf("status %+v", s)
 	}
@@ -578,7 +579,7 @@ func TestRefusedForGoodIsBuriedAndTheContactGoesOn(t *testing.T) {
 	if got := summary(rec.take()); fmt.Sprint(got) != "[updated 2]" {
 		t.Fatalf("after the edit, delivered %v", got)
 	}
-	if n, err := h.db.Redeliver("r", ""); err != nil || n != 1 {
+	if n, err := h.db.Redeliver(t.Context(), "r", ""); err != nil || n != 1 {
 		t.Fatalf("redeliver: %d %v", n, err)
 	}
 	h.mustRun()
@@ -605,7 +606,7 @@ func TestGoneDisablesTheSinkUntilRedeliver(t *testing.T) {
 	if got := summary(other.take()); len(got) != 3 {
 		t.Errorf("the other sink got %v, want 2 creations and the update", got)
 	}
-	if _, err := h.db.Redeliver("r", ""); err != nil {
+	if _, err := h.db.Redeliver(t.Context(), "r", ""); err != nil {
 		t.Fatal(err)
 	}
 	h.mustRun()
@@ -638,12 +639,12 @@ func TestNewFormatResendsEveryContact(t *testing.T) {
 
 	// A state file from before formats were recorded takes the format
 	// as it is.
-	h.db.UpdateSink("cards", func(info *state.SinkInfo) { info.Format = "" })
+	h.db.UpdateSink(t.Context(), "cards", func(info *state.SinkInfo) { info.Format = "" })
 	h.mustRun()
 	if got := rec.take(); len(got) != 0 {
 		t.Fatalf("a state file without a format re-sent %d changes", len(got))
 	}
-	if sinks, _ := h.db.Sinks(); sinks["cards"].Format != "vcard 4.0" {
+	if sinks, _ := h.db.Sinks(t.Context()); sinks["cards"].Format != "vcard 4.0" {
 		t.Errorf("format recorded %q", sinks["cards"].Format)
 	}
 }
@@ -659,7 +660,7 @@ func TestRelativeTargetFromBeforeIsTheSameFile(t *testing.T) {
 	if got := rec.take(); len(got) != 0 {
 		t.Errorf("the same file recorded as a relative path was sent %d changes again", len(got))
 	}
-	if sinks, _ := h.db.Sinks(); sinks["csv"].Target != abs {
+	if sinks, _ := h.db.Sinks(t.Context()); sinks["csv"].Target != abs {
 		t.Errorf("target recorded %q, want %q", sinks["csv"].Target, abs)
 	}
 }
@@ -667,23 +668,23 @@ func TestRelativeTargetFromBeforeIsTheSameFile(t *testing.T) {
 // cancellingStore cancels the run's context as it commits the batch
 // numbered at, and counts commits and recorded runs.
 type cancellingStore struct {
-	Store
+	state.Store
 	at      int
 	cancel  context.CancelFunc
 	commits int
 	runs    []state.Run
 }
 
-func (s *cancellingStore) Commit(batch []state.Detected) error {
+func (s *cancellingStore) Commit(ctx context.Context, batch []state.Detected) error {
 	if s.commits++; s.commits == s.at {
 		s.cancel()
 	}
-	return s.Store.Commit(batch)
+	return s.Store.Commit(ctx, batch)
 }
 
-func (s *cancellingStore) RecordRun(r state.Run) error {
+func (s *cancellingStore) RecordRun(ctx context.Context, r state.Run) error {
 	s.runs = append(s.runs, r)
-	return s.Store.RecordRun(r)
+	return s.Store.RecordRun(ctx, r)
 }
 
 // TestCancelStopsTheCommitBetweenBatches cancels a first sync's context
@@ -704,7 +705,7 @@ func TestCancelStopsTheCommitBetweenBatches(t *testing.T) {
 	if store.commits != 1 {
 		t.Errorf("%d batches committed after the cancel's, want none", store.commits-1)
 	}
-	if cp, _ := h.db.Checkpoint(); len(cp) != commitBatch {
+	if cp, _ := h.db.Checkpoint(ctx); len(cp) != commitBatch {
 		t.Errorf("%d contacts checkpointed, want the first batch's %d", len(cp), commitBatch)
 	}
 	if got := rec.take(); len(got) != 0 {
@@ -716,7 +717,7 @@ func TestCancelStopsTheCommitBetweenBatches(t *testing.T) {
 
 	h.engine.Store = h.db
 	h.mustRun()
-	if cp, _ := h.db.Checkpoint(); len(cp) != contacts {
+	if cp, _ := h.db.Checkpoint(ctx); len(cp) != contacts {
 		t.Errorf("%d contacts checkpointed after the next run, want %d", len(cp), contacts)
 	}
 	if got := rec.take(); len(got) != contacts {

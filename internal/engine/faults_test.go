@@ -170,7 +170,7 @@ func TestSourceFaults(t *testing.T) {
 			if got := rec.take(); len(got) != tracked {
 				t.Fatalf("first run delivered %d changes, want %d", len(got), tracked)
 			}
-			before, _ := h.db.Checkpoint()
+			before, _ := h.db.Checkpoint(t.Context())
 			ids := api.IDs()
 
 			api.Edit(ids[0], func(c map[string]any) { c["note"] = "edited before the fault" })
@@ -196,13 +196,13 @@ func TestSourceFaults(t *testing.T) {
 				if len(got) != 0 {
 					t.Fatalf("a failed run delivered %v", summary(got))
 				}
-				if after, _ := h.db.Checkpoint(); !maps.Equal(after, before) {
+				if after, _ := h.db.Checkpoint(t.Context()); !maps.Equal(after, before) {
 					t.Fatal("a failed run changed the checkpoint")
 				}
-				if n, _ := h.db.Pending("r"); n != 0 {
+				if n, _ := h.db.Pending(t.Context(), "r"); n != 0 {
 					t.Fatalf("a failed run queued %d changes", n)
 				}
-				if st, _ := h.db.Status(); st.LastRun == nil || st.LastRun.Result != "failure" || !strings.Contains(st.LastRun.Error, tt.wantErr) {
+				if st, _ := h.db.Status(t.Context()); st.LastRun == nil || st.LastRun.Result != "failure" || !strings.Contains(st.LastRun.Error, tt.wantErr) {
 					t.Errorf("last run recorded as %+v", st.LastRun)
 				}
 			}
@@ -220,7 +220,7 @@ func TestSourceFaults(t *testing.T) {
 			if again := rec.take(); len(again) != 0 {
 				t.Errorf("a third run delivered %v", summary(again))
 			}
-			cp, _ := h.db.Checkpoint()
+			cp, _ := h.db.Checkpoint(t.Context())
 			if want := uniqueIDs(api.IDs()); !slices.Equal(slices.Sorted(maps.Keys(cp)), want) {
 				t.Errorf("tracking %d contacts, want the API's %d", len(cp), len(want))
 			}

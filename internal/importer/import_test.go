@@ -21,10 +21,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// The ledger of a real import; state cannot name Ledger without importing
-// this package.
-var _ Ledger = (*state.Workspace)(nil)
-
 // memLedger is a Ledger in memory; fail, when set, fails every write.
 type memLedger struct {
 	mu     sync.Mutex
@@ -33,7 +29,7 @@ type memLedger struct {
 	fail   error
 }
 
-func (l *memLedger) ImportedContact(fp string) (state.Import, bool, error) {
+func (l *memLedger) ImportedContact(_ context.Context, fp string) (state.Import, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	imp, ok := l.m[fp]
@@ -51,7 +47,7 @@ func (l *memLedger) write(fn func()) error {
 	return nil
 }
 
-func (l *memLedger) BeginImports(fps []string) error {
+func (l *memLedger) BeginImports(_ context.Context, fps []string) error {
 	return l.write(func() {
 		for _, fp := range fps {
 			l.m[fp] = state.Import{}
@@ -59,11 +55,11 @@ func (l *memLedger) BeginImports(fps []string) error {
 	})
 }
 
-func (l *memLedger) RecordImport(fp, id string) error {
+func (l *memLedger) RecordImport(_ context.Context, fp, id string) error {
 	return l.write(func() { l.m[fp] = state.Import{ContactID: id} })
 }
 
-func (l *memLedger) AbandonImport(fp string) error {
+func (l *memLedger) AbandonImport(_ context.Context, fp string) error {
 	return l.write(func() {
 		if l.m[fp].Pending() {
 			delete(l.m, fp)

@@ -33,15 +33,6 @@ type API interface {
 	CreateContact(ctx context.Context, fields map[string]any) (contact.Contact, error)
 }
 
-// Ledger remembers, by fingerprint, the records imported so far;
-// *state.Workspace provides it. Each write must be durable when it returns.
-type Ledger interface {
-	ImportedContact(fingerprint string) (state.Import, bool, error)
-	BeginImports(fingerprints []string) error
-	RecordImport(fingerprint, contactID string) error
-	AbandonImport(fingerprint string) error
-}
-
 // Policy says what to do with a record whose email the workspace has.
 type Policy string
 
@@ -68,8 +59,10 @@ type Options struct {
 
 // Importer runs imports.
 type Importer struct {
-	API    API
-	Ledger Ledger
+	API API
+	// Ledger remembers, by fingerprint, the records imported so far; each
+	// write must be durable when it returns.
+	Ledger state.Ledger
 	// Logger gets the progress of an import; nothing is logged when nil.
 	Logger *slog.Logger
 

@@ -31,7 +31,7 @@ func (imp *Importer) plan(ctx context.Context, res *Result, opts Options) error 
 		if rec.Outcome != "" {
 			continue
 		}
-		p, known, err := imp.Ledger.ImportedContact(rec.fingerprint)
+		p, known, err := imp.Ledger.ImportedContact(ctx, rec.fingerprint)
 		if err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func (imp *Importer) plan(ctx context.Context, res *Result, opts Options) error 
 	}
 	for _, rec := range res.Records {
 		if p, ok := priors[rec]; ok {
-			if err := imp.decide(rec, p, ws, opts.DryRun); err != nil {
+			if err := imp.decide(ctx, rec, p, ws, opts.DryRun); err != nil {
 				return err
 			}
 		}
@@ -57,7 +57,7 @@ func (imp *Importer) plan(ctx context.Context, res *Result, opts Options) error 
 	return nil
 }
 
-func (imp *Importer) decide(rec *Record, p prior, ws *workspace, dryRun bool) error {
+func (imp *Importer) decide(ctx context.Context, rec *Record, p prior, ws *workspace, dryRun bool) error {
 	rec.Outcome = ToCreate
 	switch {
 	case p.known && !p.Pending() && ws.present[p.ContactID]:
@@ -66,7 +66,7 @@ func (imp *Importer) decide(rec *Record, p prior, ws *workspace, dryRun bool) er
 		id := ws.printed[rec.fingerprint]
 		rec.skip(id, "created as contact %s by an earlier run that did not learn it", id)
 		if !dryRun {
-			return imp.Ledger.RecordImport(rec.fingerprint, id)
+			return imp.Ledger.RecordImport(ctx, rec.fingerprint, id)
 		}
 	case ws.emails[strings.ToLower(rec.Email)] != "":
 		id := ws.emails[strings.ToLower(rec.Email)]

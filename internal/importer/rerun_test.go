@@ -46,7 +46,7 @@ func TestImportAgainCreatesNoDuplicates(t *testing.T) {
 	e.api.Delete(first.Records[1].ContactID)
 	fp := first.Records[1].fingerprint
 	e.imp.API = &observingAPI{API: e.client, onCreate: func() {
-		if imp, _, _ := e.ledger.ImportedContact(fp); !imp.Pending() {
+		if imp, _, _ := e.ledger.ImportedContact(t.Context(), fp); !imp.Pending() {
 			t.Errorf("while it is created again, the ledger has %+v", imp)
 		}
 	}}
@@ -68,7 +68,7 @@ func TestImportSettlesAnInterruptedRun(t *testing.T) {
 	for _, r := range plan.Records {
 		prints = append(prints, r.fingerprint)
 	}
-	e.ledger.BeginImports(prints)
+	e.ledger.BeginImports(t.Context(), prints)
 	// The killed run had created the first two.
 	var made []string
 	for _, r := range plan.Records[:2] {

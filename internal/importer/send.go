@@ -63,7 +63,7 @@ func (imp *Importer) sendRound(ctx context.Context, recs []*Record, workers int)
 	for i, rec := range recs {
 		prints[i] = rec.fingerprint
 	}
-	if err := imp.Ledger.BeginImports(prints); err != nil {
+	if err := imp.Ledger.BeginImports(ctx, prints); err != nil {
 		for _, rec := range recs {
 			rec.fail("not sent: %v", err)
 		}
@@ -108,13 +108,13 @@ func (imp *Importer) sendRound(ctx context.Context, recs []*Record, workers int)
 func (imp *Importer) create(ctx context.Context, rec *Record) (uncertain bool, err error) {
 	if ctx.Err() != nil {
 		rec.fail("not sent: %v", context.Cause(ctx))
-		return false, imp.Ledger.AbandonImport(rec.fingerprint)
+		return false, imp.Ledger.AbandonImport(ctx, rec.fingerprint)
 	}
 	c, err := imp.API.CreateContact(ctx, rec.Body())
 	if err == nil {
 		crashpoint.Hit("import-after-create")
 		rec.Outcome, rec.ContactID, rec.Reason = Created, c.ID, ""
-		if err := imp.Ledger.RecordImport(rec.fingerprint, c.ID); err != nil {
+		if err := imp.Ledger.RecordImport(ctx, rec.fingerprint, c.ID); err != nil {
 			return false, fmt.Errorf("import: %s was created as contact %s, but the state file could not record it: %w", rec.Location, c.ID, err)
 		}
 		return false, nil
@@ -129,7 +129,7 @@ func (imp *Importer) create(ctx context.Context, rec *Record) (uncertain bool, e
 		rec.fail("%v; the contact may or may not exist: the next import of this record finds out, and creates it only if it does not", err)
 		return true, nil
 	}
-	if aerr := imp.Ledger.AbandonImport(rec.fingerprint); aerr != nil {
+	if aerr := imp.Ledger.AbandonImport(ctx, rec.fingerprint); aerr != nil {
 		return false, aerr
 	}
 	if errors.Is(err, source.ErrUnauthorized) {
@@ -169,7 +169,7 @@ func (imp *Importer) settle(ctx context.Context, recs []*Record) ([]*Record, err
 			continue
 		}
 		rec.Outcome, rec.ContactID, rec.Reason = Created, id, "created although the API answered with an error"
-		if err := imp.Ledger.RecordImport(rec.fingerprint, id); err != nil {
+		if err := imp.Ledger.RecordImport(ctx, rec.fingerprint, id); err != nil {
 			return nil, fmt.Errorf("import: %s was created as contact %s, but the state file could not record it: %w", rec.Location, id, err)
 		}
 	}

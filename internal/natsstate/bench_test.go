@@ -45,15 +45,15 @@ func BenchmarkCommit(b *testing.B) {
 	_, js := newServer(b)
 	db := openDB(b, js, Options{})
 	w := openWorkspace(b, db, "acme")
-	ok(b, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))
-	ok(b, w.RegisterSink("b", state.SinkInfo{Type: "webhook"}))
+	ok(b, w.RegisterSink(b.Context(), "a", state.SinkInfo{Type: "csv"}))
+	ok(b, w.RegisterSink(b.Context(), "b", state.SinkInfo{Type: "webhook"}))
 	round := 0
 	for b.Loop() {
 		b.StopTimer()
 		batch := createdBatch(b, round*1000, 1000)
 		round++
 		b.StartTimer()
-		ok(b, w.Commit(batch))
+		ok(b, w.Commit(b.Context(), batch))
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "contacts/s")
 }
@@ -67,12 +67,12 @@ func BenchmarkLoad(b *testing.B) {
 	db := openDB(b, js, Options{})
 	w := openWorkspace(b, db, "acme")
 	for i := 0; i < contacts; i += 1000 {
-		ok(b, w.Commit(createdBatch(b, i, 1000)))
+		ok(b, w.Commit(b.Context(), createdBatch(b, i, 1000)))
 	}
 	for b.Loop() {
 		w, err := db.Workspace(context.Background(), "acme")
 		ok(b, err)
-		cp, err := w.Checkpoint()
+		cp, err := w.Checkpoint(b.Context())
 		ok(b, err)
 		if len(cp) != contacts {
 			b.Fatalf("%d entries", len(cp))
@@ -87,22 +87,22 @@ func BenchmarkDeliveryRound(b *testing.B) {
 	_, js := newServer(b)
 	db := openDB(b, js, Options{})
 	w := openWorkspace(b, db, "acme")
-	ok(b, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))
+	ok(b, w.RegisterSink(b.Context(), "a", state.SinkInfo{Type: "csv"}))
 	round := 0
 	for b.Loop() {
 		b.StopTimer()
-		if n, _ := w.Pending("a"); n < 500 {
-			ok(b, w.Commit(createdBatch(b, round*1000, 1000)))
+		if n, _ := w.Pending(b.Context(), "a"); n < 500 {
+			ok(b, w.Commit(b.Context(), createdBatch(b, round*1000, 1000)))
 			round++
 		}
 		b.StartTimer()
-		q, err := w.Queue("a", 0, 500)
+		q, err := w.Queue(b.Context(), "a", 0, 500)
 		ok(b, err)
 		seqs := make([]uint64, len(q))
 		for i, c := range q {
 			seqs[i] = c.Seq
 		}
-		ok(b, w.Ack("a", seqs))
+		ok(b, w.Ack(b.Context(), "a", seqs))
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "changes/s")
 }

@@ -21,7 +21,7 @@ func TestServerRestartKeepsEverything(t *testing.T) {
 	db := openDB(t, js, Options{Timeout: 5 * time.Second})
 	w := openWorkspace(t, db, "acme")
 	crashSetup(t, w)
-	ok(t, w.RecordRun(state.Run{FinishedAt: at, Result: state.RunSucceeded}))
+	ok(t, w.RecordRun(t.Context(), state.Run{FinishedAt: at, Result: state.RunSucceeded}))
 	before := viewOf(t, w)
 
 	srv.Stop()
@@ -29,11 +29,11 @@ func TestServerRestartKeepsEverything(t *testing.T) {
 	natstest.WaitJetStream(t, srv.URL)
 
 	// The old handle and connection work again.
-	retry(t, func() error { return w.Ack("b", []uint64{1}) })
-	if n, _ := w.Pending("b"); n != 4 {
+	retry(t, func() error { return w.Ack(t.Context(), "b", []uint64{1}) })
+	if n, _ := w.Pending(t.Context(), "b"); n != 4 {
 		t.Errorf("b pending %d after an ack, want 4", n)
 	}
-	ok(t, w.Ack("b", []uint64{4}))
+	ok(t, w.Ack(t.Context(), "b", []uint64{4}))
 	after := viewOf(t, w)
 	if slices.Equal(after, before) {
 		t.Fatal("the acks changed nothing")
@@ -82,8 +82,8 @@ func TestClusterNodeLoss(t *testing.T) {
 	js := connect(t, c.URLs()...)
 	db := openDB(t, js, Options{Replicas: 3, Timeout: 5 * time.Second})
 	w := openWorkspace(t, db, "acme")
-	ok(t, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))
-	ok(t, w.RegisterSink("b", state.SinkInfo{Type: "csv"}))
+	ok(t, w.RegisterSink(t.Context(), "a", state.SinkInfo{Type: "csv"}))
+	ok(t, w.RegisterSink(t.Context(), "b", state.SinkInfo{Type: "csv"}))
 
 	const rounds, perRound = 20, 100
 	// acked counts the changes acknowledged; an ack that failed may
@@ -99,15 +99,15 @@ func TestClusterNodeLoss(t *testing.T) {
 		retry(t, func() error {
 			// What an interrupted commit wrote is not committed again:
 			// the next run would find it unchanged.
-			cp, err := w.Checkpoint()
+			cp, err := w.Checkpoint(t.Context())
 			if err != nil {
 				return err
 			}
 			batch = slices.DeleteFunc(batch, func(d state.Detected) bool { _, ok := cp[d.Change.Contact.ID]; return ok })
-			return w.Commit(batch)
+			return w.Commit(t.Context(), batch)
 		})
 		retry(t, func() error {
-			q, err := w.Queue("a", 0, perRound/2)
+			q, err := w.Queue(t.Context(), "a", 0, perRound/2)
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func TestClusterNodeLoss(t *testing.T) {
 			for i, c := range q {
 				seqs[i] = c.Seq
 			}
-			if err := w.Ack("a", seqs); err != nil {
+			if err := w.Ack(t.Context(), "a", seqs); err != nil {
 				lost += len(seqs)
 				return err
 			}
@@ -139,14 +139,14 @@ func TestClusterNodeLoss(t *testing.T) {
 		w2, err = db2.Workspace(context.Background(), "acme")
 		return err
 	})
-	cp, err := w2.Checkpoint()
+	cp, err := w2.Checkpoint(t.Context())
 	ok(t, err)
 	if len(cp) != rounds*perRound {
 		t.Errorf("%d contacts, want %d", len(cp), rounds*perRound)
 	}
-	qa, err := w2.Queue("a", 0, 10_000)
+	qa, err := w2.Queue(t.Context(), "a", 0, 10_000)
 	ok(t, err)
-	qb, err := w2.Queue("b", 0, 10_000)
+	qb, err := w2.Queue(t.Context(), "b", 0, 10_000)
 	ok(t, err)
 	if left := rounds*perRound - acked; len(qb) != rounds*perRound || len(qa) > left || len(qa) < left-lost {
 		t.Errorf("queues of %d and %d, want %d (less up to %d) and %d", len(qa), len(qb), left, lost, rounds*perRound)

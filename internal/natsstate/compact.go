@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,11 +18,11 @@ import (
 // write-ahead record first, as every single-key write does: the last
 // write is whole by then.
 
-// compactAt is how many markers under x. may pile up before a
+// defaultCompactAt is how many markers under x. may pile up before a
 // compaction, at least; more when the index has more live keys, so that
 // a compaction rewrites no more than the markers it removes. A variable
 // for tests.
-var compactAt = 10_000
+const defaultCompactAt = 10_000
 
 // countDeletes counts the markers a write leaves under x.
 func (w *Workspace) countDeletes(ops []op) {
@@ -39,20 +40,20 @@ func (w *Workspace) countDeletes(ops []op) {
 // Change records go with the index, whose queue entries they pair with;
 // snapshots only when contacts deleted outnumber the tracked ones, since
 // rewriting them means reading every one.
-func (w *Workspace) compactIfDue() error {
-	if w.markers < compactAt {
+func (w *Workspace) compactIfDue(ctx context.Context) error {
+	if w.markers < w.db.compactAt() {
 		return nil // without listing every live key, as the next test does
 	}
 	ops := w.ix.ops()
 	if w.markers < len(ops) {
 		return nil
 	}
-	err := w.compactIndex(ops)
+	err := w.compactIndex(ctx, ops)
 	if err == nil {
-		err = w.compactRecords()
+		err = w.compactRecords(ctx)
 	}
-	if err == nil && w.entryMarkers >= max(compactAt, len(w.ix.entries)) {
-		err = w.compactSnapshots()
+	if err == nil && w.entryMarkers >= max(w.db.compactAt(), len(w.ix.entries)) {
+		err = w.compactSnapshots(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
@@ -67,45 +68,40 @@ func (w *Workspace) compactIfDue() error {
 // purge what the new holder wrote: each page and the purge start with the
 // fence (see fence.go), and a compaction stops between pages once the
 // lease has ended.
-func (w *Workspace) compact(family string, rewrite func(write func([]op) error) error) error {
-	ctx, cancel := w.timeout()
-	err := w.fence(ctx, del(keyWAL))
+func (w *Workspace) compact(ctx context.Context, family string, rewrite func(write func([]op) error) error) error {
 	var last uint64
-	if err == nil {
-		last, err = w.db.wire.lastSeq(ctx)
-	}
-	cancel()
-	if err != nil {
+	err := w.timed(ctx, func(ctx context.Context) error {
+		err := w.fence(ctx, del(keyWAL))
+		if err == nil {
+			last, err = w.db.wire.lastSeq(ctx)
+		}
 		return err
-	}
-	err = rewrite(func(ops []op) error {
-		if err := w.usable(); err != nil {
-			return err
-		}
-		ctx, cancel := w.timeout()
-		defer cancel()
-		if err := w.fence(ctx, del(keyWAL)); err != nil {
-			return err
-		}
-		return w.write(ctx, ops)
 	})
 	if err != nil {
 		return err
 	}
-	if err := w.usable(); err != nil {
+	err = rewrite(func(ops []op) error {
+		return w.timed(ctx, func(ctx context.Context) error {
+			if err := w.fence(ctx, del(keyWAL)); err != nil {
+				return err
+			}
+			return w.write(ctx, ops)
+		})
+	})
+	if err != nil {
 		return err
 	}
-	ctx, cancel = w.timeout()
-	defer cancel()
-	if err := w.fence(ctx, del(keyWAL)); err != nil {
-		return err
-	}
-	return w.purge(ctx, family, last+1)
+	return w.timed(ctx, func(ctx context.Context) error {
+		if err := w.fence(ctx, del(keyWAL)); err != nil {
+			return err
+		}
+		return w.purge(ctx, family, last+1)
+	})
 }
 
 // compactIndex compacts the keys under x. from the index.
-func (w *Workspace) compactIndex(live []op) error {
-	return w.compact(indexKeys, func(write func([]op) error) error {
+func (w *Workspace) compactIndex(ctx context.Context, live []op) error {
+	return w.compact(ctx, indexKeys, func(write func([]op) error) error {
 		for page := range slices.Chunk(live, 1000) {
 			if err := write(page); err != nil {
 				return err
@@ -117,7 +113,7 @@ func (w *Workspace) compactIndex(live []op) error {
 
 // compactRecords compacts the change records: those a queue or a dead
 // letter needs are live.
-func (w *Workspace) compactRecords() error {
+func (w *Workspace) compactRecords(ctx context.Context) error {
 	seqs := slices.Sorted(maps.Keys(w.ix.refs))
 	for seq := range w.ix.dead {
 		if len(w.ix.refs[seq]) == 0 {
@@ -128,23 +124,23 @@ func (w *Workspace) compactRecords() error {
 	for i, seq := range seqs {
 		keys[i] = changeKey(seq)
 	}
-	return w.compactRead("c.>", keys)
+	return w.compactRead(ctx, "c.>", keys)
 }
 
-func (w *Workspace) compactSnapshots() error {
+func (w *Workspace) compactSnapshots(ctx context.Context) error {
 	keys := make([]string, 0, len(w.ix.entries))
 	for id := range w.ix.entries {
 		keys = append(keys, snapshotKey(id))
 	}
-	return w.compactRead("s.>", keys)
+	return w.compactRead(ctx, "s.>", keys)
 }
 
 // compactRead compacts a family whose live keys' values are read from the
 // bucket, a page at a time.
-func (w *Workspace) compactRead(family string, keys []string) error {
-	return w.compact(family, func(write func([]op) error) error {
+func (w *Workspace) compactRead(ctx context.Context, family string, keys []string) error {
+	return w.compact(ctx, family, func(write func([]op) error) error {
 		for page := range slices.Chunk(keys, backfillPage) {
-			values, err := w.get(page...)
+			values, err := w.get(ctx, page...)
 			if err != nil {
 				return err
 			}

@@ -24,33 +24,32 @@ func streamMessages(t *testing.T, db *DB) uint64 {
 // outnumber the live keys: the run's record compacts them away, and the
 // state reads the same, before and after opening it again.
 func TestCompactionRemovesMarkers(t *testing.T) {
-	defer func(n int) { compactAt = n }(compactAt)
-	compactAt = 50
 	_, js := newServer(t)
 	db := openDB(t, js, Options{})
+	db.hooks.compactAt = 50
 	w := openWorkspace(t, db, "acme")
-	ok(t, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))
-	ok(t, w.RegisterSink("gone", state.SinkInfo{Type: "csv"}))
-	ok(t, w.Commit(bigBatch(100)))
-	ok(t, w.Memo("gone").Put("0001", []byte("m")))
-	q, err := w.Queue("a", 0, 100)
+	ok(t, w.RegisterSink(t.Context(), "a", state.SinkInfo{Type: "csv"}))
+	ok(t, w.RegisterSink(t.Context(), "gone", state.SinkInfo{Type: "csv"}))
+	ok(t, w.Commit(t.Context(), bigBatch(100)))
+	ok(t, w.Memo("gone").Put(t.Context(), "0001", []byte("m")))
+	q, err := w.Queue(t.Context(), "a", 0, 100)
 	ok(t, err)
 	var seqs []uint64
 	for _, c := range q[:90] {
 		seqs = append(seqs, c.Seq)
 	}
-	ok(t, w.Ack("a", seqs))
-	ok(t, w.Bury("a", []state.Burial{{Seq: q[90].Seq, Error: "422", At: at}}))
-	ok(t, w.DropSink("gone"))
+	ok(t, w.Ack(t.Context(), "a", seqs))
+	ok(t, w.Bury(t.Context(), "a", []state.Burial{{Seq: q[90].Seq, Error: "422", At: at}}))
+	ok(t, w.DropSink(t.Context(), "gone"))
 	var deletions []state.Detected
 	for _, d := range bigBatch(60)[:60] {
 		deletions = append(deletions, detected(d.Change.Contact.ID, contact.Deleted, ""))
 	}
-	ok(t, w.Commit(deletions))
+	ok(t, w.Commit(t.Context(), deletions))
 	before := dump(t, db, "acme")
 	msgs := streamMessages(t, db)
 
-	ok(t, w.RecordRun(state.Run{FinishedAt: at, Result: state.RunSucceeded}))
+	ok(t, w.RecordRun(t.Context(), state.Run{FinishedAt: at, Result: state.RunSucceeded}))
 	view := viewOf(t, w)
 	after := dump(t, db, "acme")
 	delete(after, keyMeta)

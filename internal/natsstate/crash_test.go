@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,47 +40,52 @@ func ok(t testing.TB, err error) {
 // queues, a dead letter, a memo, a disabled sink.
 func crashSetup(t testing.TB, w *Workspace) {
 	t.Helper()
-	ok(t, w.RegisterSink("a", state.SinkInfo{Type: "webhook"}))
-	ok(t, w.RegisterSink("b", state.SinkInfo{Type: "csv"}))
-	ok(t, w.Commit([]state.Detected{detected("1", contact.Created, "x"), detected("2", contact.Created, "x"), detected("3", contact.Created, "x")}))
-	ok(t, w.Bury("a", []state.Burial{{Seq: 1, Error: "422", At: at}, {Seq: 2, Error: "422", At: at}}))
-	ok(t, w.Commit([]state.Detected{detected("2", contact.Updated, "yy"), detected("3", contact.Deleted, "")}))
-	ok(t, w.Memo("b").Put("1", []byte("href")))
-	ok(t, w.UpdateSink("a", func(info *state.SinkInfo) { info.Disabled = "410" }))
+	ok(t, w.RegisterSink(t.Context(), "a", state.SinkInfo{Type: "webhook"}))
+	ok(t, w.RegisterSink(t.Context(), "b", state.SinkInfo{Type: "csv"}))
+	ok(t, w.Commit(t.Context(), []state.Detected{detected("1", contact.Created, "x"), detected("2", contact.Created, "x"), detected("3", contact.Created, "x")}))
+	ok(t, w.Bury(t.Context(), "a", []state.Burial{{Seq: 1, Error: "422", At: at}, {Seq: 2, Error: "422", At: at}}))
+	ok(t, w.Commit(t.Context(), []state.Detected{detected("2", contact.Updated, "yy"), detected("3", contact.Deleted, "")}))
+	ok(t, w.Memo("b").Put(t.Context(), "1", []byte("href")))
+	ok(t, w.UpdateSink(t.Context(), "a", func(info *state.SinkInfo) { info.Disabled = "410" }))
 }
 
 // crashOps are the writes a crash may interrupt, each after crashSetup.
 var crashOps = []struct {
 	name string
-	op   func(w *Workspace) error
+	op   func(ctx context.Context, w *Workspace) error
 }{
-	{"commit", func(w *Workspace) error {
-		return w.Commit([]state.Detected{
+	{"commit", func(ctx context.Context, w *Workspace) error {
+		return w.Commit(ctx, []state.Detected{
 			detected("4", contact.Created, "z"), detected("1", contact.Updated, "zz"), detected("2", contact.Deleted, ""),
 		})
 	}},
-	{"touch", func(w *Workspace) error {
-		return w.Touch([]state.Touch{{ID: "1", Entry: state.Entry{Raw: [16]byte{7}}}, {ID: "2", Entry: state.Entry{Raw: [16]byte{8}}}})
+	{"touch", func(ctx context.Context, w *Workspace) error {
+		return w.Touch(ctx, []state.Touch{{ID: "1", Entry: state.Entry{Raw: [16]byte{7}}}, {ID: "2", Entry: state.Entry{Raw: [16]byte{8}}}})
 	}},
-	{"ack", func(w *Workspace) error { return w.Ack("b", []uint64{1, 2, 4}) }},
-	{"ack-last-reference", func(w *Workspace) error { return w.Ack("a", []uint64{3, 4, 5}) }},
-	{"bury", func(w *Workspace) error {
-		return w.Bury("b", []state.Burial{{Seq: 1, Error: "400", At: at}, {Seq: 4, Error: "400", At: at}})
+	{"ack", func(ctx context.Context, w *Workspace) error { return w.Ack(ctx, "b", []uint64{1, 2, 4}) }},
+	{"ack-last-reference", func(ctx context.Context, w *Workspace) error { return w.Ack(ctx, "a", []uint64{3, 4, 5}) }},
+	{"bury", func(ctx context.Context, w *Workspace) error {
+		return w.Bury(ctx, "b", []state.Burial{{Seq: 1, Error: "400", At: at}, {Seq: 4, Error: "400", At: at}})
 	}},
-	{"redeliver", func(w *Workspace) error { _, err := w.Redeliver("a", ""); return err }},
-	{"redeliver-one", func(w *Workspace) error { _, err := w.Redeliver("a", "msg_created2"); return err }},
-	{"drop-sink", func(w *Workspace) error { return w.DropSink("b") }},
-	{"drop-sink-with-letters", func(w *Workspace) error { return w.DropSink("a") }},
-	{"register-again", func(w *Workspace) error { return w.RegisterSink("b", state.SinkInfo{Type: "csv", Target: "new"}) }},
-	{"backfill", func(w *Workspace) error {
-		if err := w.RegisterSink("c", state.SinkInfo{Type: "csv", Backfilling: true}); err != nil {
+	{"redeliver", func(ctx context.Context, w *Workspace) error { _, err := w.Redeliver(ctx, "a", ""); return err }},
+	{"redeliver-one", func(ctx context.Context, w *Workspace) error {
+		_, err := w.Redeliver(ctx, "a", "msg_created2")
+		return err
+	}},
+	{"drop-sink", func(ctx context.Context, w *Workspace) error { return w.DropSink(ctx, "b") }},
+	{"drop-sink-with-letters", func(ctx context.Context, w *Workspace) error { return w.DropSink(ctx, "a") }},
+	{"register-again", func(ctx context.Context, w *Workspace) error {
+		return w.RegisterSink(ctx, "b", state.SinkInfo{Type: "csv", Target: "new"})
+	}},
+	{"backfill", func(ctx context.Context, w *Workspace) error {
+		if err := w.RegisterSink(ctx, "c", state.SinkInfo{Type: "csv", Backfilling: true}); err != nil {
 			return err
 		}
 		n := 0
-		_, err := w.Backfill("c", at, func() string { n++; return fmt.Sprint("msg_b", n) })
+		_, err := w.Backfill(ctx, "c", at, func() string { n++; return fmt.Sprint("msg_b", n) })
 		return err
 	}},
-	{"begin-imports", func(w *Workspace) error { return w.BeginImports([]string{"f1", "f2", "f3"}) }},
+	{"begin-imports", func(ctx context.Context, w *Workspace) error { return w.BeginImports(ctx, []string{"f1", "f2", "f3"}) }},
 }
 
 // errCrash is what the injected failures return.
@@ -87,9 +93,9 @@ var errCrash = errors.New("injected crash")
 
 // failAtHit makes the nth hit of point fail, and the write with it; n 0
 // fails none. It returns the count of hits so far.
-func failAtHit(t *testing.T, point string, n int) *int {
+func failAtHit(t *testing.T, db *DB, point string, n int) *int {
 	hits := 0
-	failAt = func(p string) error {
+	db.hooks.failAt = func(p string) error {
 		if p != point {
 			return nil
 		}
@@ -98,7 +104,7 @@ func failAtHit(t *testing.T, point string, n int) *int {
 		}
 		return nil
 	}
-	t.Cleanup(func() { failAt = nil })
+	t.Cleanup(func() { db.hooks.failAt = nil })
 	return &hits
 }
 
@@ -124,8 +130,8 @@ func TestCrashedWriteIsFinishedOnOpen(t *testing.T) {
 			t.Run(tt.name+"/"+point, func(t *testing.T) {
 				w, ref := fresh(t)
 				before := dump(t, db, ref)
-				hits := failAtHit(t, point, 0)
-				ok(t, tt.op(w))
+				hits := failAtHit(t, db, point, 0)
+				ok(t, tt.op(t.Context(), w))
 				writes := *hits
 				want := dump(t, db, ref)
 				if maps.Equal(before, want) || writes == 0 {
@@ -137,11 +143,11 @@ func TestCrashedWriteIsFinishedOnOpen(t *testing.T) {
 				}
 				crash := func(n int) (*Workspace, string) {
 					w, name := fresh(t)
-					failAtHit(t, point, n)
-					if err := tt.op(w); !errors.Is(err, errCrash) {
+					failAtHit(t, db, point, n)
+					if err := tt.op(t.Context(), w); !errors.Is(err, errCrash) {
 						t.Fatalf("write %d: the crash did not happen: %v", n, err)
 					}
-					failAt = nil
+					db.hooks.failAt = nil
 					return w, name
 				}
 				for n := first; n <= writes; n++ {
@@ -150,7 +156,7 @@ func TestCrashedWriteIsFinishedOnOpen(t *testing.T) {
 					w, name := crash(n)
 					openWorkspace(t, db, name)
 					checkDump(t, n, dump(t, db, name), want)
-					if _, err := w.Checkpoint(); !errors.Is(err, ErrFenced) {
+					if _, err := w.Checkpoint(t.Context()); !errors.Is(err, ErrFenced) {
 						t.Errorf("write %d: the failed handle, once another was opened: %v, want it fenced out", n, err)
 					}
 					// The handle that failed, alone, loads itself again.
@@ -184,24 +190,24 @@ func checkDump(t *testing.T, write int, got, want map[string]string) {
 func viewOf(t testing.TB, w *Workspace) []string {
 	t.Helper()
 	var out []string
-	cp, err := w.Checkpoint()
+	cp, err := w.Checkpoint(t.Context())
 	ok(t, err)
 	for _, id := range slices.Sorted(maps.Keys(cp)) {
 		out = append(out, fmt.Sprintf("entry %s %x", id, cp[id].Encode()))
 	}
-	sinks, err := w.Sinks()
+	sinks, err := w.Sinks(t.Context())
 	ok(t, err)
 	for _, name := range slices.Sorted(maps.Keys(sinks)) {
-		q, err := w.Queue(name, 0, 1000)
+		q, err := w.Queue(t.Context(), name, 0, 1000)
 		ok(t, err)
 		for _, c := range q {
 			out = append(out, fmt.Sprintf("sink %s %d %s %s %s", name, c.Seq, c.Change.ID, c.Change.Kind, c.Change.Contact.Raw))
 		}
-		n, err := w.Memo(name).Len()
+		n, err := w.Memo(name).Len(t.Context())
 		ok(t, err)
 		out = append(out, fmt.Sprintf("sink %s %+v memos %d", name, sinks[name], n))
 	}
-	st, err := w.Status()
+	st, err := w.Status(t.Context())
 	ok(t, err)
 	b, err := json.Marshal(st)
 	ok(t, err)

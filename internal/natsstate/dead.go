@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,11 +11,11 @@ import (
 )
 
 // Bury moves changes from a sink's queue to its dead letters.
-func (w *Workspace) Bury(sink string, burials []state.Burial) error {
+func (w *Workspace) Bury(ctx context.Context, sink string, burials []state.Burial) error {
 	if len(burials) == 0 {
 		return nil
 	}
-	return w.do("bury for sink "+sink, func() error {
+	return w.do(ctx, "bury for sink "+sink, func(ctx context.Context) error {
 		gen, g, err := w.ix.sink(sink)
 		if err != nil {
 			return err
@@ -29,28 +30,28 @@ func (w *Workspace) Bury(sink string, burials []state.Burial) error {
 			if g.queue.has(burial.Seq) {
 				ops = append(ops, w.unqueue(gen, burial.Seq, 1)...)
 			}
-			if err := b.add(fmt.Sprint("change ", burial.Seq), ops...); err != nil {
+			if err := b.add(ctx, fmt.Sprint("change ", burial.Seq), ops...); err != nil {
 				return err
 			}
 		}
-		return b.done()
+		return b.done(ctx)
 	})
 }
 
 // Redeliver puts a sink's dead letters back in its queue, under their own
 // sequence numbers: the one whose change id is event, or every one when
 // event is empty. Each goes back carrying its contact as it is now (see
-// state.Workspace.Redeliver). It enables the sink again, and returns how
+// state.Store.Redeliver). It enables the sink again, and returns how
 // many letters moved.
-func (w *Workspace) Redeliver(sink, event string) (int, error) {
+func (w *Workspace) Redeliver(ctx context.Context, sink, event string) (int, error) {
 	moved := 0
-	err := w.do("redeliver to sink "+sink, func() error {
+	err := w.do(ctx, "redeliver to sink "+sink, func(ctx context.Context) error {
 		gen, g, err := w.ix.sink(sink)
 		if err != nil {
 			return err
 		}
 		seqs := slices.Sorted(maps.Keys(g.dead))
-		records, err := w.records(seqs)
+		records, err := w.records(ctx, seqs)
 		if err != nil {
 			return err
 		}
@@ -63,7 +64,7 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 		if event != "" && len(picked) == 0 {
 			return fmt.Errorf("dead letter %q: %w", event, state.ErrNotFound)
 		}
-		now, err := w.currentSnapshots(records, picked)
+		now, err := w.currentSnapshots(ctx, records, picked)
 		if err != nil {
 			return err
 		}
@@ -73,20 +74,20 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 			r.Refresh(now[i])
 			refs := append(slices.Clone(w.ix.refs[seq]), gen)
 			ops := []op{putJSON(changeKey(seq), r), putJSON(queueKey(seq), refs), del(deadKey(gen, seq))}
-			if err := b.add(fmt.Sprint("change ", seq), ops...); err != nil {
+			if err := b.add(ctx, fmt.Sprint("change ", seq), ops...); err != nil {
 				return err
 			}
 		}
 		moved = len(picked)
 		// The sink is enabled with the last chunk.
-		return b.done(w.updateOp(sink, func(info *state.SinkInfo) { info.Disabled = "" }))
+		return b.done(ctx, w.updateOp(sink, func(info *state.SinkInfo) { info.Disabled = "" }))
 	})
 	return moved, err
 }
 
 // currentSnapshots reads, for the picked records, their contact's snapshot
 // as it is now (nil when the contact is gone).
-func (w *Workspace) currentSnapshots(records []state.Record, picked []int) (map[int][]byte, error) {
+func (w *Workspace) currentSnapshots(ctx context.Context, records []state.Record, picked []int) (map[int][]byte, error) {
 	ids := make(map[int]string, len(picked))
 	var all []string
 	for _, i := range picked {
@@ -97,7 +98,7 @@ func (w *Workspace) currentSnapshots(records []state.Record, picked []int) (map[
 		ids[i] = c.ID
 		all = append(all, c.ID)
 	}
-	snaps, err := w.snapshots(all)
+	snaps, err := w.snapshots(ctx, all)
 	if err != nil {
 		return nil, err
 	}

@@ -80,11 +80,9 @@ const takeOverTries = 5
 
 // takeOver makes this Workspace the workspace's writer, and replays the
 // write-ahead record the wal key holds, if any. The caller holds w.mu.
-func (w *Workspace) takeOver() error {
+func (w *Workspace) takeOver(ctx context.Context) error {
 	for try := 1; ; try++ {
-		ctx, cancel := w.timeout()
-		err := w.claim(ctx)
-		cancel()
+		err := w.timed(ctx, w.claim)
 		if !errors.Is(err, errLost) || try == takeOverTries {
 			return err
 		}
@@ -110,7 +108,7 @@ func (w *Workspace) claim(ctx context.Context) error {
 		mark = put(keyWAL, last.value)
 	}
 	w.walSeq = last.seq
-	if err := hit("take-over"); err != nil {
+	if err := w.hit("take-over"); err != nil {
 		return err
 	}
 	if err := w.writeIf(ctx, mark); err != nil {

@@ -17,19 +17,21 @@ import (
 // a run or a command makes, single-key writes and compaction included.
 var writes = append(slices.Clone(crashOps), []struct {
 	name string
-	op   func(w *Workspace) error
+	op   func(ctx context.Context, w *Workspace) error
 }{
-	{"record-run", func(w *Workspace) error { return w.RecordRun(state.Run{FinishedAt: at, Result: state.RunSucceeded}) }},
-	{"update-sink", func(w *Workspace) error {
-		return w.UpdateSink("b", func(info *state.SinkInfo) { info.LastError = "late" })
+	{"record-run", func(ctx context.Context, w *Workspace) error {
+		return w.RecordRun(ctx, state.Run{FinishedAt: at, Result: state.RunSucceeded})
 	}},
-	{"memo-put", func(w *Workspace) error { return w.Memo("b").Put("2", []byte("late")) }},
-	{"memo-delete", func(w *Workspace) error { return w.Memo("b").Delete("1") }},
-	{"record-import", func(w *Workspace) error { return w.RecordImport("f9", "9") }},
-	{"compact", func(w *Workspace) error {
-		return w.do("compact", func() error {
-			w.markers = max(compactAt, 1_000_000)
-			return w.compactIfDue()
+	{"update-sink", func(ctx context.Context, w *Workspace) error {
+		return w.UpdateSink(ctx, "b", func(info *state.SinkInfo) { info.LastError = "late" })
+	}},
+	{"memo-put", func(ctx context.Context, w *Workspace) error { return w.Memo("b").Put(ctx, "2", []byte("late")) }},
+	{"memo-delete", func(ctx context.Context, w *Workspace) error { return w.Memo("b").Delete(ctx, "1") }},
+	{"record-import", func(ctx context.Context, w *Workspace) error { return w.RecordImport(ctx, "f9", "9") }},
+	{"compact", func(ctx context.Context, w *Workspace) error {
+		return w.do(ctx, "compact", func(ctx context.Context) error {
+			w.markers = max(w.db.compactAt(), 1_000_000)
+			return w.compactIfDue(ctx)
 		})
 	}},
 }...)
@@ -52,11 +54,11 @@ func TestEndedContextWritesNothing(t *testing.T) {
 			crashSetup(t, w)
 			cancel(errLeaseLost)
 			before := lastSeq(t, js, db)
-			err = tt.op(w)
+			err = tt.op(t.Context(), w)
 			if !errors.Is(err, context.Canceled) || !errors.Is(err, errLeaseLost) || !strings.HasPrefix(err.Error(), "natsstate: workspace "+name+": ") {
 				t.Errorf("err = %v, want the context's, with its cause", err)
 			}
-			if _, err := w.Checkpoint(); !errors.Is(err, context.Canceled) {
+			if _, err := w.Checkpoint(ctx); !errors.Is(err, context.Canceled) {
 				t.Errorf("a read after the context ended: %v", err)
 			}
 			if after := lastSeq(t, js, db); after != before {
@@ -86,9 +88,9 @@ func TestContextEndingMidCommitStopsBetweenChunks(t *testing.T) {
 	defer cancel()
 	w, err := db.Workspace(ctx, "acme")
 	ok(t, err)
-	ok(t, w.RegisterSink("a", state.SinkInfo{Type: "csv"}))
+	ok(t, w.RegisterSink(ctx, "a", state.SinkInfo{Type: "csv"}))
 	hits, atCancel := 0, uint64(0)
-	failAt = func(point string) error {
+	db.hooks.failAt = func(point string) error {
 		if point == "wal" {
 			if hits++; hits == 2 {
 				cancel()
@@ -97,18 +99,18 @@ func TestContextEndingMidCommitStopsBetweenChunks(t *testing.T) {
 		}
 		return nil
 	}
-	t.Cleanup(func() { failAt = nil })
-	if err := w.Commit(bigBatch(1000)); !errors.Is(err, context.Canceled) {
+	t.Cleanup(func() { db.hooks.failAt = nil })
+	if err := w.Commit(ctx, bigBatch(1000)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("commit: %v", err)
 	}
-	failAt = nil
+	db.hooks.failAt = nil
 	if hits != 2 {
 		t.Fatalf("%d chunks begun", hits)
 	}
 	if after := lastSeq(t, js, db); after != atCancel {
 		t.Errorf("%d messages sent after the context ended", after-atCancel)
 	}
-	cp, err := openWorkspace(t, db, "acme").Checkpoint()
+	cp, err := openWorkspace(t, db, "acme").Checkpoint(t.Context())
 	ok(t, err)
 	if len(cp) == 0 || len(cp) >= 1000 {
 		t.Errorf("%d contacts committed, want those of the first two chunks", len(cp))
@@ -124,7 +126,7 @@ func TestDBCloseEndsItsWorkspaces(t *testing.T) {
 	crashSetup(t, w)
 	before := lastSeq(t, js, db)
 	ok(t, db.Close())
-	if err := w.RecordRun(state.Run{FinishedAt: at}); !errors.Is(err, ErrClosed) {
+	if err := w.RecordRun(t.Context(), state.Run{FinishedAt: at}); !errors.Is(err, ErrClosed) {
 		t.Errorf("err = %v, want ErrClosed", err)
 	}
 	if _, err := db.Workspace(context.Background(), "acme"); !errors.Is(err, ErrClosed) {
@@ -149,7 +151,7 @@ func TestSecondWorkspaceFencesTheFirst(t *testing.T) {
 			crashSetup(t, old)
 			holder := openWorkspace(t, db, name)
 			before := lastSeq(t, js, db)
-			err := tt.op(old)
+			err := tt.op(t.Context(), old)
 			if !errors.Is(err, ErrFenced) || err.Error() != "natsstate: workspace "+name+": another instance has written it since this one loaded it" {
 				t.Errorf("err = %v, want it fenced out", err)
 			}
@@ -157,11 +159,11 @@ func TestSecondWorkspaceFencesTheFirst(t *testing.T) {
 				t.Errorf("the fenced Workspace wrote %d messages", after-before)
 			}
 			// For good: it does not load itself again.
-			if _, err := old.Checkpoint(); !errors.Is(err, ErrFenced) {
+			if _, err := old.Checkpoint(t.Context()); !errors.Is(err, ErrFenced) {
 				t.Errorf("then a read: %v", err)
 			}
-			ok(t, tt.op(holder))
-			if err := old.RecordRun(state.Run{FinishedAt: at}); !errors.Is(err, ErrFenced) {
+			ok(t, tt.op(t.Context(), holder))
+			if err := old.RecordRun(t.Context(), state.Run{FinishedAt: at}); !errors.Is(err, ErrFenced) {
 				t.Errorf("after the holder's write: %v", err)
 			}
 		})
@@ -174,21 +176,20 @@ func TestSecondWorkspaceFencesTheFirst(t *testing.T) {
 // index and purged the new holder's keys (50 contacts, none pending);
 // fenced, it writes nothing.
 func TestStaleCompactionPurgesNothing(t *testing.T) {
-	defer func(n int) { compactAt = n }(compactAt)
-	compactAt = 10
 	_, js := newServer(t)
 	db := openDB(t, js, Options{})
+	db.hooks.compactAt = 10
 	old := openWorkspace(t, db, "acme")
-	ok(t, old.RegisterSink("a", state.SinkInfo{Type: "csv"}))
+	ok(t, old.RegisterSink(t.Context(), "a", state.SinkInfo{Type: "csv"}))
 	for range 2 {
-		ok(t, old.Commit(bigBatch(50)))
-		q, err := old.Queue("a", 0, 100)
+		ok(t, old.Commit(t.Context(), bigBatch(50)))
+		q, err := old.Queue(t.Context(), "a", 0, 100)
 		ok(t, err)
 		var seqs []uint64
 		for _, c := range q {
 			seqs = append(seqs, c.Seq)
 		}
-		ok(t, old.Ack("a", seqs)) // 50 markers under x.
+		ok(t, old.Ack(t.Context(), "a", seqs)) // 50 markers under x.
 	}
 
 	holder := openWorkspace(t, db, "acme")
@@ -196,15 +197,15 @@ func TestStaleCompactionPurgesNothing(t *testing.T) {
 	for _, id := range []string{"n1", "n2", "n3", "n4", "n5"} {
 		more = append(more, detected(id, contact.Created, "new"))
 	}
-	ok(t, holder.Commit(more))
+	ok(t, holder.Commit(t.Context(), more))
 
-	if err := old.RecordRun(state.Run{FinishedAt: at, Result: state.RunSucceeded}); !errors.Is(err, ErrFenced) {
+	if err := old.RecordRun(t.Context(), state.Run{FinishedAt: at, Result: state.RunSucceeded}); !errors.Is(err, ErrFenced) {
 		t.Errorf("the stale run's record: %v, want it fenced out", err)
 	}
 	w := openWorkspace(t, db, "acme")
-	cp, err := w.Checkpoint()
+	cp, err := w.Checkpoint(t.Context())
 	ok(t, err)
-	pending, err := w.Pending("a")
+	pending, err := w.Pending(t.Context(), "a")
 	ok(t, err)
 	if len(cp) != 55 || pending != 5 {
 		t.Errorf("%d contacts, %d pending; want 55 and 5", len(cp), pending)
@@ -222,7 +223,7 @@ func TestStaleWriteAfterTakeOver(t *testing.T) {
 	db := openDB(t, js, Options{})
 	ref := openWorkspace(t, db, "ref")
 	crashSetup(t, ref)
-	ok(t, crashOps[0].op(ref))
+	ok(t, crashOps[0].op(t.Context(), ref))
 	want := dump(t, db, "ref")
 	for i, point := range []string{"wal", "apply"} {
 		name := []string{"w1", "w2"}[i]
@@ -230,17 +231,17 @@ func TestStaleWriteAfterTakeOver(t *testing.T) {
 			stale := openWorkspace(t, db, name)
 			crashSetup(t, stale)
 			var holder *Workspace
-			failAt = func(p string) error {
+			db.hooks.failAt = func(p string) error {
 				if p == point && holder == nil {
 					holder = openWorkspace(t, db, name)
 				}
 				return nil
 			}
-			t.Cleanup(func() { failAt = nil })
-			ok(t, crashOps[0].op(stale)) // the commit: its puts are not fenced
-			failAt = nil
+			t.Cleanup(func() { db.hooks.failAt = nil })
+			ok(t, crashOps[0].op(t.Context(), stale)) // the commit: its puts are not fenced
+			db.hooks.failAt = nil
 			checkDump(t, 0, dump(t, db, name), want)
-			if err := stale.RecordRun(state.Run{FinishedAt: at}); !errors.Is(err, ErrFenced) {
+			if err := stale.RecordRun(t.Context(), state.Run{FinishedAt: at}); !errors.Is(err, ErrFenced) {
 				t.Errorf("the stale writer's next write: %v", err)
 			}
 			if got, want := viewOf(t, holder), viewOf(t, openWorkspace(t, db, name)); !slices.Equal(got, want) {
@@ -259,20 +260,20 @@ func TestTakeOverReadsAgain(t *testing.T) {
 	db := openDB(t, js, Options{})
 	ref := openWorkspace(t, db, "ref")
 	crashSetup(t, ref)
-	ok(t, crashOps[0].op(ref))
+	ok(t, crashOps[0].op(t.Context(), ref))
 	want := dump(t, db, "ref")
 
 	stale := openWorkspace(t, db, "acme")
 	crashSetup(t, stale)
 	takeOvers, staleWriting := 0, false
-	failAt = func(p string) error {
+	db.hooks.failAt = func(p string) error {
 		switch {
 		case p == "take-over":
 			if takeOvers++; takeOvers == 1 {
 				// The stale write is stored whole, and its puts never
 				// sent, as if the stale writer froze just then.
 				staleWriting = true
-				if err := crashOps[0].op(stale); !errors.Is(err, errCrash) {
+				if err := crashOps[0].op(t.Context(), stale); !errors.Is(err, errCrash) {
 					t.Errorf("the stale write: %v", err)
 				}
 				staleWriting = false
@@ -282,17 +283,17 @@ func TestTakeOverReadsAgain(t *testing.T) {
 		}
 		return nil
 	}
-	t.Cleanup(func() { failAt = nil })
+	t.Cleanup(func() { db.hooks.failAt = nil })
 	holder := openWorkspace(t, db, "acme")
-	failAt = nil
+	db.hooks.failAt = nil
 	if takeOvers != 2 {
 		t.Errorf("%d tries to take the workspace over, want 2", takeOvers)
 	}
 	checkDump(t, 0, dump(t, db, "acme"), want)
-	if _, err := stale.Checkpoint(); !errors.Is(err, ErrFenced) {
+	if _, err := stale.Checkpoint(t.Context()); !errors.Is(err, ErrFenced) {
 		t.Errorf("the stale writer, broken, loads itself again: %v", err)
 	}
-	_, err := holder.Checkpoint()
+	_, err := holder.Checkpoint(t.Context())
 	ok(t, err)
 }
 

@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,22 +11,22 @@ import (
 
 // ImportedContact returns what the ledger knows of the record with the
 // fingerprint, and whether it knows anything.
-func (w *Workspace) ImportedContact(fingerprint string) (state.Import, bool, error) {
+func (w *Workspace) ImportedContact(ctx context.Context, fingerprint string) (state.Import, bool, error) {
 	var (
 		imp   state.Import
 		found bool
 	)
-	err := w.do("import ledger", func() error {
+	err := w.do(ctx, "import ledger", func(ctx context.Context) error {
 		var err error
-		imp, found, err = w.imported(fingerprint)
+		imp, found, err = w.imported(ctx, fingerprint)
 		return err
 	})
 	return imp, found, err
 }
 
-func (w *Workspace) imported(fingerprint string) (state.Import, bool, error) {
+func (w *Workspace) imported(ctx context.Context, fingerprint string) (state.Import, bool, error) {
 	var imp state.Import
-	values, err := w.get(importKey(fingerprint))
+	values, err := w.get(ctx, importKey(fingerprint))
 	if err != nil || values[0] == nil {
 		return imp, false, err
 	}
@@ -37,36 +38,36 @@ func (w *Workspace) imported(fingerprint string) (state.Import, bool, error) {
 
 // BeginImports marks the records as pending, in one write (chunked when
 // big), before their creates are sent.
-func (w *Workspace) BeginImports(fingerprints []string) error {
-	return w.do("begin imports", func() error {
+func (w *Workspace) BeginImports(ctx context.Context, fingerprints []string) error {
+	return w.do(ctx, "begin imports", func(ctx context.Context) error {
 		b := w.batch(nil)
 		for _, fp := range fingerprints {
-			if err := b.add("import "+fp, putJSON(importKey(fp), state.Import{})); err != nil {
+			if err := b.add(ctx, "import "+fp, putJSON(importKey(fp), state.Import{})); err != nil {
 				return err
 			}
 		}
-		return b.done()
+		return b.done(ctx)
 	})
 }
 
 // RecordImport records that the record was created as the contact id.
-func (w *Workspace) RecordImport(fingerprint, contactID string) error {
-	return w.do("record import", func() error {
+func (w *Workspace) RecordImport(ctx context.Context, fingerprint, contactID string) error {
+	return w.do(ctx, "record import", func(ctx context.Context) error {
 		if contactID == "" {
 			return errors.New("empty contact id")
 		}
-		return w.set(putJSON(importKey(fingerprint), state.Import{ContactID: contactID}))
+		return w.set(ctx, putJSON(importKey(fingerprint), state.Import{ContactID: contactID}))
 	})
 }
 
 // AbandonImport forgets a pending import whose create certainly did not
 // happen. A recorded contact is left alone.
-func (w *Workspace) AbandonImport(fingerprint string) error {
-	return w.do("abandon import", func() error {
-		imp, found, err := w.imported(fingerprint)
+func (w *Workspace) AbandonImport(ctx context.Context, fingerprint string) error {
+	return w.do(ctx, "abandon import", func(ctx context.Context) error {
+		imp, found, err := w.imported(ctx, fingerprint)
 		if err != nil || !found || !imp.Pending() {
 			return err
 		}
-		return w.set(del(importKey(fingerprint)))
+		return w.set(ctx, del(importKey(fingerprint)))
 	})
 }

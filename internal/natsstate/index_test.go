@@ -150,12 +150,10 @@ func TestAWatchSignallingEarlyLoadsTheWholeIndex(t *testing.T) {
 	db := openDB(t, js, Options{})
 	crashSetup(t, openWorkspace(t, db, "acme"))
 	before := dump(t, db, "acme")
-	whole := watch
-	t.Cleanup(func() { watch = whole })
-	watch = watchSignallingAfter(3)
+	db.hooks.watch = watchSignallingAfter(3)
 
 	w := openWorkspace(t, db, "acme")
-	if n, err := w.Pending("b"); err != nil || n != 5 {
+	if n, err := w.Pending(t.Context(), "b"); err != nil || n != 5 {
 		t.Errorf("b pending %d, %v; want 5", n, err)
 	}
 	if after := dump(t, db, "acme"); !maps.Equal(after, before) {

@@ -2,6 +2,7 @@ package natsstate
 
 import (
 	"bytes"
+	"context"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -18,9 +19,9 @@ type Memo struct {
 func (w *Workspace) Memo(sink string) sinks.Memo { return &Memo{w: w, sink: sink} }
 
 // Get returns the contact's value, nil when there is none.
-func (m *Memo) Get(contactID string) ([]byte, error) {
+func (m *Memo) Get(ctx context.Context, contactID string) ([]byte, error) {
 	var v []byte
-	err := m.w.do("memo of sink "+m.sink, func() error {
+	err := m.w.do(ctx, "memo of sink "+m.sink, func(ctx context.Context) error {
 		_, g, err := m.w.ix.sink(m.sink)
 		if err == nil {
 			v = bytes.Clone(g.memo[contactID])
@@ -31,8 +32,8 @@ func (m *Memo) Get(contactID string) ([]byte, error) {
 }
 
 // Put sets the contact's value.
-func (m *Memo) Put(contactID string, value []byte) error {
-	return m.w.do("memo of sink "+m.sink, func() error {
+func (m *Memo) Put(ctx context.Context, contactID string, value []byte) error {
+	return m.w.do(ctx, "memo of sink "+m.sink, func(ctx context.Context) error {
 		gen, _, err := m.w.ix.sink(m.sink)
 		if err != nil {
 			return err
@@ -40,13 +41,13 @@ func (m *Memo) Put(contactID string, value []byte) error {
 		if value == nil {
 			value = []byte{}
 		}
-		return m.w.set(put(memoKey(gen, contactID), bytes.Clone(value)))
+		return m.w.set(ctx, put(memoKey(gen, contactID), bytes.Clone(value)))
 	})
 }
 
 // Delete forgets the contact's value.
-func (m *Memo) Delete(contactID string) error {
-	return m.w.do("memo of sink "+m.sink, func() error {
+func (m *Memo) Delete(ctx context.Context, contactID string) error {
+	return m.w.do(ctx, "memo of sink "+m.sink, func(ctx context.Context) error {
 		gen, g, err := m.w.ix.sink(m.sink)
 		if err != nil {
 			return err
@@ -54,14 +55,14 @@ func (m *Memo) Delete(contactID string) error {
 		if _, ok := g.memo[contactID]; !ok {
 			return nil
 		}
-		return m.w.set(del(memoKey(gen, contactID)))
+		return m.w.set(ctx, del(memoKey(gen, contactID)))
 	})
 }
 
 // Len counts the contacts with a value.
-func (m *Memo) Len() (int, error) {
+func (m *Memo) Len(ctx context.Context) (int, error) {
 	n := 0
-	err := m.w.do("memo of sink "+m.sink, func() error {
+	err := m.w.do(ctx, "memo of sink "+m.sink, func(ctx context.Context) error {
 		_, g, err := m.w.ix.sink(m.sink)
 		if err == nil {
 			n = len(g.memo)
@@ -70,5 +71,3 @@ func (m *Memo) Len() (int, error) {
 	})
 	return n, err
 }
-
-var _ sinks.Memo = (*Memo)(nil)

@@ -69,6 +69,7 @@ type DB struct {
 	// it reconnects, to send it later.
 	buffered bool
 	readOnly bool // Options.ReadOnly
+	hooks    hooks
 	// ctx ends when the DB is closed, and every Workspace with it.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -121,6 +122,36 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*DB, error
 	return db, nil
 }
 
+// hooks are where tests step in on a DB of theirs; zero elsewhere.
+type hooks struct {
+	// failAt is asked at named points of a write whether it fails there,
+	// as a crash would: "wal" once the write-ahead record is stored,
+	// "apply" once half of its keys are written, "take-over" once opening
+	// has read the wal key, before it writes it.
+	failAt func(point string) error
+	// watch replaces the watch of the index, to make one say too early
+	// that every current value was delivered.
+	watch func(ctx context.Context, kv jetstream.KeyValue, filter string) (jetstream.KeyWatcher, error)
+	// compactAt replaces defaultCompactAt, when set.
+	compactAt int
+}
+
+// watch starts a watch of the keys matching filter.
+func (db *DB) watch(ctx context.Context, filter string) (jetstream.KeyWatcher, error) {
+	if db.hooks.watch != nil {
+		return db.hooks.watch(ctx, db.kv, filter)
+	}
+	return db.kv.Watch(ctx, filter)
+}
+
+// compactAt is how many delete markers may pile up before a compaction.
+func (db *DB) compactAt() int {
+	if db.hooks.compactAt > 0 {
+		return db.hooks.compactAt
+	}
+	return defaultCompactAt
+}
+
 // ErrClosed is why the operations of a Workspace fail once its DB is
 // closed.
 var ErrClosed = errors.New("the state DB is closed")
@@ -160,20 +191,20 @@ func (db *DB) Workspace(ctx context.Context, name string) (*Workspace, error) {
 	w := db.newWorkspace(ctx, name)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.load(); err != nil {
+	if err := w.load(w.lease); err != nil {
 		w.cancel(nil)
 		return nil, err
 	}
 	return w, nil
 }
 
-// newWorkspace is a Workspace whose context ends with ctx or the DB,
-// and that has loaded nothing yet.
+// newWorkspace is a Workspace whose lease ends with ctx or the DB, and
+// that has loaded nothing yet.
 func (db *DB) newWorkspace(ctx context.Context, name string) *Workspace {
 	w := &Workspace{db: db, name: name, keys: keys{prefix: name + "."}, id: rand.Text()}
-	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	w.lease, w.cancel = context.WithCancelCause(ctx)
 	stop := context.AfterFunc(db.ctx, func() { w.cancel(context.Cause(db.ctx)) })
-	context.AfterFunc(w.ctx, func() { stop() })
+	context.AfterFunc(w.lease, func() { stop() })
 	return w
 }
 
@@ -194,7 +225,7 @@ func (db *DB) Status(ctx context.Context, name string) (state.Status, error) {
 		return state.Status{}, err
 	}
 	defer w.cancel(nil)
-	return w.Status()
+	return w.Status(ctx)
 }
 
 // reader returns a read-only Workspace of the named workspace: its index
@@ -202,7 +233,7 @@ func (db *DB) Status(ctx context.Context, name string) (state.Status, error) {
 func (db *DB) reader(ctx context.Context, name string) (*Workspace, error) {
 	w := db.newWorkspace(ctx, name)
 	w.readOnly = true
-	ix, err := w.loadIndex()
+	ix, err := w.loadIndex(ctx)
 	if err != nil {
 		w.cancel(nil)
 		return nil, fmt.Errorf("natsstate: workspace %s: read the index: %w", name, err)

@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -12,9 +13,9 @@ import (
 )
 
 // Checkpoint returns every tracked contact's entry.
-func (w *Workspace) Checkpoint() (map[string]state.Entry, error) {
+func (w *Workspace) Checkpoint(ctx context.Context) (map[string]state.Entry, error) {
 	var cp map[string]state.Entry
-	err := w.do("checkpoint", func() error {
+	err := w.do(ctx, "checkpoint", func(ctx context.Context) error {
 		cp = maps.Clone(w.ix.entries)
 		return nil
 	})
@@ -23,10 +24,10 @@ func (w *Workspace) Checkpoint() (map[string]state.Entry, error) {
 
 // Snapshots returns the stored snapshots of the given contacts; ids
 // without one are absent from the result.
-func (w *Workspace) Snapshots(ids []string) (map[string]json.RawMessage, error) {
+func (w *Workspace) Snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
 	snaps := make(map[string]json.RawMessage, len(ids))
-	err := w.do("snapshots", func() error {
-		found, err := w.snapshots(ids)
+	err := w.do(ctx, "snapshots", func(ctx context.Context) error {
+		found, err := w.snapshots(ctx, ids)
 		for id, s := range found {
 			snaps[id] = s
 		}
@@ -36,7 +37,7 @@ func (w *Workspace) Snapshots(ids []string) (map[string]json.RawMessage, error) 
 }
 
 // snapshots reads the snapshots of the tracked contacts among ids.
-func (w *Workspace) snapshots(ids []string) (map[string]json.RawMessage, error) {
+func (w *Workspace) snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
 	var tracked, keys []string
 	for _, id := range ids {
 		if _, ok := w.ix.entries[id]; ok {
@@ -44,7 +45,7 @@ func (w *Workspace) snapshots(ids []string) (map[string]json.RawMessage, error) 
 			keys = append(keys, snapshotKey(id))
 		}
 	}
-	values, err := w.get(keys...)
+	values, err := w.get(ctx, keys...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +62,8 @@ func (w *Workspace) snapshots(ids []string) (map[string]json.RawMessage, error) 
 // and snapshot with its change record and its place in every registered
 // sink's queue, in chunks that are each written whole. A crash between
 // chunks leaves the later contacts as they were, to be detected again.
-func (w *Workspace) Commit(batch []state.Detected) error {
-	return w.do("commit", func() error {
+func (w *Workspace) Commit(ctx context.Context, batch []state.Detected) error {
+	return w.do(ctx, "commit", func(ctx context.Context) error {
 		b := w.batch(func(int) []op { return []op{putJSON(keyMeta, w.ix.meta)} })
 		gens := w.ix.live()
 		for _, d := range batch {
@@ -77,24 +78,24 @@ func (w *Workspace) Commit(batch []state.Detected) error {
 			if len(gens) > 0 { // with no sink, nothing would read the record
 				ops = append(ops, putJSON(changeKey(seq), state.NewRecord(d.Change)), putJSON(queueKey(seq), gens))
 			}
-			if err := b.add("contact "+id, ops...); err != nil {
+			if err := b.add(ctx, "contact "+id, ops...); err != nil {
 				return err
 			}
 		}
-		return b.done()
+		return b.done(ctx)
 	})
 }
 
 // Touch records new checkpoint entries, and nothing else.
-func (w *Workspace) Touch(batch []state.Touch) error {
-	return w.do("touch", func() error {
+func (w *Workspace) Touch(ctx context.Context, batch []state.Touch) error {
+	return w.do(ctx, "touch", func(ctx context.Context) error {
 		b := w.batch(nil)
 		for _, t := range batch {
-			if err := b.add("contact "+t.ID, put(entryKey(t.ID), t.Entry.Encode())); err != nil {
+			if err := b.add(ctx, "contact "+t.ID, put(entryKey(t.ID), t.Entry.Encode())); err != nil {
 				return err
 			}
 		}
-		return b.done()
+		return b.done(ctx)
 	})
 }
 
@@ -103,9 +104,9 @@ const backfillPage = 500
 
 // Backfill queues a creation of every tracked contact, in id order, for
 // one sink, and clears its Backfilling mark in the last chunk.
-func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (int, error) {
+func (w *Workspace) Backfill(ctx context.Context, sink string, now time.Time, newID func() string) (int, error) {
 	n := 0
-	err := w.do("back-fill sink "+sink, func() error {
+	err := w.do(ctx, "back-fill sink "+sink, func(ctx context.Context) error {
 		gen, _, err := w.ix.sink(sink)
 		if err != nil {
 			return err
@@ -113,7 +114,7 @@ func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (i
 		b := w.batch(func(int) []op { return []op{putJSON(keyMeta, w.ix.meta)} })
 		ids := slices.Sorted(maps.Keys(w.ix.entries))
 		for page := range slices.Chunk(ids, backfillPage) {
-			snaps, err := w.snapshots(page)
+			snaps, err := w.snapshots(ctx, page)
 			if err != nil {
 				return err
 			}
@@ -127,28 +128,28 @@ func (w *Workspace) Backfill(sink string, now time.Time, newID func() string) (i
 				}
 				seq := w.ix.nextSeq()
 				rec := state.NewRecord(contact.Change{ID: newID(), Kind: contact.Created, DetectedAt: now, Contact: cur})
-				if err := b.add("contact "+id, putJSON(changeKey(seq), rec), putJSON(queueKey(seq), []uint64{gen})); err != nil {
+				if err := b.add(ctx, "contact "+id, putJSON(changeKey(seq), rec), putJSON(queueKey(seq), []uint64{gen})); err != nil {
 					return err
 				}
 				n++
 			}
 		}
-		return b.done(w.updateOp(sink, func(info *state.SinkInfo) { info.Backfilling = false }))
+		return b.done(ctx, w.updateOp(sink, func(info *state.SinkInfo) { info.Backfilling = false }))
 	})
 	return n, err
 }
 
 // Queue returns up to limit changes from a sink's queue, oldest first,
 // starting after sequence number after.
-func (w *Workspace) Queue(sink string, after uint64, limit int) ([]state.Queued, error) {
+func (w *Workspace) Queue(ctx context.Context, sink string, after uint64, limit int) ([]state.Queued, error) {
 	var out []state.Queued
-	err := w.do("queue of sink "+sink, func() error {
+	err := w.do(ctx, "queue of sink "+sink, func(ctx context.Context) error {
 		_, g, err := w.ix.sink(sink)
 		if err != nil {
 			return err
 		}
 		seqs := g.queue.after(after, limit)
-		records, err := w.records(seqs)
+		records, err := w.records(ctx, seqs)
 		if err != nil {
 			return err
 		}
@@ -165,12 +166,12 @@ func (w *Workspace) Queue(sink string, after uint64, limit int) ([]state.Queued,
 }
 
 // records reads change records, which must be there.
-func (w *Workspace) records(seqs []uint64) ([]state.Record, error) {
+func (w *Workspace) records(ctx context.Context, seqs []uint64) ([]state.Record, error) {
 	keys := make([]string, len(seqs))
 	for i, seq := range seqs {
 		keys[i] = changeKey(seq)
 	}
-	values, err := w.get(keys...)
+	values, err := w.get(ctx, keys...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +189,11 @@ func (w *Workspace) records(seqs []uint64) ([]state.Record, error) {
 
 // Ack records that a sink acknowledged the given changes: they leave its
 // queue, and a change record no other queue or dead letter needs goes.
-func (w *Workspace) Ack(sink string, seqs []uint64) error {
+func (w *Workspace) Ack(ctx context.Context, sink string, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return w.do("ack for sink "+sink, func() error {
+	return w.do(ctx, "ack for sink "+sink, func(ctx context.Context) error {
 		gen, g, err := w.ix.sink(sink)
 		if err != nil {
 			return err
@@ -205,11 +206,11 @@ func (w *Workspace) Ack(sink string, seqs []uint64) error {
 			if g.queue.has(seq) {
 				ops = w.unqueue(gen, seq, 0)
 			}
-			if err := b.add(fmt.Sprint("change ", seq), ops...); err != nil {
+			if err := b.add(ctx, fmt.Sprint("change ", seq), ops...); err != nil {
 				return err
 			}
 		}
-		return b.done()
+		return b.done(ctx)
 	})
 }
 

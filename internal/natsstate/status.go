@@ -1,6 +1,7 @@
 package natsstate
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,25 +12,25 @@ import (
 
 // RecordRun stores the last run's record, and when it succeeded, its time
 // as the last success.
-func (w *Workspace) RecordRun(r state.Run) error {
-	return w.do("record run", func() error {
+func (w *Workspace) RecordRun(ctx context.Context, r state.Run) error {
+	return w.do(ctx, "record run", func(ctx context.Context) error {
 		m := w.ix.meta
 		m.LastRun = &r
 		if r.Result == state.RunSucceeded {
 			m.LastSuccess = &r.FinishedAt
 		}
-		if err := w.set(putJSON(keyMeta, m)); err != nil {
+		if err := w.set(ctx, putJSON(keyMeta, m)); err != nil {
 			return err
 		}
 		// A run is over: a good time to remove the markers it left.
-		return w.compactIfDue()
+		return w.compactIfDue(ctx)
 	})
 }
 
 // Status returns the workspace's status, sinks in name order.
-func (w *Workspace) Status() (state.Status, error) {
+func (w *Workspace) Status(ctx context.Context) (state.Status, error) {
 	st := state.Status{Workspace: w.name}
-	err := w.do("status", func() error {
+	err := w.do(ctx, "status", func(ctx context.Context) error {
 		if r := w.ix.meta.LastRun; r != nil {
 			run := *r
 			st.LastRun = &run
@@ -40,7 +41,7 @@ func (w *Workspace) Status() (state.Status, error) {
 		}
 		st.Contacts = len(w.ix.entries)
 		for _, name := range slices.Sorted(maps.Keys(w.ix.sinks)) {
-			s, err := w.sinkStatus(name)
+			s, err := w.sinkStatus(ctx, name)
 			if err != nil {
 				return err
 			}
@@ -51,7 +52,7 @@ func (w *Workspace) Status() (state.Status, error) {
 	return st, err
 }
 
-func (w *Workspace) sinkStatus(name string) (state.SinkStatus, error) {
+func (w *Workspace) sinkStatus(ctx context.Context, name string) (state.SinkStatus, error) {
 	info, err := w.info(name)
 	if err != nil {
 		return state.SinkStatus{}, err
@@ -70,7 +71,7 @@ func (w *Workspace) sinkStatus(name string) (state.SinkStatus, error) {
 	}
 	seqs := slices.Sorted(maps.Keys(g.dead))
 	seqs = seqs[:min(len(seqs), state.StatusDeadLetters)]
-	records, err := w.records(seqs)
+	records, err := w.records(ctx, seqs)
 	if err != nil {
 		return s, fmt.Errorf("sink %s: dead letters: %w", name, err)
 	}

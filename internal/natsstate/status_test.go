@@ -42,10 +42,10 @@ func TestDBStatus(t *testing.T) {
 	ctx := context.Background()
 	w := openWorkspace(t, db, "acme")
 	crashSetup(t, w) // two sinks, queues, dead letters, a memo, a disabled sink
-	ok(t, w.RecordRun(state.Run{StartedAt: at, FinishedAt: at.Add(2), Result: state.RunSucceeded}))
-	ok(t, w.RecordRun(state.Run{StartedAt: at.Add(3), FinishedAt: at.Add(4), Result: state.RunFailed, Error: "api down"}))
+	ok(t, w.RecordRun(ctx, state.Run{StartedAt: at, FinishedAt: at.Add(2), Result: state.RunSucceeded}))
+	ok(t, w.RecordRun(ctx, state.Run{StartedAt: at.Add(3), FinishedAt: at.Add(4), Result: state.RunFailed, Error: "api down"}))
 
-	want, err := w.Status()
+	want, err := w.Status(ctx)
 	ok(t, err)
 	if want.Contacts == 0 || len(want.Sinks) != 2 || want.Sinks[0].DeadLetters == 0 || want.Sinks[0].Pending == 0 ||
 		want.Sinks[1].Pending == 0 || want.LastRun == nil || want.LastSuccessAt == nil || want.Sinks[0].Disabled == "" {
@@ -63,9 +63,9 @@ func TestDBStatus(t *testing.T) {
 
 	// A write that failed after its write-ahead record and half of its
 	// keys: the record waits for the holder to open the workspace again.
-	failAtHit(t, "apply", 1)
-	err = w.Commit([]state.Detected{detected("4", contact.Created, "z"), detected("1", contact.Updated, "zz"), detected("2", contact.Deleted, "")})
-	failAt = nil
+	failAtHit(t, db, "apply", 1)
+	err = w.Commit(ctx, []state.Detected{detected("4", contact.Created, "z"), detected("1", contact.Updated, "zz"), detected("2", contact.Deleted, "")})
+	db.hooks.failAt = nil
 	if err == nil {
 		t.Fatal("the injected failure did not happen")
 	}
@@ -91,7 +91,7 @@ func TestDBStatus(t *testing.T) {
 	if lastSeq(t, js, db) == before {
 		t.Error("opening the workspace wrote nothing: was there a record to replay?")
 	}
-	want, err = reopened.Status()
+	want, err = reopened.Status(ctx)
 	ok(t, err)
 	got, err = db.Status(ctx, "acme")
 	ok(t, err)
@@ -128,14 +128,14 @@ func TestDBStatusCannotWrite(t *testing.T) {
 	for _, tt := range writes {
 		r, err := db.reader(ctx, "acme")
 		ok(t, err)
-		if err := tt.op(r); !errors.Is(err, errReadOnly) {
+		if err := tt.op(t.Context(), r); !errors.Is(err, errReadOnly) {
 			t.Errorf("%s: %v, want it refused", tt.name, err)
 		}
 	}
 	r, err := db.reader(ctx, "acme")
 	ok(t, err)
 	r.broken = true // as after a failed write: the next operation loads
-	if _, err := r.Checkpoint(); !errors.Is(err, errReadOnly) {
+	if _, err := r.Checkpoint(ctx); !errors.Is(err, errReadOnly) {
 		t.Errorf("a load: %v, want it refused", err)
 	}
 	if _, err := db.Status(ctx, "acme"); err != nil {
@@ -144,7 +144,7 @@ func TestDBStatusCannotWrite(t *testing.T) {
 	if after := lastSeq(t, js, db); after != before {
 		t.Errorf("%d messages written", after-before)
 	}
-	ok(t, holder.RecordRun(state.Run{FinishedAt: at, Result: state.RunSucceeded}))
+	ok(t, holder.RecordRun(ctx, state.Run{FinishedAt: at, Result: state.RunSucceeded}))
 }
 
 // TestReadOnlyDBCreatesNothing: opened ReadOnly, a missing bucket is not

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/natstest"
+	"github.com/connect-sync/connect-sync/internal/state"
 	"github.com/connect-sync/connect-sync/internal/state/statetest"
 )
 
@@ -17,7 +18,7 @@ func TestSuite(t *testing.T) {
 		bucket := newBucket()
 		db := openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 		return statetest.Backend{
-			Open: func(name string) (statetest.Store, error) { return db.Workspace(context.Background(), name) },
+			Open: func(name string) (state.Store, error) { return db.Workspace(context.Background(), name) },
 			Reopen: func() error {
 				db = openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 				return nil
@@ -26,5 +27,3 @@ func TestSuite(t *testing.T) {
 		}
 	})
 }
-
-var _ statetest.Store = (*Workspace)(nil)

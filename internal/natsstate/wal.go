@@ -112,17 +112,12 @@ func coalesce(ops []op) []op {
 	return out
 }
 
-// failAt, set by tests, is asked at named points of a write whether it
-// fails there, as a crash would: "wal" once the write-ahead record is
-// stored, "apply" once half of its keys are written, "take-over" once
-// opening has read the wal key, before it writes it.
-var failAt func(point string) error
-
-func hit(point string) error {
-	if failAt == nil {
+// hit asks the tests' failAt whether a write fails at the named point.
+func (w *Workspace) hit(point string) error {
+	if w.db.hooks.failAt == nil {
 		return nil
 	}
-	return failAt(point)
+	return w.db.hooks.failAt(point)
 }
 
 // writeChunk stores ops crash-safely (see above) and applies them to the
@@ -133,17 +128,17 @@ func (w *Workspace) writeChunk(ctx context.Context, ops []op) error {
 	if err := w.fence(ctx, put(keyWAL, encodeWAL(ops))); err != nil {
 		return fmt.Errorf("write-ahead record: %w", err)
 	}
-	if err := hit("wal"); err != nil {
+	if err := w.hit("wal"); err != nil {
 		return err
 	}
 	half := len(ops)
-	if failAt != nil {
+	if w.db.hooks.failAt != nil {
 		half /= 2
 	}
 	if err := w.write(ctx, ops[:half]); err != nil {
 		return err
 	}
-	if err := hit("apply"); err != nil {
+	if err := w.hit("apply"); err != nil {
 		return err
 	}
 	return w.write(ctx, ops[half:])

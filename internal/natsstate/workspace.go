@@ -11,24 +11,28 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/connect-sync/connect-sync/internal/natsconn"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// Workspace is the state of one Connect workspace in the bucket. Its
-// methods are those of *state.Workspace, and safe for concurrent use: they
-// take turns, as bbolt's write transactions do.
+// Workspace is the state of one Connect workspace in the bucket: a
+// state.Store, safe for concurrent use (its operations take turns, as
+// bbolt's write transactions do).
 //
 // A write that fails part-way (a lost connection, a timeout) leaves the
 // index in memory ahead of the bucket; the Workspace then loads itself
 // again, replaying the write-ahead record, before its next operation. A
-// Workspace whose context has ended, or that another has fenced out (see
+// Workspace whose lease has ended, or that another has fenced out (see
 // fence.go), fails every operation instead.
 type Workspace struct {
 	db   *DB
 	name string
 	keys keys
-	// ctx is the lease's: when it ends, every operation fails with it.
+	// lease is the context of the lease that makes this instance the
+	// workspace's writer (see DB.Workspace): each operation runs under its
+	// own context and this one, and once it ends, every operation fails.
 	// It ends too when the DB is closed.
-	ctx    context.Context
+	lease  context.Context
 	cancel context.CancelCauseFunc
 	// id names this Workspace's writes to the wal key.
 	id string
@@ -50,22 +54,26 @@ type Workspace struct {
 	markers, entryMarkers int
 }
 
-// do runs one operation: it fails at once when the Workspace may not be
-// used any more, loads the workspace again if an earlier write failed,
-// and marks it for that if this one fails after changing the index.
-func (w *Workspace) do(what string, fn func() error) error {
+// do runs one operation under ctx and the lease: it fails at once when
+// the Workspace may not be used any more, loads the workspace again if an
+// earlier write failed, and marks it for that if this one fails after
+// changing the index.
+func (w *Workspace) do(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(w.lease, func() { cancel(context.Cause(w.lease)) })()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.usable(); err != nil {
+	if err := w.usable(ctx); err != nil {
 		return w.fail(what, err)
 	}
 	if w.broken {
-		if err := w.load(); err != nil {
+		if err := w.load(ctx); err != nil {
 			return err
 		}
 	}
 	w.touched = false
-	if err := fn(); err != nil {
+	if err := fn(ctx); err != nil {
 		if w.touched {
 			w.broken = true
 		}
@@ -82,50 +90,70 @@ func (w *Workspace) fail(what string, err error) error {
 	return fmt.Errorf("natsstate: workspace %s: %s: %w", w.name, what, err)
 }
 
-// usable returns why the Workspace may not be used any more, if it may
-// not: fenced out, or its context ended (with the cause it ended with).
-func (w *Workspace) usable() error {
-	if w.fenced {
+// usable returns why an operation under ctx may not go on, if it may not:
+// the Workspace fenced out or closed, its lease or ctx ended (with the
+// cause it ended with).
+func (w *Workspace) usable(ctx context.Context) error {
+	switch {
+	case w.fenced:
 		return ErrFenced
+	case w.db.ctx.Err() != nil:
+		return ErrClosed // at once, before w.lease follows
+	case w.lease.Err() != nil: // at once, before an operation's ctx follows
+		return ended(w.lease)
 	}
-	if w.db.ctx.Err() != nil {
-		return ErrClosed // at once, before w.ctx follows
-	}
-	err := w.ctx.Err()
-	if cause := context.Cause(w.ctx); err != nil && cause != err {
+	return ended(ctx)
+}
+
+// ended returns ctx's error with the cause it ended with, nil while it
+// goes on.
+func ended(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); err != nil && cause != err {
 		return fmt.Errorf("%w: %w", err, cause)
 	}
 	return err
 }
 
-// timeout bounds one round of requests; it ends with the Workspace's
-// context too.
-func (w *Workspace) timeout() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(w.ctx, w.db.timeout)
+// timeout bounds one round of requests of an operation under ctx.
+func (w *Workspace) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, w.db.timeout)
+}
+
+// timed does one round of requests of an operation under ctx, unless the
+// operation may not go on: a long one (a compaction) stops between rounds
+// once the lease has ended.
+func (w *Workspace) timed(ctx context.Context, round func(ctx context.Context) error) error {
+	if err := w.usable(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := w.timeout(ctx)
+	defer cancel()
+	return round(ctx)
 }
 
 // load takes the workspace over (see fence.go), replaying what a crash
 // left in the write-ahead record, reads the index in one pass over the x.
 // keys, and collects what dropped sinks left. The caller holds w.mu.
-func (w *Workspace) load() error {
+func (w *Workspace) load(ctx context.Context) error {
 	w.broken = true
-	err := w.usable()
+	err := w.usable(ctx)
 	if err == nil {
-		err = w.takeOver()
+		err = w.takeOver(ctx)
 	}
 	if err == nil {
 		var ix *index
-		if ix, err = w.loadIndex(); err == nil {
+		if ix, err = w.loadIndex(ctx); err == nil {
 			w.ix = ix
 		} else {
 			err = fmt.Errorf("read the index: %w", err)
 		}
 	}
 	if err == nil {
-		err = w.collect()
+		err = w.collect(ctx)
 	}
 	if err == nil {
-		err = w.compactIfDue()
+		err = w.compactIfDue(ctx)
 	}
 	if err != nil {
 		return w.fail("load", err)
@@ -147,10 +175,10 @@ func (w *Workspace) load() error {
 // message, so it has seen the last value of every key up to there. A
 // writer racing the pass (a stale one's last write, or the holder's while
 // DB.Status reads) may still change a key after it.
-func (w *Workspace) loadIndex() (*index, error) {
-	ctx, cancel := context.WithCancel(w.ctx)
+func (w *Workspace) loadIndex(ctx context.Context) (*index, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watcher, err := watch(ctx, w.db.kv, w.keys.prefix+indexKeys)
+	watcher, err := w.db.watch(ctx, w.keys.prefix+indexKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +196,7 @@ func (w *Workspace) loadIndex() (*index, error) {
 				return nil, errors.New("the watch of the index ended early")
 			}
 			if e == nil { // every current value was delivered, says the watch
-				rctx, rcancel := w.timeout()
+				rctx, rcancel := w.timeout(ctx)
 				last, err := w.db.wire.last(rctx, w.keys.prefix+indexKeys)
 				rcancel()
 				if err != nil {
@@ -194,35 +222,29 @@ func (w *Workspace) loadIndex() (*index, error) {
 		case <-idle.C:
 			return nil, fmt.Errorf("the watch of the index: nothing for %s (the last message seen is %d, the one to reach %d)", w.db.timeout, reached, target)
 		case <-ctx.Done():
-			return nil, w.usable()
+			return nil, w.usable(ctx)
 		}
 	}
 }
 
-// watch starts a watch of the keys matching filter; tests replace it, to
-// make a watch say too early that every current value was delivered.
-var watch = func(ctx context.Context, kv jetstream.KeyValue, filter string) (jetstream.KeyWatcher, error) {
-	return kv.Watch(ctx, filter)
-}
-
 // get reads keys of the workspace; a missing key's value is nil.
-func (w *Workspace) get(keys ...string) ([][]byte, error) {
+func (w *Workspace) get(ctx context.Context, keys ...string) ([][]byte, error) {
 	full := make([]string, len(keys))
 	for i, k := range keys {
 		full[i] = w.keys.prefix + k
 	}
-	ctx, cancel := w.timeout()
+	ctx, cancel := w.timeout(ctx)
 	defer cancel()
 	return w.db.wire.get(ctx, full)
 }
 
 // set writes one key and applies it to the index.
-func (w *Workspace) set(o op) error {
+func (w *Workspace) set(ctx context.Context, o op) error {
 	w.touched = true
 	if err := w.ix.apply(o); err != nil {
 		return err
 	}
-	ctx, cancel := w.timeout()
+	ctx, cancel := w.timeout(ctx)
 	defer cancel()
 	return w.writeOne(ctx, o)
 }
@@ -250,7 +272,7 @@ func (w *Workspace) batch(tail func(items int) []op) *batch {
 }
 
 // add adds an item's ops; what names it in an error.
-func (b *batch) add(what string, ops ...op) error {
+func (b *batch) add(ctx context.Context, what string, ops ...op) error {
 	size := 0
 	for _, o := range ops {
 		size += opSize(o)
@@ -262,7 +284,7 @@ func (b *batch) add(what string, ops ...op) error {
 		return fmt.Errorf("%s: %d bytes to write at once, more than the server's max_payload allows (%d)", what, size, limit)
 	}
 	if b.size > 0 && b.size+size > chunkSize {
-		if err := b.flush(); err != nil {
+		if err := b.flush(ctx); err != nil {
 			return err
 		}
 	}
@@ -279,10 +301,10 @@ func (b *batch) add(what string, ops ...op) error {
 }
 
 // flush writes the chunk gathered so far.
-func (b *batch) flush() error {
+func (b *batch) flush(ctx context.Context) error {
 	// A big write stops between chunks once the lease has ended: the
 	// chunks written are whole, the rest is not there at all.
-	if err := b.w.usable(); err != nil {
+	if err := b.w.usable(ctx); err != nil {
 		return err
 	}
 	b.w.touched = true
@@ -297,7 +319,7 @@ func (b *batch) flush() error {
 	if len(ops) == 0 {
 		return nil
 	}
-	ctx, cancel := b.w.timeout()
+	ctx, cancel := b.w.timeout(ctx)
 	defer cancel()
 	return b.w.writeChunk(ctx, ops)
 }
@@ -305,10 +327,16 @@ func (b *batch) flush() error {
 // done writes the last chunk, ending with final (what marks the whole
 // write done, such as a sink's record), and the tail even of a write with
 // no item.
-func (b *batch) done(final ...op) error {
+func (b *batch) done(ctx context.Context, final ...op) error {
 	if len(b.ops) == 0 && len(final) == 0 && b.wrote {
 		return nil
 	}
 	b.final = final
-	return b.flush()
+	return b.flush(ctx)
 }
+
+// Interface guards.
+var (
+	_ state.Store = (*Workspace)(nil)
+	_ sinks.Memo  = (*Memo)(nil)
+)

@@ -111,7 +111,7 @@ func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {
 		st.Instance, st.Holders = s.Leases.Instance(), holders
 	}
 	for _, name := range s.names(true) {
-		ws, err := s.Status(name)
+		ws, err := s.Status(r.Context(), name)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("workspace %s: %v", name, err)})
 			return
@@ -263,7 +263,7 @@ func (s *Service) serveRedeliver(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("another instance holds workspace %q: ask it", workspace)})
 		return
 	}
-	n, err := s.Redeliver(workspace, r.PathValue("sink"), event)
+	n, err := s.Redeliver(r.Context(), workspace, r.PathValue("sink"), event)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

@@ -245,7 +245,7 @@ func TestRedeliverEndpoint(t *testing.T) {
 		type call struct{ sink, event string }
 		calls := make(chan call, 10)
 		h := start(t, Settings{Workspaces: one(every(time.Hour), j.run)}, nil, func(s *Service) {
-			s.Redeliver = func(workspace, sink, event string) (int, error) {
+			s.Redeliver = func(_ context.Context, workspace, sink, event string) (int, error) {
 				calls <- call{sink, event}
 				switch sink {
 				case "hook":
@@ -291,7 +291,7 @@ func TestRedeliverEndpointNeedsTheWorkspaceWhenThereAreSeveral(t *testing.T) {
 			{Name: "a", Schedule: every(time.Hour), Job: j.run},
 			{Name: "b", Schedule: every(time.Hour), Job: j.run},
 		}}, nil, func(s *Service) {
-			s.Redeliver = func(workspace, sink, event string) (int, error) {
+			s.Redeliver = func(_ context.Context, workspace, sink, event string) (int, error) {
 				calls <- workspace + "/" + sink
 				return 1, nil
 			}

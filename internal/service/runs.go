@@ -60,7 +60,7 @@ func (l *loop) runJob(ctx context.Context, w *workspace, job Job, stop <-chan st
 		r.finished = time.Now()
 		// Read once the lease is free to go, should the read be slow.
 		if readState {
-			st, err := l.Status(w.Name)
+			st, err := l.Status(context.WithoutCancel(ctx), w.Name)
 			r.state, r.stateOK = st, err == nil
 		}
 		select {
@@ -143,7 +143,7 @@ func (l *loop) notifyStatus(w *workspace, status string) {
 // readState starts a workspace's readiness and gauges from what its state
 // recorded.
 func (l *loop) readState(w *workspace) {
-	st, err := l.Status(w.Name)
+	st, err := l.Status(context.Background(), w.Name)
 	if err != nil {
 		w.logger.Warn("could not read the workspace's last run", "error", err)
 		return

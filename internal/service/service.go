@@ -71,10 +71,10 @@ type Service struct {
 	// keeps the settings it has.
 	Reload func() (Settings, error)
 	// Status reads a workspace's state, for /status and the metrics.
-	Status func(workspace string) (state.Status, error)
-	// Redeliver queues a sink's dead letters again (state.Workspace's
+	Status func(ctx context.Context, workspace string) (state.Status, error)
+	// Redeliver queues a sink's dead letters again (state.Store's
 	// Redeliver), for POST /sinks/{name}/redeliver.
-	Redeliver func(workspace, sink, event string) (int, error)
+	Redeliver func(ctx context.Context, workspace, sink, event string) (int, error)
 	// Leases, when set, shares the workspaces out among the instances of
 	// a shared state backend: this service runs only those it holds.
 	// Without it, every configured workspace is this service's.

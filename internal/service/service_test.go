@@ -74,7 +74,7 @@ func one(sched cron.Schedule, job Job) []Workspace {
 func newService(reload func() (Settings, error), options ...func(*Service)) *Service {
 	s := &Service{
 		Reload: reload,
-		Status: func(workspace string) (state.Status, error) {
+		Status: func(_ context.Context, workspace string) (state.Status, error) {
 			return state.Status{Workspace: workspace, Contacts: 7}, nil
 		},
 		Metrics: metrics.New("test", false),

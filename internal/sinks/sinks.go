@@ -137,17 +137,17 @@ type Env struct {
 	Memo Memo
 }
 
-// Memo is a sink's small record per contact in the state file. Each call
-// is its own transaction, so a value put after the destination
-// acknowledged a change survives a crash; one lost to a crash just before
-// the Put must be rebuilt from the destination.
+// Memo is a sink's small record per contact in the state. Each call is
+// its own transaction, so a value put after the destination acknowledged
+// a change survives a crash; one lost to a crash just before the Put must
+// be rebuilt from the destination.
 type Memo interface {
 	// Get returns the contact's value, nil when there is none.
-	Get(contactID string) ([]byte, error)
-	Put(contactID string, value []byte) error
-	Delete(contactID string) error
+	Get(ctx context.Context, contactID string) ([]byte, error)
+	Put(ctx context.Context, contactID string, value []byte) error
+	Delete(ctx context.Context, contactID string) error
 	// Len counts the contacts with a value.
-	Len() (int, error)
+	Len(ctx context.Context) (int, error)
 }
 
 // FieldError is an invalid setting in a sink's config.

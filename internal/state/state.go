@@ -1,258 +1,127 @@
-// Package state is connect-sync's checkpoint and outbox, kept in one bbolt
-// file: for every Connect workspace, what each of its contacts looked like
-// at the last run, and for each of its sinks the queue of changes the sink
-// has not yet acknowledged. Workspaces share the file and nothing else.
-//
-// Layout (all keys and values are bytes):
-//
-//	meta        schema → "3"
-//	workspaces  workspace name → bucket {
-//	    meta       last_run → JSON Run, last_success → JSON time
-//	    contacts   contact id → Entry (16-byte content hash, 16-byte hash of
-//	               the API's bytes, then lastActivityAt)
-//	    snapshots  contact id → the contact's JSON as last seen (leadStatus enriched)
-//	    changes    sequence (8-byte big endian) → JSON record of one change
-//	    sinks      sink name → bucket {info → JSON SinkInfo, queue: sequence → 1,
-//	                                   dead: sequence → JSON reason, memo: contact id → bytes}
-//	    imports    record fingerprint → JSON Import (`connect-sync import`)
-//	}
-//
-// A change record is stored once and referenced from the queue (or the
-// dead letters) of every sink of its workspace that still has to deliver
-// it; it is removed with its last reference.
+// Package state is the contract of a workspace's state, which the engine,
+// the import, the commands and the service use and every backend keeps
+// alike: the checkpoint (what each contact looked like at the last run),
+// the outbox (each sink's queue of changes it has not acknowledged, its
+// dead letters and memos), the import ledger and the run records. It holds
+// the shared types only; the backends are internal/boltstate (one file,
+// one process) and internal/natsstate (JetStream, shared by instances),
+// and internal/state/statetest is the behaviour both pass.
 package state
 
 import (
-	"encoding/binary"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// SchemaVersion is the layout this code reads and writes. Versions 1 and 2
-// kept the buckets of a single workspace at the root, and version 1 had no
-// hash of the API's bytes in checkpoint entries; opening such a file for
-// writing migrates it.
-const SchemaVersion = 3
+// Store is the state of one Connect workspace.
+//
+// Every method takes the operation's context first: an operation that
+// waits on a server (natsstate) ends when it does; one that cannot block
+// (boltstate, a local file) may finish regardless. Each method is atomic:
+// it is stored whole or not at all, as a transaction is. Methods are safe
+// for concurrent use; writes take turns.
+type Store interface {
+	Checkpoint
+	Outbox
+	Ledger
 
-var (
-	bucketMeta       = []byte("meta")
-	bucketWorkspaces = []byte("workspaces")
-	bucketContacts   = []byte("contacts")
-	bucketSnapshots  = []byte("snapshots")
-	bucketChanges    = []byte("changes")
-	bucketSinks      = []byte("sinks")
+	// RecordRun stores a run's record, and when it succeeded, its time
+	// as the last success.
+	RecordRun(ctx context.Context, r Run) error
+	// Status reads the workspace's status, sinks in name order.
+	Status(ctx context.Context) (Status, error)
+}
 
-	keySchema      = []byte("schema")
-	keyLastRun     = []byte("last_run")
-	keyLastSuccess = []byte("last_success")
-	keyInfo        = []byte("info")
-	keyQueue       = []byte("queue")
-	keyDead        = []byte("dead")
-	keyMemo        = []byte("memo")
-)
+// Checkpoint is what a run compares the contacts it fetched with.
+type Checkpoint interface {
+	// Checkpoint returns every tracked contact's entry.
+	Checkpoint(ctx context.Context) (map[string]Entry, error)
+	// Snapshots returns the stored snapshots of the given contacts; ids
+	// without one are absent from the result.
+	Snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
+}
+
+// Outbox is the changes detected and each sink's part of them.
+type Outbox interface {
+	// Commit records a batch of detected changes at once: the new
+	// checkpoint entry and snapshot of each contact, and the change in the
+	// queue of every registered sink. A crash never separates a checkpoint
+	// from the deliveries it implies: contacts of a batch that did not
+	// commit are detected again by the next run.
+	Commit(ctx context.Context, batch []Detected) error
+	// Touch records new checkpoint entries and queues nothing.
+	Touch(ctx context.Context, batch []Touch) error
+
+	// Sinks returns every registered sink by name.
+	Sinks(ctx context.Context) (map[string]SinkInfo, error)
+	// RegisterSink starts tracking a sink with an empty queue, replacing
+	// whatever was recorded under its name, memo and dead letters
+	// included.
+	RegisterSink(ctx context.Context, name string, info SinkInfo) error
+	// DropSink forgets a sink, its queue, dead letters and memo; change
+	// records nobody references any more go too.
+	DropSink(ctx context.Context, name string) error
+	// UpdateSink changes what is recorded of a sink; ErrNotFound for a
+	// sink that is not registered.
+	UpdateSink(ctx context.Context, name string, update func(*SinkInfo)) error
+	// Backfill queues a creation of every tracked contact for one sink (a
+	// sink new to the config, or reset), in writes of a bounded size, each
+	// change named by newID, then clears the sink's Backfilling mark, so
+	// that an interrupted back-fill can be told from a finished one. It
+	// returns how many it queued.
+	Backfill(ctx context.Context, sink string, now time.Time, newID func() string) (int, error)
+
+	// Queue returns up to limit of a sink's queued changes after sequence
+	// number after, in order.
+	Queue(ctx context.Context, sink string, after uint64, limit int) ([]Queued, error)
+	// Ack removes acknowledged changes from a sink's queue and counts
+	// them delivered; a change record nobody references any more goes.
+	Ack(ctx context.Context, sink string, seqs []uint64) error
+	// Bury moves changes from a sink's queue to its dead letters.
+	Bury(ctx context.Context, sink string, burials []Burial) error
+	// Pending counts a sink's queued changes.
+	Pending(ctx context.Context, sink string) (int, error)
+	// Redeliver puts a sink's dead letter back in its queue (event is its
+	// change id; "" for all of them), each carrying its contact as it is
+	// now, so that nothing older lands over newer data, and enables the
+	// sink again if it was disabled. It returns how many it queued;
+	// ErrNotFound for an unknown sink or event.
+	Redeliver(ctx context.Context, sink, event string) (int, error)
+
+	// Memo returns a sink's memo; its methods fail with ErrNotFound while
+	// the sink is not registered, and it is emptied when the sink is
+	// dropped or registered again.
+	Memo(sink string) sinks.Memo
+}
+
+// Ledger is `connect-sync import`'s record of the contacts it created,
+// keyed by each input record's fingerprint, so that an import run again
+// creates no duplicates.
+type Ledger interface {
+	// ImportedContact returns what is known of the record with the
+	// fingerprint, and whether anything is.
+	ImportedContact(ctx context.Context, fingerprint string) (Import, bool, error)
+	// BeginImports marks records pending, at once, before their creates
+	// are sent, so that after a crash the next import looks for them in
+	// the workspace. A contact recorded for one of them is forgotten: it
+	// is being created again because that contact is gone.
+	BeginImports(ctx context.Context, fingerprints []string) error
+	// RecordImport records the contact a record was created as.
+	RecordImport(ctx context.Context, fingerprint, contactID string) error
+	// AbandonImport forgets a pending record whose create certainly did
+	// not happen (refused, or never sent); a recorded contact is left
+	// alone.
+	AbandonImport(ctx context.Context, fingerprint string) error
+}
+
+// DefaultWorkspace is the workspace of a config that names none, and the
+// one a state file of schema 1 or 2 held.
+const DefaultWorkspace = "default"
 
 // ErrNotFound means no workspace, sink or dead letter of that name is
 // registered.
 var ErrNotFound = errors.New("not registered")
-
-// ErrLocked means another process has the state file open.
-var ErrLocked = errors.New("another connect-sync process holds the state file")
-
-// DB is an open state file.
-type DB struct {
-	bolt *bolt.DB
-	path string
-	// schema is the file's version as opened read-only, SchemaVersion
-	// otherwise: it tells where a workspace's buckets are and how its
-	// checkpoint entries are laid out.
-	schema int
-}
-
-// Open opens or creates the state file at path, mode 0600. It fails at once
-// with ErrLocked when another process holds the file, and refuses a file
-// written by a newer, unknown schema.
-func Open(path string) (*DB, error) {
-	return open(path, false)
-}
-
-// OpenReadOnly opens an existing state file without changing a byte of it
-// (for dry runs and status). A missing file is os.ErrNotExist.
-func OpenReadOnly(path string) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	return open(path, true)
-}
-
-func open(path string, readOnly bool) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 100 * time.Millisecond, ReadOnly: readOnly})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("state: %w: %s", ErrLocked, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("state: open %s: %w", path, err)
-	}
-	db := &DB{bolt: b, path: path}
-	if readOnly {
-		err = b.View(db.checkSchema)
-	} else {
-		err = b.Update(db.initialise)
-	}
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// Close closes the file and releases its lock.
-func (db *DB) Close() error {
-	return db.bolt.Close()
-}
-
-func (db *DB) initialise(tx *bolt.Tx) error {
-	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if meta.Get(keySchema) != nil {
-		if err := db.checkSchema(tx); err != nil {
-			return err
-		}
-		if db.schema == SchemaVersion {
-			return nil
-		}
-		if err := migrate(tx, db.schema); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.CreateBucketIfNotExists(bucketWorkspaces); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	db.schema = SchemaVersion
-	return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
-}
-
-func (db *DB) checkSchema(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
-		return fmt.Errorf("state: %s is not a connect-sync state file", db.path)
-	}
-	v, err := strconv.Atoi(string(meta.Get(keySchema)))
-	if err != nil {
-		return fmt.Errorf("state: %s has no valid schema version", db.path)
-	}
-	if v < 1 {
-		return fmt.Errorf("state: %s has no valid schema version", db.path)
-	}
-	if v > SchemaVersion {
-		return fmt.Errorf("state: %s has schema version %d, newer than the %d this connect-sync knows: upgrade connect-sync", db.path, v, SchemaVersion)
-	}
-	db.schema = v
-	return nil
-}
-
-// Entry is the checkpoint of one contact: enough to tell whether it changed.
-type Entry struct {
-	Hash           [16]byte // of the contact's content, lastActivityAt excluded
-	Raw            [16]byte // of the contact's bytes as the API sent them; zero if unknown
-	LastActivityAt string
-}
-
-// Same reports whether two entries describe the same contact content and
-// activity, however the API wrote it.
-func (e Entry) Same(o Entry) bool {
-	return e.Hash == o.Hash && e.LastActivityAt == o.LastActivityAt
-}
-
-const hashSize = 16
-
-// Encode returns the entry in the layout every backend stores: the content
-// hash, the raw hash, then lastActivityAt.
-func (e Entry) Encode() []byte {
-	b := make([]byte, 0, 2*hashSize+len(e.LastActivityAt))
-	return append(append(append(b, e.Hash[:]...), e.Raw[:]...), e.LastActivityAt...)
-}
-
-// DecodeEntry reads an entry that Encode wrote.
-func DecodeEntry(b []byte) (Entry, error) { return unmarshalEntry(b, SchemaVersion) }
-
-// unmarshalEntry reads an entry in the layout of the given schema version.
-func unmarshalEntry(b []byte, schema int) (Entry, error) {
-	var e Entry
-	size := 2 * hashSize
-	if schema == 1 {
-		size = hashSize
-	}
-	if len(b) < size {
-		return e, fmt.Errorf("state: corrupt checkpoint entry")
-	}
-	e.Hash = [16]byte(b)
-	if schema > 1 {
-		e.Raw = [16]byte(b[hashSize:])
-	}
-	e.LastActivityAt = string(b[size:])
-	return e, nil
-}
-
-// Checkpoint returns every tracked contact's entry.
-func (w *Workspace) Checkpoint() (map[string]Entry, error) {
-	entries := make(map[string]Entry)
-	err := w.view(func(s space) error {
-		return s.Bucket(bucketContacts).ForEach(func(k, v []byte) error {
-			e, err := unmarshalEntry(v, w.db.schema)
-			if err != nil {
-				return err
-			}
-			entries[string(k)] = e
-			return nil
-		})
-	})
-	return entries, err
-}
-
-// Snapshots returns the stored snapshots of the given contacts; ids without
-// one are absent from the result.
-func (w *Workspace) Snapshots(ids []string) (map[string]json.RawMessage, error) {
-	snaps := make(map[string]json.RawMessage, len(ids))
-	err := w.view(func(s space) error {
-		b := s.Bucket(bucketSnapshots)
-		for _, id := range ids {
-			if v := b.Get([]byte(id)); v != nil {
-				snaps[id] = append(json.RawMessage(nil), v...)
-			}
-		}
-		return nil
-	})
-	return snaps, err
-}
-
-func seqKey(seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(nil, seq)
-}
-
-func getJSON(b *bolt.Bucket, key []byte, v any) error {
-	data := b.Get(key)
-	if data == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("state: decode %s: %w", key, err)
-	}
-	return nil
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("state: encode %s: %w", key, err)
-	}
-	return b.Put(key, data)
-}

@@ -10,9 +10,10 @@ import (
 	"net/url"
 	"path"
 
+	"github.com/emersion/go-vcard"
+
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/sinks"
-	"github.com/emersion/go-vcard"
 )
 
 // index holds the book's connect-sync cards by contact id (their
@@ -36,7 +37,7 @@ func (s *Sink) adopt(ctx context.Context, book *url.URL, id string) (*record, er
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
 	if s.index == nil {
-		n, err := s.memo.Len()
+		n, err := s.memo.Len(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("carddav: %w", err)
 		}

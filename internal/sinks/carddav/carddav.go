@@ -10,10 +10,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/emersion/go-webdav"
+
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/sinks"
-	"github.com/emersion/go-webdav"
 )
 
 // Sink writes each contact as a card in one address book.
@@ -53,7 +54,7 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 // deliver makes one change on the server.
 func (s *Sink) deliver(ctx context.Context, book *url.URL, ch contact.Change) error {
 	id := ch.Contact.ID
-	rec, err := s.recall(id)
+	rec, err := s.recall(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (s *Sink) upload(ctx context.Context, id string, rec *record, body []byte) 
 		}
 		if cur != nil && bytes.Equal(cur.body, body) {
 			// Written before: a delivery repeated after a crash.
-			return s.remember(id, rec.Href, cur.etag)
+			return s.remember(ctx, id, rec.Href, cur.etag)
 		}
 		if err = s.mayChange(id, rec, cur); err != nil {
 			return err
@@ -62,7 +62,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 		switch {
 		case resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 			resp.Body.Close()
-			return s.forget(id)
+			return s.forget(ctx, id)
 		case resp.StatusCode != http.StatusPreconditionFailed:
 			return s.client.fail(resp)
 		}
@@ -72,7 +72,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 			return err
 		}
 		if cur == nil || !s.owns(cur.body, id) {
-			return s.forget(id)
+			return s.forget(ctx, id)
 		}
 		if err := s.mayChange(id, rec, cur); err != nil {
 			return err
@@ -140,7 +140,7 @@ func (s *Sink) put(ctx context.Context, id, href, etag string, body []byte) (boo
 		}
 		newTag = cur.tag()
 	}
-	return true, s.remember(id, href, newTag)
+	return true, s.remember(ctx, id, href, newTag)
 }
 
 // fetched is a card as read from the server.

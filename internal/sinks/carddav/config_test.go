@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connect-sync/connect-sync/internal/sinks"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 func TestValidate(t *testing.T) {

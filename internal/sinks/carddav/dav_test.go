@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-vcard"
+
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/davtest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
-	"github.com/emersion/go-vcard"
 )
 
 // servers are the real CardDAV servers every scenario runs against.
@@ -73,7 +74,7 @@ func testSync(t *testing.T, s *davtest.Server) {
 	}
 	deliver(t, sink, created...)
 	checkBook(t, r.cards(cfg.URL), people...)
-	if n, _ := m.Len(); n != len(people) {
+	if n, _ := m.Len(t.Context()); n != len(people) {
 		t.Errorf("memo holds %d contacts, want %d", n, len(people))
 	}
 
@@ -121,7 +122,7 @@ func testLostState(t *testing.T, s *davtest.Server) {
 		change(contact.Created, people[0]), change(contact.Created, people[1]),
 		change(contact.Updated, bob), change(contact.Deleted, people[3]))
 	checkBook(t, r.cards(cfg.URL), people[0], people[1], bob)
-	if n, _ := m.Len(); n != 3 {
+	if n, _ := m.Len(t.Context()); n != 3 {
 		t.Errorf("memo holds %d contacts, want 3", n)
 	}
 }

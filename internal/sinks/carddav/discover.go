@@ -11,8 +11,9 @@ import (
 	"path"
 	"strings"
 
-	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/emersion/go-webdav/carddav"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // addressBook returns the collection's URL, with a trailing slash, finding

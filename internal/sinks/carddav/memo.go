@@ -1,6 +1,7 @@
 package carddav
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -22,8 +23,8 @@ type record struct {
 
 // recall returns the contact's record, nil when the memo has none. A value
 // that cannot be read counts as none: the listing finds the card again.
-func (s *Sink) recall(id string) (*record, error) {
-	b, err := s.memo.Get(id)
+func (s *Sink) recall(ctx context.Context, id string) (*record, error) {
+	b, err := s.memo.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("carddav: memo of contact %s: %w", id, err)
 	}
@@ -40,20 +41,20 @@ func (s *Sink) recall(id string) (*record, error) {
 }
 
 // remember records where the contact's card is now.
-func (s *Sink) remember(id, href, etag string) error {
+func (s *Sink) remember(ctx context.Context, id, href, etag string) error {
 	b, err := json.Marshal(record{Href: href, ETag: etag})
 	if err != nil {
 		return fmt.Errorf("carddav: memo of contact %s: %w", id, err)
 	}
-	if err := s.memo.Put(id, b); err != nil {
+	if err := s.memo.Put(ctx, id, b); err != nil {
 		return fmt.Errorf("carddav: memo of contact %s: %w", id, err)
 	}
 	return nil
 }
 
 // forget drops the contact's record once its card is gone.
-func (s *Sink) forget(id string) error {
-	if err := s.memo.Delete(id); err != nil {
+func (s *Sink) forget(ctx context.Context, id string) error {
+	if err := s.memo.Delete(ctx, id); err != nil {
 		return fmt.Errorf("carddav: memo of contact %s: %w", id, err)
 	}
 	return nil

@@ -306,27 +306,27 @@ type memo struct {
 
 func newMemo() *memo { return &memo{values: map[string][]byte{}} }
 
-func (m *memo) Get(id string) ([]byte, error) {
+func (m *memo) Get(_ context.Context, id string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.values[id], nil
 }
 
-func (m *memo) Put(id string, value []byte) error {
+func (m *memo) Put(_ context.Context, id string, value []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.values[id] = slices.Clone(value)
 	return nil
 }
 
-func (m *memo) Delete(id string) error {
+func (m *memo) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.values, id)
 	return nil
 }
 
-func (m *memo) Len() (int, error) {
+func (m *memo) Len(_ context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.values), nil

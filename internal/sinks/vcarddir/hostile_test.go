@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-vcard"
+
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/emersion/go-vcard"
 )
 
 // TestHostileContacts delivers contacts made to escape the folder or break

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"go.yaml.in/yaml/v3"
 )
 
 // khardContacts are read back by khard, a vdir client built on the Python

@@ -15,19 +15,19 @@ import (
 
 func testCommit(t *testing.T, h *harness) {
 	s := h.open(ws)
-	if cp, err := s.Checkpoint(); err != nil || len(cp) != 0 {
+	if cp, err := s.Checkpoint(t.Context()); err != nil || len(cp) != 0 {
 		t.Fatalf("new workspace's checkpoint %v, %v", cp, err)
 	}
 	commit(t, s, created(t, "1"), created(t, "2"), created(t, "3"))
 	commit(t, s, updated(t, "2", "new@example.com"), deleted(t, "3"))
 
-	cp, err := s.Checkpoint()
+	cp, err := s.Checkpoint(t.Context())
 	must(t, err)
 	want := map[string]state.Entry{"1": *entry("1", 0), "2": *entry("2", 1)}
 	if !reflect.DeepEqual(cp, want) {
 		t.Errorf("checkpoint %+v, want %+v", cp, want)
 	}
-	snaps, err := s.Snapshots([]string{"1", "2", "3", "4"})
+	snaps, err := s.Snapshots(t.Context(), []string{"1", "2", "3", "4"})
 	must(t, err)
 	wantSnaps := map[string]json.RawMessage{"1": raw("1", "1@example.com"), "2": raw("2", "new@example.com")}
 	if len(snaps) != len(wantSnaps) {
@@ -38,7 +38,7 @@ func testCommit(t *testing.T, h *harness) {
 			t.Errorf("snapshot of %s: %s, want %s", id, snaps[id], w)
 		}
 	}
-	if snaps, err := s.Snapshots(nil); err != nil || len(snaps) != 0 {
+	if snaps, err := s.Snapshots(t.Context(), nil); err != nil || len(snaps) != 0 {
 		t.Errorf("no snapshots asked for: %v, %v", snaps, err)
 	}
 	if n := status(t, s).Contacts; n != 2 {
@@ -84,9 +84,9 @@ func testQueueOrder(t *testing.T, h *harness) {
 	if n := pending(t, s, "a"); n != 4 {
 		t.Errorf("a pending %d, want 4", n)
 	}
-	_, err := s.Queue("nope", 0, 10)
+	_, err := s.Queue(t.Context(), "nope", 0, 10)
 	notFound(t, "queue of an unknown sink", err)
-	_, err = s.Pending("nope")
+	_, err = s.Pending(t.Context(), "nope")
 	notFound(t, "pending of an unknown sink", err)
 }
 
@@ -100,7 +100,7 @@ func testQueuePaging(t *testing.T, h *harness) {
 	var paged []state.Queued
 	var after uint64
 	for {
-		page, err := s.Queue("a", after, 3)
+		page, err := s.Queue(t.Context(), "a", after, 3)
 		must(t, err)
 		if len(page) > 3 {
 			t.Fatalf("a page of %d, limit 3", len(page))
@@ -115,11 +115,11 @@ func testQueuePaging(t *testing.T, h *harness) {
 		t.Errorf("paged %v, want %v", ids(paged), ids(all))
 	}
 	// after need not be in the queue: the page starts at the next one.
-	must(t, s.Ack("a", []uint64{all[2].Seq}))
-	if page, _ := s.Queue("a", all[1].Seq, 2); !slices.Equal(seqs(page), []uint64{all[3].Seq, all[4].Seq}) {
+	must(t, s.Ack(t.Context(), "a", []uint64{all[2].Seq}))
+	if page, _ := s.Queue(t.Context(), "a", all[1].Seq, 2); !slices.Equal(seqs(page), []uint64{all[3].Seq, all[4].Seq}) {
 		t.Errorf("after an acknowledged change: %v", seqs(page))
 	}
-	if page, _ := s.Queue("a", all[6].Seq, 10); len(page) != 0 {
+	if page, _ := s.Queue(t.Context(), "a", all[6].Seq, 10); len(page) != 0 {
 		t.Errorf("after the last: %v", ids(page))
 	}
 }
@@ -130,8 +130,8 @@ func testTouch(t *testing.T, h *harness) {
 	commit(t, s, created(t, "1"), created(t, "2"))
 	touched := *entry("1", 0)
 	touched.Raw = [16]byte{9, 9, 9}
-	must(t, s.Touch([]state.Touch{{ID: "1", Entry: touched}}))
-	cp, err := s.Checkpoint()
+	must(t, s.Touch(t.Context(), []state.Touch{{ID: "1", Entry: touched}}))
+	cp, err := s.Checkpoint(t.Context())
 	must(t, err)
 	if cp["1"] != touched || cp["2"] != *entry("2", 0) {
 		t.Errorf("checkpoint after touch %+v", cp)
@@ -139,7 +139,7 @@ func testTouch(t *testing.T, h *harness) {
 	if n := pending(t, s, "a"); n != 2 {
 		t.Errorf("touch queued changes: %d pending, want 2", n)
 	}
-	if snaps, _ := s.Snapshots([]string{"1"}); !bytes.Equal(snaps["1"], raw("1", "1@example.com")) {
+	if snaps, _ := s.Snapshots(t.Context(), []string{"1"}); !bytes.Equal(snaps["1"], raw("1", "1@example.com")) {
 		t.Errorf("touch changed the snapshot: %s", snaps["1"])
 	}
 }
@@ -152,10 +152,10 @@ func testBackfill(t *testing.T, h *harness) {
 		commit(t, s, created(t, id))
 	}
 	commit(t, s, updated(t, "a", "a2@example.com"), deleted(t, "gone"))
-	must(t, s.RegisterSink("new", state.SinkInfo{Type: "csv", Target: "/x.csv", Backfilling: true}))
+	must(t, s.RegisterSink(t.Context(), "new", state.SinkInfo{Type: "csv", Target: "/x.csv", Backfilling: true}))
 	next := 0
 	at := detectedAt.Add(time.Hour)
-	n, err := s.Backfill("new", at, func() string { next++; return fmt.Sprintf("msg_b%d", next) })
+	n, err := s.Backfill(t.Context(), "new", at, func() string { next++; return fmt.Sprintf("msg_b%d", next) })
 	if err != nil || n != 4 {
 		t.Fatalf("backfilled %d, %v; want 4", n, err)
 	}
@@ -175,7 +175,7 @@ func testBackfill(t *testing.T, h *harness) {
 	if seqs(q)[0] <= seqs(queue(t, s, "old"))[6] {
 		t.Errorf("back-filled sequence numbers %v do not follow the committed ones", seqs(q))
 	}
-	if sinks, _ := s.Sinks(); sinks["new"].Backfilling || sinks["new"].Type != "csv" {
+	if sinks, _ := s.Sinks(t.Context()); sinks["new"].Backfilling || sinks["new"].Type != "csv" {
 		t.Errorf("after the back-fill the sink is %+v", sinks["new"])
 	}
 	if n := pending(t, s, "old"); n != 7 {
@@ -186,7 +186,7 @@ func testBackfill(t *testing.T, h *harness) {
 	if q := queue(t, s, "new"); len(q) != 5 || q[4].Change.ID != "msg_cz" {
 		t.Errorf("queue after a later commit: %v", ids(q))
 	}
-	_, err = s.Backfill("nope", at, func() string { return "x" })
+	_, err = s.Backfill(t.Context(), "nope", at, func() string { return "x" })
 	notFound(t, "back-fill of an unknown sink", err)
 }
 
@@ -204,8 +204,8 @@ func testBigBackfill(t *testing.T, h *harness) {
 			batch = nil
 		}
 	}
-	must(t, s.RegisterSink("new", state.SinkInfo{Type: "csv", Backfilling: true}))
-	got, err := s.Backfill("new", detectedAt, func() string { return "msg" })
+	must(t, s.RegisterSink(t.Context(), "new", state.SinkInfo{Type: "csv", Backfilling: true}))
+	got, err := s.Backfill(t.Context(), "new", detectedAt, func() string { return "msg" })
 	if err != nil || got != n {
 		t.Fatalf("backfilled %d, %v; want %d", got, err, n)
 	}
@@ -226,7 +226,7 @@ func testAck(t *testing.T, h *harness) {
 	register(t, s, "a", "b")
 	commit(t, s, created(t, "1"), created(t, "2"))
 	q := queue(t, s, "a")
-	must(t, s.Ack("a", seqs(q)))
+	must(t, s.Ack(t.Context(), "a", seqs(q)))
 	if n := pending(t, s, "a"); n != 0 {
 		t.Errorf("a pending %d after acknowledging all", n)
 	}
@@ -237,15 +237,15 @@ func testAck(t *testing.T, h *harness) {
 	if got := ids(queue(t, s, "b")); !slices.Equal(got, []string{"msg_c1", "msg_c2"}) {
 		t.Errorf("b's queue %v after a's acknowledgement", got)
 	}
-	must(t, s.Ack("b", []uint64{q[0].Seq}))
+	must(t, s.Ack(t.Context(), "b", []uint64{q[0].Seq}))
 	h.checkChanges(ws, 1, "the change both acknowledged is gone")
-	must(t, s.Ack("b", nil))
-	must(t, s.Ack("b", []uint64{q[1].Seq}))
+	must(t, s.Ack(t.Context(), "b", nil))
+	must(t, s.Ack(t.Context(), "b", []uint64{q[1].Seq}))
 	h.checkChanges(ws, 0, "every change was acknowledged by every sink")
 	if a, b := sinkStatus(t, s, "a"), sinkStatus(t, s, "b"); a.Delivered != 2 || b.Delivered != 2 || a.Pending != 0 || b.Pending != 0 {
 		t.Errorf("status a %+v, b %+v", a, b)
 	}
-	notFound(t, "ack for an unknown sink", s.Ack("nope", []uint64{1}))
+	notFound(t, "ack for an unknown sink", s.Ack(t.Context(), "nope", []uint64{1}))
 }
 
 func testDropSink(t *testing.T, h *harness) {
@@ -255,23 +255,23 @@ func testDropSink(t *testing.T, h *harness) {
 	register(t, s, "c")
 	commit(t, s, created(t, "3"))
 	q := queue(t, s, "a")
-	must(t, s.Bury("b", []state.Burial{{Seq: q[0].Seq, Error: "422", At: detectedAt}}))
-	must(t, s.Memo("b").Put("1", []byte("m")))
-	must(t, s.Ack("a", seqs(q)[:2]))
+	must(t, s.Bury(t.Context(), "b", []state.Burial{{Seq: q[0].Seq, Error: "422", At: detectedAt}}))
+	must(t, s.Memo("b").Put(t.Context(), "1", []byte("m")))
+	must(t, s.Ack(t.Context(), "a", seqs(q)[:2]))
 
-	must(t, s.DropSink("b"))
-	if sinks, _ := s.Sinks(); len(sinks) != 2 || sinks["b"].Type != "" {
+	must(t, s.DropSink(t.Context(), "b"))
+	if sinks, _ := s.Sinks(t.Context()); len(sinks) != 2 || sinks["b"].Type != "" {
 		t.Errorf("sinks after dropping b: %v", sinks)
 	}
-	_, err := s.Pending("b")
+	_, err := s.Pending(t.Context(), "b")
 	notFound(t, "pending of a dropped sink", err)
 	h.checkChanges(ws, 1, "only the change a and c still have to deliver is left")
 	if got := ids(queue(t, s, "a")); !slices.Equal(got, []string{"msg_c3"}) {
 		t.Errorf("a's queue after dropping b: %v", got)
 	}
-	must(t, s.DropSink("b")) // dropping what is not there is no error
-	must(t, s.DropSink("a"))
-	must(t, s.DropSink("c"))
+	must(t, s.DropSink(t.Context(), "b")) // dropping what is not there is no error
+	must(t, s.DropSink(t.Context(), "a"))
+	must(t, s.DropSink(t.Context(), "c"))
 	h.checkChanges(ws, 0, "no sink is left")
 	if st := status(t, s); len(st.Sinks) != 0 || st.Contacts != 3 {
 		t.Errorf("status with every sink dropped: %+v", st)
@@ -283,13 +283,13 @@ func testRegisterAgain(t *testing.T, h *harness) {
 	register(t, s, "a")
 	commit(t, s, created(t, "1"), created(t, "2"))
 	q := queue(t, s, "a")
-	must(t, s.Bury("a", []state.Burial{{Seq: q[0].Seq, Error: "422", At: detectedAt}}))
-	must(t, s.Memo("a").Put("1", []byte("m")))
-	must(t, s.UpdateSink("a", func(info *state.SinkInfo) { info.Delivered = 9 }))
+	must(t, s.Bury(t.Context(), "a", []state.Burial{{Seq: q[0].Seq, Error: "422", At: detectedAt}}))
+	must(t, s.Memo("a").Put(t.Context(), "1", []byte("m")))
+	must(t, s.UpdateSink(t.Context(), "a", func(info *state.SinkInfo) { info.Delivered = 9 }))
 
 	info := state.SinkInfo{Type: "csv", Target: "/new.csv", Format: "v2", Backfilling: true}
-	must(t, s.RegisterSink("a", info))
-	if sinks, _ := s.Sinks(); !reflect.DeepEqual(sinks["a"], info) {
+	must(t, s.RegisterSink(t.Context(), "a", info))
+	if sinks, _ := s.Sinks(t.Context()); !reflect.DeepEqual(sinks["a"], info) {
 		t.Errorf("registered again as %+v, want %+v", sinks["a"], info)
 	}
 	if n := pending(t, s, "a"); n != 0 {
@@ -298,7 +298,7 @@ func testRegisterAgain(t *testing.T, h *harness) {
 	if st := sinkStatus(t, s, "a"); st.DeadLetters != 0 || st.Delivered != 0 {
 		t.Errorf("status after registering again: %+v", st)
 	}
-	if n, err := s.Memo("a").Len(); err != nil || n != 0 {
+	if n, err := s.Memo("a").Len(t.Context()); err != nil || n != 0 {
 		t.Errorf("memo after registering again: %d, %v", n, err)
 	}
 	h.checkChanges(ws, 0, "the old queue and dead letters went with the old registration")
@@ -308,13 +308,13 @@ func testUpdateSink(t *testing.T, h *harness) {
 	s := h.open(ws)
 	register(t, s, "a", "b")
 	at := detectedAt
-	must(t, s.UpdateSink("a", func(info *state.SinkInfo) {
+	must(t, s.UpdateSink(t.Context(), "a", func(info *state.SinkInfo) {
 		info.LastError = "503"
 		info.LastSuccessAt = &at
 		info.Failures = []state.Failure{{Contact: "1", Error: "400"}}
 	}))
-	must(t, s.UpdateSink("a", func(info *state.SinkInfo) { info.Delivered += 3 }))
-	sinks, err := s.Sinks()
+	must(t, s.UpdateSink(t.Context(), "a", func(info *state.SinkInfo) { info.Delivered += 3 }))
+	sinks, err := s.Sinks(t.Context())
 	must(t, err)
 	a := sinks["a"]
 	if a.LastError != "503" || a.LastSuccessAt == nil || !a.LastSuccessAt.Equal(at) || a.Delivered != 3 ||
@@ -324,5 +324,5 @@ func testUpdateSink(t *testing.T, h *harness) {
 	if !reflect.DeepEqual(sinks["b"], state.SinkInfo{Type: "webhook", Target: "https://b.example/hook"}) {
 		t.Errorf("b changed with a: %+v", sinks["b"])
 	}
-	notFound(t, "update of an unknown sink", s.UpdateSink("nope", func(*state.SinkInfo) {}))
+	notFound(t, "update of an unknown sink", s.UpdateSink(t.Context(), "nope", func(*state.SinkInfo) {}))
 }

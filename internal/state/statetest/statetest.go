@@ -1,9 +1,8 @@
 // Package statetest is the behaviour every backend of a workspace's state
 // must show: what the engine relies on (the transactional outbox, queues
 // per sink, dead letters) and what the commands and the service read
-// (status, memos, the import ledger). Run runs it against one backend;
-// *state.Workspace (bbolt) and the JetStream key-value backend both pass
-// it.
+// (status, memos, the import ledger): state.Store's contract. Run runs it
+// against one backend; boltstate and natsstate both pass it.
 package statetest
 
 import (
@@ -14,31 +13,14 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
-	"github.com/connect-sync/connect-sync/internal/engine"
-	"github.com/connect-sync/connect-sync/internal/importer"
-	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
-
-// Store is everything the state of one workspace offers: the engine's
-// part, the import ledger, and what `status`, `redeliver` and the sinks'
-// memos use.
-type Store interface {
-	engine.Store
-	importer.Ledger
-	// Memo returns a sink's memo; it fails with state.ErrNotFound while
-	// the sink is not registered, and is emptied when the sink is
-	// dropped or registered again.
-	Memo(sink string) sinks.Memo
-	Status() (state.Status, error)
-	Redeliver(sink, event string) (int, error)
-}
 
 // Backend is one empty, persistent home for the suite's stores: a state
 // file, a key-value bucket.
 type Backend struct {
 	// Open opens the state of the named workspace, creating it if needed.
-	Open func(workspace string) (Store, error)
+	Open func(workspace string) (state.Store, error)
 	// Reopen closes every store Open returned, as a process that ends
 	// would, and makes later Opens read the same persistent state again.
 	// The closed stores are not used again.
@@ -89,7 +71,7 @@ type harness struct {
 	Backend
 }
 
-func (h *harness) open(workspace string) Store {
+func (h *harness) open(workspace string) state.Store {
 	h.t.Helper()
 	s, err := h.Open(workspace)
 	if err != nil {
@@ -98,7 +80,7 @@ func (h *harness) open(workspace string) Store {
 	return s
 }
 
-func (h *harness) reopen(workspace string) Store {
+func (h *harness) reopen(workspace string) state.Store {
 	h.t.Helper()
 	if err := h.Reopen(); err != nil {
 		h.t.Fatalf("reopen: %v", err)
@@ -181,30 +163,30 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func register(t *testing.T, s Store, names ...string) {
+func register(t *testing.T, s state.Store, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		must(t, s.RegisterSink(n, state.SinkInfo{Type: "webhook", Target: "https://" + n + ".example/hook"}))
+		must(t, s.RegisterSink(t.Context(), n, state.SinkInfo{Type: "webhook", Target: "https://" + n + ".example/hook"}))
 	}
 }
 
-func commit(t *testing.T, s Store, batch ...state.Detected) {
+func commit(t *testing.T, s state.Store, batch ...state.Detected) {
 	t.Helper()
-	must(t, s.Commit(batch))
+	must(t, s.Commit(t.Context(), batch))
 }
 
-func queue(t *testing.T, s Store, sink string) []state.Queued {
+func queue(t *testing.T, s state.Store, sink string) []state.Queued {
 	t.Helper()
-	q, err := s.Queue(sink, 0, 1<<20)
+	q, err := s.Queue(t.Context(), sink, 0, 1<<20)
 	if err != nil {
 		t.Fatalf("queue of %s: %v", sink, err)
 	}
 	return q
 }
 
-func pending(t *testing.T, s Store, sink string) int {
+func pending(t *testing.T, s state.Store, sink string) int {
 	t.Helper()
-	n, err := s.Pending(sink)
+	n, err := s.Pending(t.Context(), sink)
 	if err != nil {
 		t.Fatalf("pending of %s: %v", sink, err)
 	}
@@ -228,16 +210,16 @@ func ids(q []state.Queued) []string {
 	return out
 }
 
-func status(t *testing.T, s Store) state.Status {
+func status(t *testing.T, s state.Store) state.Status {
 	t.Helper()
-	st, err := s.Status()
+	st, err := s.Status(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func sinkStatus(t *testing.T, s Store, sink string) state.SinkStatus {
+func sinkStatus(t *testing.T, s state.Store, sink string) state.SinkStatus {
 	t.Helper()
 	for _, ss := range status(t, s).Sinks {
 		if ss.Name == sink {

@@ -1,9 +1,11 @@
-package state
+package boltstate
 
 import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 )
 
 func TestOldStateFileGainsTheImportsBucket(t *testing.T) {
@@ -14,7 +16,7 @@ func TestOldStateFileGainsTheImportsBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := workspace(t, ro, DefaultWorkspace).ImportedContact("a"); err != nil || found {
+	if _, found, err := workspace(t, ro, state.DefaultWorkspace).ImportedContact(t.Context(), "a"); err != nil || found {
 		t.Errorf("read-only, without the bucket: found %v, err %v", found, err)
 	}
 	ro.Close()
@@ -27,11 +29,11 @@ func TestOldStateFileGainsTheImportsBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	w := workspace(t, db, DefaultWorkspace)
-	if err := w.BeginImports([]string{"a"}); err != nil {
+	w := workspace(t, db, state.DefaultWorkspace)
+	if err := w.BeginImports(t.Context(), []string{"a"}); err != nil {
 		t.Fatalf("the bucket was not created on open: %v", err)
 	}
-	if err := w.RecordImport("a", "1"); err != nil {
+	if err := w.RecordImport(t.Context(), "a", "1"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package state
+package boltstate
 
 // CountChanges counts a workspace's change records, for the behaviour
 // suite (suite_test.go, package state_test).

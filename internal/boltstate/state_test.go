@@ -1,4 +1,4 @@
-package state
+package boltstate
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -29,7 +31,7 @@ func openTemp(t *testing.T) (*DB, string) {
 func openWorkspace(t *testing.T) *Workspace {
 	t.Helper()
 	db, _ := openTemp(t)
-	return workspace(t, db, DefaultWorkspace)
+	return workspace(t, db, state.DefaultWorkspace)
 }
 
 func workspace(t *testing.T, db *DB, name string) *Workspace {
@@ -76,14 +78,14 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 
 func TestReadOnlyLeavesTheFileAlone(t *testing.T) {
 	db, path := openTemp(t)
-	workspace(t, db, DefaultWorkspace).RegisterSink("s", SinkInfo{Type: "csv"})
+	workspace(t, db, state.DefaultWorkspace).RegisterSink(t.Context(), "s", state.SinkInfo{Type: "csv"})
 	db.Close()
 	before, _ := os.ReadFile(path)
 	ro, err := OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := workspace(t, ro, DefaultWorkspace).Status(); err != nil {
+	if _, err := workspace(t, ro, state.DefaultWorkspace).Status(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	ro.Close()
@@ -96,14 +98,14 @@ func TestReadOnlyLeavesTheFileAlone(t *testing.T) {
 	}
 }
 
-func change(id string, kind contact.Kind) Detected {
+func change(id string, kind contact.Kind) state.Detected {
 	c, err := contact.Parse([]byte(`{"id":"` + id + `","email":"` + id + `@example.com"}`))
 	if err != nil {
 		panic(err)
 	}
-	d := Detected{Change: contact.Change{ID: "msg_" + id, Kind: kind, Contact: c}}
+	d := state.Detected{Change: contact.Change{ID: "msg_" + id, Kind: kind, Contact: c}}
 	if kind != contact.Deleted {
-		d.Entry = &Entry{LastActivityAt: "2024-01-01T00:00:00Z"}
+		d.Entry = &state.Entry{LastActivityAt: "2024-01-01T00:00:00Z"}
 	}
 	return d
 }

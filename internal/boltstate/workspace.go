@@ -1,15 +1,14 @@
-package state
+package boltstate
 
 import (
 	"errors"
 	"fmt"
 
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/state"
+
 	bolt "go.etcd.io/bbolt"
 )
-
-// DefaultWorkspace is the workspace of a config that names none, and the
-// one a state file of schema 1 or 2 held.
-const DefaultWorkspace = "default"
 
 // schemaWorkspaces is the first schema with workspaces: older files kept
 // the buckets of their one workspace at the root.
@@ -45,7 +44,7 @@ func (db *DB) Workspace(name string) (*Workspace, error) {
 	case exists:
 		return w, nil
 	case db.bolt.IsReadOnly():
-		return nil, fmt.Errorf("state: workspace %s: %w", name, ErrNotFound)
+		return nil, fmt.Errorf("state: workspace %s: %w", name, state.ErrNotFound)
 	}
 	// Only now a write transaction: the service asks for a workspace at
 	// every run and every /status, and an update costs an fsync.
@@ -71,7 +70,7 @@ func createWorkspace(tx *bolt.Tx, name string) error {
 // Workspaces returns the names of the workspaces that have state, sorted.
 func (db *DB) Workspaces() ([]string, error) {
 	if db.schema < schemaWorkspaces {
-		return []string{DefaultWorkspace}, nil
+		return []string{state.DefaultWorkspace}, nil
 	}
 	var names []string
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -94,7 +93,7 @@ type space interface {
 // space returns the workspace's buckets, nil when it has none.
 func (w *Workspace) space(tx *bolt.Tx) space {
 	if w.db.schema < schemaWorkspaces {
-		if w.name != DefaultWorkspace {
+		if w.name != state.DefaultWorkspace {
 			return nil
 		}
 		return tx
@@ -116,3 +115,9 @@ func (w *Workspace) view(fn func(space) error) error {
 func (w *Workspace) update(fn func(space) error) error {
 	return w.db.bolt.Update(func(tx *bolt.Tx) error { return fn(w.space(tx)) })
 }
+
+// Interface guards.
+var (
+	_ state.Store = (*Workspace)(nil)
+	_ sinks.Memo  = (*Memo)(nil)
+)

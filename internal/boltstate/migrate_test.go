@@ -1,4 +1,4 @@
-package state
+package boltstate
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -51,7 +53,7 @@ func legacyStateFile(t *testing.T, schema int, fill func(tx *bolt.Tx) error) str
 
 // legacyEntry is a checkpoint entry in the layout of schema 1 (no raw
 // hash) or 2.
-func legacyEntry(e Entry, schema int) []byte {
+func legacyEntry(e state.Entry, schema int) []byte {
 	if schema == 1 {
 		return append(e.Hash[:], e.LastActivityAt...)
 	}
@@ -60,7 +62,7 @@ func legacyEntry(e Entry, schema int) []byte {
 
 // oldStateFile writes a schema 1 file with the given checkpoint entries,
 // under the ids "1", "2"…
-func oldStateFile(t *testing.T, entries ...Entry) string {
+func oldStateFile(t *testing.T, entries ...state.Entry) string {
 	return legacyStateFile(t, 1, func(tx *bolt.Tx) error {
 		for i, e := range entries {
 			if err := tx.Bucket(bucketContacts).Put([]byte(strconv.Itoa(i+1)), legacyEntry(e, 1)); err != nil {
@@ -72,18 +74,18 @@ func oldStateFile(t *testing.T, entries ...Entry) string {
 }
 
 func TestSchema1CheckpointIsMigrated(t *testing.T) {
-	old := []Entry{
+	old := []state.Entry{
 		{Hash: [16]byte{1, 2, 3}, LastActivityAt: "2024-05-01T10:00:00Z"},
 		{Hash: [16]byte{4, 5, 6}},
 	}
-	want := map[string]Entry{"1": old[0], "2": old[1]}
+	want := map[string]state.Entry{"1": old[0], "2": old[1]}
 	path := oldStateFile(t, old...)
 
 	ro, err := OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := workspace(t, ro, DefaultWorkspace).Checkpoint()
+	got, err := workspace(t, ro, state.DefaultWorkspace).Checkpoint(t.Context())
 	ro.Close()
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("read-only checkpoint of a schema 1 file: %v, %v; want %v", got, err, want)
@@ -94,16 +96,16 @@ func TestSchema1CheckpointIsMigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	w := workspace(t, db, DefaultWorkspace)
-	if got, err := w.Checkpoint(); err != nil || !maps.Equal(got, want) {
+	w := workspace(t, db, state.DefaultWorkspace)
+	if got, err := w.Checkpoint(t.Context()); err != nil || !maps.Equal(got, want) {
 		t.Fatalf("migrated checkpoint: %v, %v; want %v", got, err, want)
 	}
 	e := want["1"]
 	e.Raw = [16]byte{9}
-	if err := w.Touch([]Touch{{ID: "1", Entry: e}}); err != nil {
+	if err := w.Touch(t.Context(), []state.Touch{{ID: "1", Entry: e}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := w.Checkpoint(); got["1"] != e {
+	if got, _ := w.Checkpoint(t.Context()); got["1"] != e {
 		t.Errorf("after Touch: %+v, want %+v", got["1"], e)
 	}
 }
@@ -112,14 +114,14 @@ func TestSchema1CheckpointIsMigrated(t *testing.T) {
 // each created by a change to the sink "hook", which acknowledged none,
 // buried the first and remembers something of contact 1.
 var (
-	oldRun     = Run{StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 3, 1, 9, 1, 0, 0, time.UTC), Result: RunFailed, Error: "source: contacts: 503"}
+	oldRun     = state.Run{StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 3, 1, 9, 1, 0, 0, time.UTC), Result: state.RunFailed, Error: "source: contacts: 503"}
 	oldSuccess = time.Date(2026, 2, 28, 9, 1, 0, 0, time.UTC)
 	oldBurial  = letter{Error: "422", At: time.Date(2026, 2, 28, 9, 0, 30, 0, time.UTC)}
-	oldSink    = SinkInfo{Type: "webhook", Target: "https://hook.example/", Delivered: 5}
+	oldSink    = state.SinkInfo{Type: "webhook", Target: "https://hook.example/", Delivered: 5}
 )
 
-func oldEntry(id string, schema int) Entry {
-	e := Entry{Hash: [16]byte{id[0]}, LastActivityAt: "2024-05-0" + id + "T10:00:00Z"}
+func oldEntry(id string, schema int) state.Entry {
+	e := state.Entry{Hash: [16]byte{id[0]}, LastActivityAt: "2024-05-0" + id + "T10:00:00Z"}
 	if schema > 1 {
 		e.Raw = [16]byte{id[0], 1}
 	}
@@ -161,7 +163,7 @@ func fillOldWorkspace(schema int) func(tx *bolt.Tx) error {
 			err = errors.Join(ref,
 				tx.Bucket(bucketContacts).Put([]byte(id), legacyEntry(oldEntry(id, schema), schema)),
 				tx.Bucket(bucketSnapshots).Put([]byte(id), d.Change.Contact.Raw),
-				putJSON(changes, key, NewRecord(d.Change)))
+				putJSON(changes, key, state.NewRecord(d.Change)))
 			if err != nil {
 				return err
 			}
@@ -173,7 +175,7 @@ func fillOldWorkspace(schema int) func(tx *bolt.Tx) error {
 			putJSON(meta, keyLastRun, oldRun),
 			putJSON(meta, keyLastSuccess, oldSuccess))
 		if schema > 1 {
-			err = errors.Join(err, putJSON(tx.Bucket(bucketImports), []byte("fp"), Import{ContactID: "1"}))
+			err = errors.Join(err, putJSON(tx.Bucket(bucketImports), []byte("fp"), state.Import{ContactID: "1"}))
 		}
 		return err
 	}
@@ -182,20 +184,20 @@ func fillOldWorkspace(schema int) func(tx *bolt.Tx) error {
 // checkOldWorkspace checks that w holds what fillOldWorkspace wrote.
 func checkOldWorkspace(t *testing.T, w *Workspace, schema int) {
 	t.Helper()
-	cp, err := w.Checkpoint()
-	want := map[string]Entry{"1": oldEntry("1", schema), "2": oldEntry("2", schema), "3": oldEntry("3", schema)}
+	cp, err := w.Checkpoint(t.Context())
+	want := map[string]state.Entry{"1": oldEntry("1", schema), "2": oldEntry("2", schema), "3": oldEntry("3", schema)}
 	if err != nil || !maps.Equal(cp, want) {
 		t.Errorf("checkpoint %v, %v; want %v", cp, err, want)
 	}
-	if snaps, err := w.Snapshots([]string{"1", "2", "3"}); err != nil || len(snaps) != 3 {
+	if snaps, err := w.Snapshots(t.Context(), []string{"1", "2", "3"}); err != nil || len(snaps) != 3 {
 		t.Errorf("snapshots %v, %v", snaps, err)
 	}
 
-	st, err := w.Status()
+	st, err := w.Status(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Workspace != DefaultWorkspace || st.Contacts != 3 || st.LastRun == nil || *st.LastRun != oldRun || st.LastSuccessAt == nil || !st.LastSuccessAt.Equal(oldSuccess) {
+	if st.Workspace != state.DefaultWorkspace || st.Contacts != 3 || st.LastRun == nil || *st.LastRun != oldRun || st.LastSuccessAt == nil || !st.LastSuccessAt.Equal(oldSuccess) {
 		t.Errorf("status %+v", st)
 	}
 	if len(st.Sinks) != 1 {
@@ -206,11 +208,11 @@ func checkOldWorkspace(t *testing.T, w *Workspace, schema int) {
 		s.DeadLetterList[0].Event != "msg_1" || s.DeadLetterList[0].Error != oldBurial.Error {
 		t.Errorf("sink status %+v", s)
 	}
-	if sinks, err := w.Sinks(); err != nil || !reflect.DeepEqual(sinks["hook"], oldSink) {
+	if sinks, err := w.Sinks(t.Context()); err != nil || !reflect.DeepEqual(sinks["hook"], oldSink) {
 		t.Errorf("sinks %+v, %v", sinks, err)
 	}
 
-	q, err := w.Queue("hook", 0, 10)
+	q, err := w.Queue(t.Context(), "hook", 0, 10)
 	var got []string
 	for _, c := range q {
 		got = append(got, strconv.FormatUint(c.Seq, 10)+" "+c.Change.ID)
@@ -218,10 +220,10 @@ func checkOldWorkspace(t *testing.T, w *Workspace, schema int) {
 	if want := []string{"2 msg_2", "3 msg_3"}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("queue %q, %v; want %q", got, err, want)
 	}
-	if v, err := w.Memo("hook").Get("1"); err != nil || string(v) != "m" {
+	if v, err := w.Memo("hook").Get(t.Context(), "1"); err != nil || string(v) != "m" {
 		t.Errorf("memo %q, %v", v, err)
 	}
-	imp, found, err := w.ImportedContact("fp")
+	imp, found, err := w.ImportedContact(t.Context(), "fp")
 	if err != nil || found != (schema > 1) || (found && imp.ContactID != "1") {
 		t.Errorf("import %+v, found %v, %v", imp, found, err)
 	}
@@ -245,11 +247,11 @@ func TestMigrationToWorkspaces(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if names, err := ro.Workspaces(); err != nil || !slices.Equal(names, []string{DefaultWorkspace}) {
+			if names, err := ro.Workspaces(); err != nil || !slices.Equal(names, []string{state.DefaultWorkspace}) {
 				t.Errorf("read-only workspaces %v, %v", names, err)
 			}
-			checkOldWorkspace(t, workspace(t, ro, DefaultWorkspace), tt.schema)
-			if _, err := ro.Workspace("other"); !errors.Is(err, ErrNotFound) {
+			checkOldWorkspace(t, workspace(t, ro, state.DefaultWorkspace), tt.schema)
+			if _, err := ro.Workspace("other"); !errors.Is(err, state.ErrNotFound) {
 				t.Errorf("read-only workspace other: %v, want ErrNotFound", err)
 			}
 			ro.Close()
@@ -262,7 +264,7 @@ func TestMigrationToWorkspaces(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkMigratedLayout(t, db)
-			checkOldWorkspace(t, workspace(t, db, DefaultWorkspace), tt.schema)
+			checkOldWorkspace(t, workspace(t, db, state.DefaultWorkspace), tt.schema)
 			// Opening it again finds nothing more to migrate.
 			db.Close()
 			if db, err = Open(path); err != nil {
@@ -270,13 +272,13 @@ func TestMigrationToWorkspaces(t *testing.T) {
 			}
 			defer db.Close()
 			checkMigratedLayout(t, db)
-			w := workspace(t, db, DefaultWorkspace)
+			w := workspace(t, db, state.DefaultWorkspace)
 			checkOldWorkspace(t, w, tt.schema)
 
-			if err := w.Commit([]Detected{change("4", contact.Created)}); err != nil {
+			if err := w.Commit(t.Context(), []state.Detected{change("4", contact.Created)}); err != nil {
 				t.Fatal(err)
 			}
-			q, err := w.Queue("hook", 0, 10)
+			q, err := w.Queue(t.Context(), "hook", 0, 10)
 			if err != nil || len(q) != 3 || q[2].Change.ID != "msg_4" || q[2].Seq <= 3 {
 				t.Errorf("queue after a new change: %+v, %v; want msg_4 after sequence 3", q, err)
 			}
@@ -288,7 +290,7 @@ func TestMigrationToWorkspaces(t *testing.T) {
 // schema, and has nothing left of the old layout at its root.
 func checkMigratedLayout(t *testing.T, db *DB) {
 	t.Helper()
-	if names, err := db.Workspaces(); err != nil || !slices.Equal(names, []string{DefaultWorkspace}) {
+	if names, err := db.Workspaces(); err != nil || !slices.Equal(names, []string{state.DefaultWorkspace}) {
 		t.Errorf("workspaces %v, %v", names, err)
 	}
 	err := db.bolt.View(func(tx *bolt.Tx) error {

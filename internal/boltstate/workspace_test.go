@@ -1,4 +1,4 @@
-package state
+package boltstate
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/state"
+
 	"github.com/connect-sync/connect-sync/internal/contact"
 )
 
@@ -17,23 +19,23 @@ func TestWorkspacesAreIndependent(t *testing.T) {
 	db, path := openTemp(t)
 	b, a := workspace(t, db, "b"), workspace(t, db, "a")
 	for _, w := range []*Workspace{a, b} {
-		if err := w.RegisterSink("hook", SinkInfo{Type: "webhook"}); err != nil {
+		if err := w.RegisterSink(t.Context(), "hook", state.SinkInfo{Type: "webhook"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	err := errors.Join(
-		a.Commit([]Detected{change("1", contact.Created), change("2", contact.Created)}),
-		a.RecordRun(Run{FinishedAt: at, Result: RunSucceeded}),
-		a.BeginImports([]string{"fp"}),
-		a.Memo("hook").Put("1", []byte("m")),
-		a.UpdateSink("hook", func(info *SinkInfo) { info.LastError = "503" }),
-		a.Bury("hook", []Burial{{Seq: 1, Error: "422", At: at}}),
+		a.Commit(t.Context(), []state.Detected{change("1", contact.Created), change("2", contact.Created)}),
+		a.RecordRun(t.Context(), state.Run{FinishedAt: at, Result: state.RunSucceeded}),
+		a.BeginImports(t.Context(), []string{"fp"}),
+		a.Memo("hook").Put(t.Context(), "1", []byte("m")),
+		a.UpdateSink(t.Context(), "hook", func(info *state.SinkInfo) { info.LastError = "503" }),
+		a.Bury(t.Context(), "hook", []state.Burial{{Seq: 1, Error: "422", At: at}}),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := a.Status(); st.Workspace != "a" || st.Contacts != 2 || st.LastRun == nil || st.Sinks[0].Pending != 1 || st.Sinks[0].DeadLetters != 1 {
+	if st, _ := a.Status(t.Context()); st.Workspace != "a" || st.Contacts != 2 || st.LastRun == nil || st.Sinks[0].Pending != 1 || st.Sinks[0].DeadLetters != 1 {
 		t.Fatalf("a's status %+v", st)
 	}
 
@@ -42,15 +44,15 @@ func TestWorkspacesAreIndependent(t *testing.T) {
 		read func() (any, error)
 		want any
 	}{
-		{"checkpoint", func() (any, error) { return b.Checkpoint() }, map[string]Entry{}},
-		{"snapshots", func() (any, error) { return b.Snapshots([]string{"1", "2"}) }, map[string]json.RawMessage{}},
-		{"sinks", func() (any, error) { return b.Sinks() }, map[string]SinkInfo{"hook": {Type: "webhook"}}},
-		{"queue", func() (any, error) { return b.Queue("hook", 0, 10) }, []Queued(nil)},
-		{"pending", func() (any, error) { return b.Pending("hook") }, 0},
-		{"status", func() (any, error) { return b.Status() }, Status{Workspace: "b", Sinks: []SinkStatus{{Name: "hook", Type: "webhook"}}}},
-		{"memo", func() (any, error) { return b.Memo("hook").Get("1") }, []byte(nil)},
+		{"checkpoint", func() (any, error) { return b.Checkpoint(t.Context()) }, map[string]state.Entry{}},
+		{"snapshots", func() (any, error) { return b.Snapshots(t.Context(), []string{"1", "2"}) }, map[string]json.RawMessage{}},
+		{"sinks", func() (any, error) { return b.Sinks(t.Context()) }, map[string]state.SinkInfo{"hook": {Type: "webhook"}}},
+		{"queue", func() (any, error) { return b.Queue(t.Context(), "hook", 0, 10) }, []state.Queued(nil)},
+		{"pending", func() (any, error) { return b.Pending(t.Context(), "hook") }, 0},
+		{"status", func() (any, error) { return b.Status(t.Context()) }, state.Status{Workspace: "b", Sinks: []state.SinkStatus{{Name: "hook", Type: "webhook"}}}},
+		{"memo", func() (any, error) { return b.Memo("hook").Get(t.Context(), "1") }, []byte(nil)},
 		{"import", func() (any, error) {
-			_, found, err := b.ImportedContact("fp")
+			_, found, err := b.ImportedContact(t.Context(), "fp")
 			return found, err
 		}, false},
 	}
@@ -64,16 +66,16 @@ func TestWorkspacesAreIndependent(t *testing.T) {
 	}
 
 	// Writes to b leave a alone in turn.
-	if err := b.Commit([]Detected{change("3", contact.Created)}); err != nil {
+	if err := b.Commit(t.Context(), []state.Detected{change("3", contact.Created)}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := a.Pending("hook"); n != 1 {
+	if n, _ := a.Pending(t.Context(), "hook"); n != 1 {
 		t.Errorf("a's pending %d after a commit in b, want 1", n)
 	}
-	if err := a.DropSink("hook"); err != nil {
+	if err := a.DropSink(t.Context(), "hook"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.Pending("hook"); err != nil || n != 1 {
+	if n, err := b.Pending(t.Context(), "hook"); err != nil || n != 1 {
 		t.Errorf("b's pending %d, %v after a dropped its sink of the same name", n, err)
 	}
 
@@ -93,7 +95,7 @@ func TestWorkspacesAreIndependent(t *testing.T) {
 	if names, err := ro.Workspaces(); err != nil || !slices.Equal(names, []string{"a", "b"}) {
 		t.Errorf("read-only workspaces %v, %v", names, err)
 	}
-	if st, err := workspace(t, ro, "a").Status(); err != nil || st.Contacts != 2 {
+	if st, err := workspace(t, ro, "a").Status(t.Context()); err != nil || st.Contacts != 2 {
 		t.Errorf("read-only status of a: %+v, %v", st, err)
 	}
 }
@@ -118,8 +120,8 @@ func TestReadOnlyWorkspaceWithoutState(t *testing.T) {
 		want error
 	}{
 		{"a", nil},
-		{"b", ErrNotFound},
-		{DefaultWorkspace, ErrNotFound},
+		{"b", state.ErrNotFound},
+		{state.DefaultWorkspace, state.ErrNotFound},
 	}
 	for _, tt := range tests {
 		if w, err := ro.Workspace(tt.name); !errors.Is(err, tt.want) || (err == nil) != (w != nil) {

@@ -1,9 +1,10 @@
-package state_test
+package boltstate_test
 
 import (
 	"path/filepath"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/state"
 	"github.com/connect-sync/connect-sync/internal/state/statetest"
 )
@@ -13,10 +14,10 @@ import (
 func TestSuite(t *testing.T) {
 	statetest.Run(t, func(t *testing.T) statetest.Backend {
 		path := filepath.Join(t.TempDir(), "state.db")
-		var db *state.DB
+		var db *boltstate.DB
 		open := func() error {
 			var err error
-			db, err = state.Open(path)
+			db, err = boltstate.Open(path)
 			return err
 		}
 		if err := open(); err != nil {
@@ -24,7 +25,7 @@ func TestSuite(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return statetest.Backend{
-			Open: func(name string) (statetest.Store, error) { return db.Workspace(name) },
+			Open: func(name string) (state.Store, error) { return db.Workspace(name) },
 			Reopen: func() error {
 				if err := db.Close(); err != nil {
 					return err
@@ -35,5 +36,3 @@ func TestSuite(t *testing.T) {
 		}
 	})
 }
-
-var _ statetest.Store = (*state.Workspace)(nil)

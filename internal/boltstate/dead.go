@@ -1,32 +1,18 @@
-package state
+package boltstate
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/state"
+
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 )
-
-// Burial is a change a sink refused for good: it leaves the sink's queue
-// for its dead letters, which keep it, with why, until `redeliver`.
-type Burial struct {
-	Seq   uint64
-	Error string
-	At    time.Time
-}
-
-// DeadLetter is one of a sink's dead letters, for `status`.
-type DeadLetter struct {
-	Event   string       `json:"event"` // the change's id, the webhook-id
-	Contact string       `json:"contact"`
-	Kind    contact.Kind `json:"kind"`
-	Error   string       `json:"error"`
-	At      time.Time    `json:"at"`
-}
 
 // letter is how a dead letter's reason is stored; the key is the change's
 // sequence number, whose record stays in the changes bucket.
@@ -36,7 +22,7 @@ type letter struct {
 }
 
 // Bury moves changes from a sink's queue to its dead letters.
-func (w *Workspace) Bury(sink string, burials []Burial) error {
+func (w *Workspace) Bury(_ context.Context, sink string, burials []state.Burial) error {
 	if len(burials) == 0 {
 		return nil
 	}
@@ -71,7 +57,7 @@ func (w *Workspace) Bury(sink string, burials []Burial) error {
 // would put stale data over newer. It goes back carrying the contact as
 // it is now instead, under its own id: a creation or update of the
 // current snapshot, or a deletion when the contact is gone.
-func (w *Workspace) Redeliver(sink, event string) (int, error) {
+func (w *Workspace) Redeliver(_ context.Context, sink, event string) (int, error) {
 	moved := 0
 	err := w.update(func(ws space) error {
 		q, err := queue(ws, sink)
@@ -107,9 +93,9 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 			moved = len(keys)
 		}
 		if event != "" && moved == 0 {
-			return fmt.Errorf("state: sink %s, dead letter %q: %w", sink, event, ErrNotFound)
+			return fmt.Errorf("state: sink %s, dead letter %q: %w", sink, event, state.ErrNotFound)
 		}
-		return updateInfo(ws, sink, func(info *SinkInfo) { info.Disabled = "" })
+		return updateInfo(ws, sink, func(info *state.SinkInfo) { info.Disabled = "" })
 	})
 	return moved, err
 }
@@ -117,7 +103,7 @@ func (w *Workspace) Redeliver(sink, event string) (int, error) {
 // refresh rewrites a change record to carry its contact as it is now.
 func refresh(ws space, key []byte) error {
 	changes := ws.Bucket(bucketChanges)
-	var r Record
+	var r state.Record
 	if err := getJSON(changes, key, &r); err != nil {
 		return err
 	}
@@ -138,18 +124,18 @@ func deadBucket(ws space, sink string) *bolt.Bucket {
 }
 
 // readLetter joins a dead letter with its change record.
-func readLetter(ws space, key, value []byte) (DeadLetter, error) {
+func readLetter(ws space, key, value []byte) (state.DeadLetter, error) {
 	var l letter
 	if err := json.Unmarshal(value, &l); err != nil {
-		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
+		return state.DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
-	var r Record
+	var r state.Record
 	if err := getJSON(ws.Bucket(bucketChanges), key, &r); err != nil {
-		return DeadLetter{}, err
+		return state.DeadLetter{}, err
 	}
 	c, err := contact.Parse(r.Contact)
 	if err != nil {
-		return DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
+		return state.DeadLetter{}, fmt.Errorf("state: dead letter %d: %w", binary.BigEndian.Uint64(key), err)
 	}
-	return DeadLetter{Event: r.ID, Contact: c.ID, Kind: r.Kind, Error: l.Error, At: l.At}, nil
+	return state.DeadLetter{Event: r.ID, Contact: c.ID, Kind: r.Kind, Error: l.Error, At: l.At}, nil
 }

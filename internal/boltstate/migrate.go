@@ -1,8 +1,10 @@
-package state
+package boltstate
 
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -20,7 +22,7 @@ func migrate(tx *bolt.Tx, from int) error {
 	if err != nil {
 		return fmt.Errorf("state: migrate: %w", err)
 	}
-	ws, err := all.CreateBucket([]byte(DefaultWorkspace))
+	ws, err := all.CreateBucket([]byte(state.DefaultWorkspace))
 	if err != nil {
 		return fmt.Errorf("state: migrate: %w", err)
 	}
@@ -35,7 +37,7 @@ func migrate(tx *bolt.Tx, from int) error {
 	if err := moveRunRecords(tx.Bucket(bucketMeta), ws); err != nil {
 		return err
 	}
-	if err := createWorkspace(tx, DefaultWorkspace); err != nil {
+	if err := createWorkspace(tx, state.DefaultWorkspace); err != nil {
 		return err
 	}
 	if from == 1 {
@@ -79,11 +81,10 @@ func migrateEntries(b *bolt.Bucket) error {
 		return err
 	}
 	for _, id := range ids {
-		v := b.Get(id)
-		if len(v) < hashSize {
-			return fmt.Errorf("state: corrupt checkpoint entry %s", id)
+		e, err := unmarshalEntry(b.Get(id), 1)
+		if err != nil {
+			return fmt.Errorf("%w %s", err, id)
 		}
-		e := Entry{Hash: [16]byte(v), LastActivityAt: string(v[hashSize:])}
 		if err := b.Put(id, e.Encode()); err != nil {
 			return fmt.Errorf("state: migrate checkpoint: %w", err)
 		}

@@ -1,8 +1,11 @@
-package state
+package boltstate
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+
+	"github.com/connect-sync/connect-sync/internal/state"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,7 +23,7 @@ type Memo struct {
 func (w *Workspace) Memo(sink string) sinks.Memo { return &Memo{ws: w, sink: []byte(sink)} }
 
 // Get returns the contact's value, nil when there is none.
-func (m *Memo) Get(contactID string) ([]byte, error) {
+func (m *Memo) Get(_ context.Context, contactID string) ([]byte, error) {
 	var v []byte
 	err := m.ws.view(func(ws space) error {
 		b, err := m.bucket(ws)
@@ -33,11 +36,11 @@ func (m *Memo) Get(contactID string) ([]byte, error) {
 }
 
 // Put sets the contact's value.
-func (m *Memo) Put(contactID string, value []byte) error {
+func (m *Memo) Put(_ context.Context, contactID string, value []byte) error {
 	return m.ws.update(func(ws space) error {
 		sink := ws.Bucket(bucketSinks).Bucket(m.sink)
 		if sink == nil {
-			return fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
+			return fmt.Errorf("state: sink %s: %w", m.sink, state.ErrNotFound)
 		}
 		b, err := sink.CreateBucketIfNotExists(keyMemo)
 		if err != nil {
@@ -48,7 +51,7 @@ func (m *Memo) Put(contactID string, value []byte) error {
 }
 
 // Delete forgets the contact's value.
-func (m *Memo) Delete(contactID string) error {
+func (m *Memo) Delete(_ context.Context, contactID string) error {
 	return m.ws.update(func(ws space) error {
 		b, err := m.bucket(ws)
 		if err != nil || b == nil {
@@ -59,7 +62,7 @@ func (m *Memo) Delete(contactID string) error {
 }
 
 // Len counts the contacts with a value.
-func (m *Memo) Len() (int, error) {
+func (m *Memo) Len(_ context.Context) (int, error) {
 	n := 0
 	err := m.ws.view(func(ws space) error {
 		b, err := m.bucket(ws)
@@ -75,9 +78,7 @@ func (m *Memo) Len() (int, error) {
 func (m *Memo) bucket(ws space) (*bolt.Bucket, error) {
 	sink := ws.Bucket(bucketSinks).Bucket(m.sink)
 	if sink == nil {
-		return nil, fmt.Errorf("state: sink %s: %w", m.sink, ErrNotFound)
+		return nil, fmt.Errorf("state: sink %s: %w", m.sink, state.ErrNotFound)
 	}
 	return sink.Bucket(keyMemo), nil
 }
-
-var _ sinks.Memo = (*Memo)(nil)
