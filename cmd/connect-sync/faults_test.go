@@ -332,6 +332,36 @@ func TestVCardFolderNotWritable(t *testing.T) {
 	}
 }
 
+// TestASinkFailureIsReportedOnce: a sink whose destination fails is
+// reported once per run, where the run's outcome is handled: by the
+// one-shot command as it exits, by the service in one error line, and
+// neither layer below repeats it.
+func TestASinkFailureIsReportedOnce(t *testing.T) {
+	w := newWorkspace(t, 5)
+	if err := os.WriteFile(w.path("vcards"), []byte("not a folder\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const cause = "not a directory"
+	r := w.run(nil, "sync")
+	if r.code != 1 || strings.Count(r.stderr, cause) != 1 {
+		t.Errorf("sync: exit %d, the cause said %d times, want once:\n%s", r.code, strings.Count(r.stderr, cause), r.stderr)
+	}
+
+	s := w.startService(w.serviceConfig(""))
+	s.expect("READY=1")
+	eventually(t, "two failed runs", func() bool {
+		return value(s.metrics(), "connect_sync_runs_total", "result", "failure") >= 2
+	})
+	s.signal(syscall.SIGTERM)
+	s.wait()
+	logs := s.logs.String()
+	failed := strings.Count(logs, `msg="run failed"`)
+	if failed < 2 || strings.Count(logs, cause) != failed || strings.Count(logs, "level=ERROR") != failed {
+		t.Errorf("%d failed runs, the cause said %d times, %d error lines; want one of each per run:\n%s",
+			failed, strings.Count(logs, cause), strings.Count(logs, "level=ERROR"), logs)
+	}
+}
+
 // TestCardDAVServerStoppedMidUpload kills a real Radicale while the
 // first sync uploads its cards, at the fifth PUT, through a proxy that
 // only counts: the run names the sink, the file sinks are complete, and

@@ -211,11 +211,9 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 		}
 		logger.Log(context.Background(), level, "sink done", "sink", s.Name, "delivered", s.Delivered, "pending", s.Pending, "failed_contacts", len(s.Failures))
 	}
-	level := slog.LevelInfo
-	if err != nil {
-		level = slog.LevelError
-	}
-	logger.Log(context.Background(), level, "sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
+	// A failed run's error is the caller's to report, once: the one-shot
+	// command prints it as it exits, the service logs it.
+	logger.Info("sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
 }
 
 // printDryRuns prints the dry run of each workspace, under its name when

@@ -50,7 +50,6 @@ func (e *Engine) skip(ctx context.Context, s Sink, err error, disabled string) S
 		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s --all` enables it again", disabled, s.Name)
 	}
 	pending, perr := e.Store.Pending(ctx, s.Name)
-	e.Logger.Error("sink skipped: its changes stay queued", "sink", s.Name, "error", err)
 	return SinkReport{Name: s.Name, Pending: pending, Err: errors.Join(err, perr)}
 }
 
@@ -182,7 +181,7 @@ func (d *drain) deliver(ctx context.Context, batch []state.Queued) error {
 		default:
 			d.blocked[id] = true
 			d.failures = append(d.failures, state.Failure{Contact: id, Error: err.Error()})
-			d.engine.Logger.Error("sink could not take a contact; it stays queued", "sink", d.sink.Name, "contact", id, "error", err)
+			d.engine.Logger.Warn("sink could not take a contact; it stays queued", "sink", d.sink.Name, "contact", id, "error", err)
 		}
 	}
 	if err := d.engine.Store.Bury(ctx, d.sink.Name, burials); err != nil {
@@ -220,7 +219,8 @@ func (d *drain) ack(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
-// record keeps the sink's outcome in the state file for `status`.
+// record keeps the sink's outcome in the state, for `status`. The
+// outcome itself is the run's to report: it is in the sink's report.
 func (d *drain) record(ctx context.Context, err error) {
 	now := d.engine.now()
 	uerr := d.engine.Store.UpdateSink(ctx, d.sink.Name, func(info *state.SinkInfo) {
@@ -239,13 +239,7 @@ func (d *drain) record(ctx context.Context, err error) {
 			info.LastSuccessAt = &now
 		}
 	})
-	switch {
-	case errors.Is(err, ErrStopped):
-		d.engine.Logger.Info("sink stopped early for the shutdown; its changes stay queued for the next run", "sink", d.sink.Name)
-	case err != nil:
-		d.engine.Logger.Error("sink stopped; its changes stay queued for the next run", "sink", d.sink.Name, "error", err)
-	}
-	if uerr != nil {
+	if uerr != nil { // the run's outcome stands: only status misses it
 		d.engine.Logger.Error("could not record the sink's outcome", "sink", d.sink.Name, "error", uerr)
 	}
 }
