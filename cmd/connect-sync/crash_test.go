@@ -54,6 +54,9 @@ const (
 // run, again and again, while the source changes between runs. At the end
 // every sink must equal the source and no change may be lost.
 func TestCrashRandomKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real processes killed at random, over and over; runs without -short")
+	}
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv(crashSeedEnv); v != "" {
 		var err error
@@ -208,6 +211,9 @@ func (k *killLoop) verify() int {
 // contact) before the next run, which must leave the sink equal to the
 // source with every change delivered at least once.
 func TestCrashEveryPoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a real process killed at every named point of a run; runs without -short")
+	}
 	points := map[string][]string{
 		"csv":       {"after-queue", "mid-batch:5", "after-deliver", "before-rename", "after-commit"},
 		"vcard-dir": {"after-queue", "mid-batch:5", "before-rename:3", "after-deliver"},

@@ -197,6 +197,9 @@ func hangFault(w http.ResponseWriter, r *http.Request) {
 // event exactly once, in order per contact. How each answer is classified
 // and retried is table-tested in internal/sinks/webhook (TestClassification).
 func TestWebhookReceiverFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: each fault of a receiver against the real binary; runs without -short")
+	}
 	tests := []struct {
 		name     string
 		fault    http.HandlerFunc

@@ -379,6 +379,9 @@ func closedURL(t *testing.T) string {
 // the config, and finds none of them (nor their base64, basic-auth or hex
 // forms) in any output, metrics, textfile or the state file.
 func TestSecretsNeverLeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: every command of the real binary, searched for every secret; runs without -short")
+	}
 	e := newSecretsEnv(t)
 	inline, fromFile := "api_key: "+canaryAPIKey, "api_key_file: "+e.path("api-key")
 	prom := e.path("connect-sync.prom")

@@ -489,6 +489,9 @@ func alive(t *testing.T, list ...*instance) {
 // a time, a fair split, a killed instance's workspaces taken over within
 // about a lease TTL and nothing lost, a stopped one's at once.
 func TestSharedStateInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: three instances of the real binary sharing ten workspaces; runs without -short")
+	}
 	srv := natstest.Start(t)
 	s := newSharedConfig(t, 10, []string{srv.URL}, 3*time.Second, 1)
 	var live []*instance
@@ -580,6 +583,9 @@ func TestSharedStateInstances(t *testing.T) {
 // leading the state's stream, then starts it again: the instances go on,
 // every edit arrives, no two instances sync a workspace at once.
 func TestSharedStateSurvivesANodeRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a three-node nats-server cluster losing a node; runs without -short")
+	}
 	c := natstest.StartCluster(t)
 	s := newSharedConfig(t, 4, c.URLs(), 3*time.Second, 3)
 	start := time.Now()

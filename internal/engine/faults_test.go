@@ -32,6 +32,9 @@ const contactsPath = "/api/connect/contacts"
 // (TestSourceFaults, TestEmptyListDeletesNothing); the 401 in a service's
 // life is TestServiceSurvivesARevokedKey there.
 func TestSourceFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: every fault of the API, with its retries; runs without -short")
+	}
 	const tracked = 20
 	tests := []struct {
 		name   string

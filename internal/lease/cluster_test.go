@@ -13,6 +13,9 @@ import (
 // for long with none: leases are renewed through the new leader, or lost
 // at their deadline and taken again.
 func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a three-node cluster losing its leader; runs without -short")
+	}
 	t.Parallel()
 	cluster := natstest.StartCluster(t)
 	urls := cluster.URLs()

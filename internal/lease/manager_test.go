@@ -255,6 +255,9 @@ func TestSetWorkspaces(t *testing.T) {
 // deadline, before the server could have let another take it; once the
 // server is back, the leases are taken again.
 func TestServerDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out lease TTLs with the server down; runs without -short")
+	}
 	t.Parallel()
 	s := natstest.Start(t)
 	names := workspaces(5)

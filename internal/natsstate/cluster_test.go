@@ -78,6 +78,9 @@ func retry(t *testing.T, op func() error) {
 // servers and stops one of them half-way: operations that fail meanwhile
 // are done again, as the next run would, and nothing is lost.
 func TestClusterNodeLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a three-node cluster losing its stream leader; runs without -short")
+	}
 	c := natstest.StartCluster(t)
 	js := connect(t, c.URLs()...)
 	db := openDB(t, js, Options{Replicas: 3, Timeout: 5 * time.Second})

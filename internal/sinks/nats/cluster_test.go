@@ -48,6 +48,9 @@ func runsUntilDelivered(t *testing.T, urls []string, batch []contact.Change) int
 // replicas, and publishing goes on while its leader is down and after it
 // is back, each change stored exactly once.
 func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a three-node cluster losing its stream leader; runs without -short")
+	}
 	cluster := natstest.StartCluster(t)
 	urls := cluster.URLs()
 	batch := eventtest.Changes(t, 90, contact.Created, contact.Updated, contact.Deleted)
