@@ -1,56 +1,25 @@
 package carddav
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/sinks/sinktest"
 )
 
 const sourceURL = "https://connect.example.com"
 
 // memo is an in-memory sinks.Memo.
-type memo struct {
-	mu     sync.Mutex
-	values map[string][]byte
-}
+type memo struct{ *sinktest.Memo }
 
-func newMemo() *memo { return &memo{values: map[string][]byte{}} }
-
-func (m *memo) Get(_ context.Context, id string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.values[id], nil
-}
-
-func (m *memo) Put(_ context.Context, id string, value []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.values[id] = value
-	return nil
-}
-
-func (m *memo) Delete(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.values, id)
-	return nil
-}
-
-func (m *memo) Len(_ context.Context) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.values), nil
-}
+func newMemo() *memo { return &memo{sinktest.NewMemo()} }
 
 // record reads the contact's memo value.
 func (m *memo) record(t testing.TB, id string) *record {
@@ -65,14 +34,6 @@ func (m *memo) record(t testing.TB, id string) *record {
 	}
 	return &rec
 }
-
-func (m *memo) snapshot() map[string][]byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.values)
-}
-
-var _ sinks.Memo = (*memo)(nil)
 
 func secretOf(s string) secret.String { return secret.New(s) }
 

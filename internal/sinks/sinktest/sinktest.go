@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func (h *harness) open() {
 		Workspace: "default",
 		Logger:    slog.New(slog.NewTextHandler(&h.logs, nil)),
 		SourceURL: "https://api.example.com",
-		Memo:      newMemo(),
+		Memo:      NewMemo(),
 	})
 	if err != nil {
 		h.t.Fatalf("open: %v", err)
@@ -298,39 +299,53 @@ func testPanic(t *testing.T, h *harness) {
 	}
 }
 
-// memo is a sink's memo in memory.
-type memo struct {
+// Memo is a sinks.Memo in memory, for the tests of sinks that keep one.
+type Memo struct {
 	mu     sync.Mutex
 	values map[string][]byte
 }
 
-func newMemo() *memo { return &memo{values: map[string][]byte{}} }
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo { return &Memo{values: map[string][]byte{}} }
 
-func (m *memo) Get(_ context.Context, id string) ([]byte, error) {
+// Get returns the contact's value, nil when there is none.
+func (m *Memo) Get(_ context.Context, id string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.values[id], nil
 }
 
-func (m *memo) Put(_ context.Context, id string, value []byte) error {
+// Put sets the contact's value.
+func (m *Memo) Put(_ context.Context, id string, value []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.values[id] = slices.Clone(value)
 	return nil
 }
 
-func (m *memo) Delete(_ context.Context, id string) error {
+// Delete forgets the contact's value.
+func (m *Memo) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.values, id)
 	return nil
 }
 
-func (m *memo) Len(_ context.Context) (int, error) {
+// Len counts the contacts with a value.
+func (m *Memo) Len(context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.values), nil
 }
+
+// Snapshot returns a copy of every value, by contact.
+func (m *Memo) Snapshot() map[string][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.values)
+}
+
+var _ sinks.Memo = (*Memo)(nil)
 
 // syncBuffer is a log that workers write at once.
 type syncBuffer struct {
