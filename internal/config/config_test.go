@@ -305,7 +305,7 @@ func TestLoadErrors(t *testing.T) {
 		{"state-nats-auth.yaml", []string{`testdata/state-nats-auth.yaml:6: state.nats.token_file: set token or token_file, not both`}},
 		{"state-unknown-key.yaml", []string{
 			`testdata/state-unknown-key.yaml:3: state.bbolt_path: unknown key (known here: backend, nats, path)`,
-			`testdata/state-unknown-key.yaml:6: state.nats.replica: unknown key (known here: bucket_prefix, creds_file, instance, lease_ttl, ` +
+			`testdata/state-unknown-key.yaml:6: state.nats.replica: unknown key (known here: bucket_prefix, creds_file, discover_servers, instance, lease_ttl, ` +
 				`nkey_file, password, password_file, replicas, timeout, tls_ca_file, token, token_file, urls, user)`,
 		}},
 		{"bad-schedule.yaml", []string{
@@ -856,7 +856,7 @@ func TestNatsConnectionKeys(t *testing.T) {
 	}
 
 	_, err = Parse("config.yaml", []byte(entry+"    timout: 5s\n"))
-	want := "config.yaml:8: sinks[0].timout: unknown key (known here: concurrency, creds_file, duplicate_window, max_age, name, " +
+	want := "config.yaml:8: sinks[0].timout: unknown key (known here: concurrency, creds_file, discover_servers, duplicate_window, max_age, name, " +
 		"nkey_file, password, password_file, replicas, stream, subject_prefix, timeout, tls_ca_file, token, token_file, type, urls, user, workspace)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)

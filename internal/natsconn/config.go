@@ -23,9 +23,13 @@ import (
 // settings of its own embeds it inline, so that its keys sit beside them.
 type Config struct {
 	// URLs are the servers to connect to (nats://, tls://, ws:// or
-	// wss://host:port); the client also learns the rest of a cluster from
-	// the one it reaches. Credentials do not go here but in the keys below.
+	// wss://host:port). Credentials do not go here but in the keys below.
 	URLs []string `yaml:"urls"`
+	// DiscoverServers lets the client connect to the servers a cluster
+	// announces besides URLs, and so send them the credentials: off, so
+	// that a server (or whoever answers as one) cannot send the client,
+	// and its credentials, elsewhere. List every node in URLs instead.
+	DiscoverServers bool `yaml:"discover_servers"`
 
 	// At most one way to authenticate: a credentials file (a user JWT and
 	// its nkey seed), an nkey seed file, a token, or a user and password.

@@ -1,9 +1,15 @@
 package natsconn
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,4 +124,92 @@ func TestDialBounded(t *testing.T) {
 			t.Errorf("Dial: %v, want it to say no server answered within 1s", err)
 		}
 	})
+}
+
+// fakeServer speaks just enough of the NATS protocol to greet a client
+// and then hang up on it, announcing other servers of its cluster in its
+// greeting; it counts the connections it got and keeps what the clients
+// sent.
+type fakeServer struct {
+	ln       net.Listener
+	accepted atomic.Int32
+	mu       sync.Mutex
+	got      strings.Builder
+}
+
+func startFakeServer(t *testing.T, announce ...string) *fakeServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeServer{ln: ln}
+	urls, _ := json.Marshal(announce)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.accepted.Add(1)
+			fmt.Fprintf(conn, "INFO {\"server_id\":\"fake\",\"version\":\"2.9.10\",\"proto\":1,\"max_payload\":1048576,\"headers\":true,\"connect_urls\":%s}\r\n", urls)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			r := bufio.NewReader(conn)
+			for {
+				line, err := r.ReadString('\n')
+				s.mu.Lock()
+				s.got.WriteString(line)
+				s.mu.Unlock()
+				if err != nil || strings.HasPrefix(line, "PING") {
+					break
+				}
+			}
+			conn.Write([]byte("PONG\r\n"))
+			conn.Close() // the client reconnects, to whichever server it knows
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return s
+}
+
+func (s *fakeServer) received() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got.String()
+}
+
+// A server the client is not configured with gets nothing from it, even
+// when the one it is configured with announces it, unless discover_servers
+// says so: otherwise a server, or whoever answers as one, could send the
+// client and its credentials anywhere.
+func TestDiscoveredServersGetNoCredentials(t *testing.T) {
+	for _, discover := range []bool{false, true} {
+		t.Run(fmt.Sprint("discover_servers=", discover), func(t *testing.T) {
+			elsewhere := startFakeServer(t)
+			configured := startFakeServer(t, elsewhere.ln.Addr().String())
+			nc, err := dial(t, t.Context(), func(c *Config) {
+				c.URLs = []string{"nats://" + configured.ln.Addr().String()}
+				c.User, c.Password = "alice", secret.New("pw-alice-123")
+				c.DiscoverServers = discover
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			// Three connections to the configured server: the client has
+			// reconnected twice, and chosen each time among what it knows.
+			for configured.accepted.Load() < 3 && elsewhere.accepted.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			nc.Close()
+			switch got := elsewhere.received(); {
+			case !discover && got != "":
+				t.Errorf("an announced server got %q", got)
+			case discover && !strings.Contains(got, "pw-alice-123"):
+				t.Errorf("with discover_servers the announced server got %q, want the client's CONNECT", got)
+			}
+		})
+	}
 }

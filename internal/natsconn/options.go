@@ -49,6 +49,9 @@ func (c *Config) Options(name string) (*Options, error) {
 		natsclient.ReconnectWait(time.Second),
 		natsclient.NoCallbacksAfterClientClose(),
 	)
+	if !c.DiscoverServers {
+		o.Client = append(o.Client, natsclient.IgnoreDiscoveredServers())
+	}
 	if c.TLSCAFile != "" {
 		tlsOpt, err := readCAs(c.TLSCAFile)
 		if err != nil {
