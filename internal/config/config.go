@@ -63,6 +63,9 @@ type Workspace struct {
 type HTTP struct {
 	// Listen is host:port; empty disables the listener.
 	Listen string `yaml:"listen"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request before the listener closes it.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Connect is how to reach the Connect API.

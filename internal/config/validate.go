@@ -34,15 +34,22 @@ func (l *loader) validate(c *Config, sync Sync) {
 	if c.ShutdownTimeout <= 0 {
 		l.fail("shutdown_timeout", errors.New("must be positive"))
 	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
-		}
-	}
+	l.validateHTTP(c.HTTP)
 	l.validateForm(c)
 	names := map[string]string{} // workspace name → its key path
 	for i := range c.Workspaces {
 		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names)
+	}
+}
+
+func (l *loader) validateHTTP(h HTTP) {
+	if h.Listen != "" {
+		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
+		}
+	}
+	if h.IdleTimeout <= 0 {
+		l.fail("http.idle_timeout", errors.New("must be positive"))
 	}
 }
 

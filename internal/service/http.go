@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,32 +15,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
-
-// serveHTTP serves the endpoints on ln until the function it returns is
-// called, which waits a while for the requests in progress unless the
-// service exits at once.
-func (s *Service) serveHTTP(ln net.Listener) (stop func(atOnce bool)) {
-	srv := &http.Server{Handler: s.handler(ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Logger.Error("HTTP listener failed", "error", err)
-		}
-	}()
-	s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
-	return func(atOnce bool) {
-		if atOnce { // no wait for open connections
-			srv.Close()
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			// A client still holds a connection that never became idle
-			// (one that has sent no request yet, say).
-			srv.Close()
-		}
-	}
-}
 
 // handler serves the service's endpoints on a listener at addr.
 func (s *Service) handler(addr net.Addr) http.Handler {
