@@ -102,3 +102,72 @@ func TestListenerClosesIdleConnectionsAndCapsThem(t *testing.T) {
 		t.Errorf("no run while the clients held the listener: %v runs before, %v after", runs, after)
 	}
 }
+
+// A service listening on every address answers only to its own names and
+// those of http.allowed_hosts, on every address it is reached at, and
+// warns that it is exposed.
+func TestListenerChecksHostBeyondLoopback(t *testing.T) {
+	w := newWorkspace(t, 10)
+	url := w.serviceConfig("  allowed_hosts: [metrics.example.com]\n")
+	port := url[strings.LastIndex(url, ":")+1:]
+	config, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig(strings.Replace(string(config), "listen: 127.0.0.1:", "listen: 0.0.0.0:", 1))
+	s := w.startService(url)
+	s.expect("READY=1")
+
+	addresses := []string{"127.0.0.1"}
+	if ip := nonLoopbackIPv4(t); ip != "" {
+		addresses = append(addresses, ip)
+	}
+	for _, address := range addresses {
+		for _, tt := range []struct {
+			host, path string
+			want       int
+		}{
+			{"evil.example", "/status", http.StatusMisdirectedRequest},
+			{"evil.example:" + port, "/metrics", http.StatusMisdirectedRequest},
+			{"metrics.example.com:" + port, "/status", http.StatusOK},
+			{"metrics.example.com", "/metrics", http.StatusOK},
+			{address + ":" + port, "/status", http.StatusOK},
+		} {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+net.JoinHostPort(address, port)+tt.path, nil)
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET %s at %s with Host %s: %d, want %d: %s", tt.path, address, tt.host, resp.StatusCode, tt.want, b)
+			}
+			if tt.want == http.StatusMisdirectedRequest && !strings.Contains(string(b), "http.allowed_hosts") {
+				t.Errorf("GET %s with Host %s: the answer does not name the setting: %s", tt.path, tt.host, b)
+			}
+		}
+	}
+	// status asks the service by localhost.
+	eventually(t, "the first run in `status`", func() bool { return w.status().Contacts == 10 })
+	if !strings.Contains(s.logs.String(), "put a reverse proxy with TLS and authentication in front of it") {
+		t.Error("no warning that the listener is reachable from other machines")
+	}
+}
+
+// nonLoopbackIPv4 returns an IPv4 address of this machine's that is not
+// loopback, or "" when it has none.
+func nonLoopbackIPv4(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
+}

@@ -163,9 +163,11 @@ func (d *daemon) reload() (service.Settings, error) {
 	return d.settings(cfg), nil
 }
 
-// httpSettings are the listener's.
+// httpSettings are the listener's: the host of http.listen is one of its
+// names, as it is the one `status` and `redeliver` call it by.
 func httpSettings(h config.HTTP) service.HTTPSettings {
-	return service.HTTPSettings{IdleTimeout: h.IdleTimeout}
+	host, _, _ := net.SplitHostPort(h.Listen)
+	return service.HTTPSettings{AllowedHosts: append([]string{host}, h.AllowedHosts...), IdleTimeout: h.IdleTimeout}
 }
 
 // checkKeys checks the workspaces' API keys, so that the service does not

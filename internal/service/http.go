@@ -27,38 +27,29 @@ func (s *Service) handler(addr net.Addr) http.Handler {
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("POST /sync", s.serveSync)
 	mux.HandleFunc("POST /sinks/{sink}/redeliver", s.serveRedeliver)
-	tcp, ok := addr.(*net.TCPAddr)
-	return refuseBrowsers(ok && tcp.IP.IsLoopback(), mux)
+	return refuseBrowsers(newHostRules(addr, s.HTTP.AllowedHosts), mux)
 }
 
 // refuseBrowsers turns away what only a browser misled by some web page
-// sends: a POST carrying an Origin header (a cross-site form or fetch
-// starting a run), and, on a loopback listener, a Host header that is not
-// loopback (DNS rebinding, to read /status). curl, Prometheus and probes
+// sends: a Host header that is not one of the listener's names (DNS
+// rebinding, to read /status), and a POST carrying an Origin header (a
+// cross-site form or fetch starting a run). curl, Prometheus and probes
 // send neither.
-func refuseBrowsers(loopback bool, next http.Handler) http.Handler {
+func refuseBrowsers(hosts hostRules, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case loopback && !isLoopbackHost(r.Host):
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "this listener answers only to a loopback Host"})
+		case !hosts.allows(r.Host):
+			// 421: this server does not answer for that name, which is
+			// what a proxy in front, or the operator, needs to know.
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{
+				"error": fmt.Sprintf("Host %q is not a name of this listener: if connect-sync is reached by it, add it to http.allowed_hosts", r.Host),
+			})
 		case r.Method != http.MethodGet && r.Header.Get("Origin") != "":
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from web pages are refused"})
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-func isLoopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = strings.Trim(hostport, "[]")
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Status is what /status answers and `connect-sync status --json` prints:

@@ -12,6 +12,9 @@ import (
 // HTTPSettings are how the listener treats its clients. They apply from
 // the start: a reload does not change them.
 type HTTPSettings struct {
+	// AllowedHosts are names accepted in the Host header besides those
+	// always accepted (hostRules); the config's http.allowed_hosts.
+	AllowedHosts []string
 	// IdleTimeout is how long a keep-alive connection may wait for its
 	// next request; zero means defaultIdleTimeout.
 	IdleTimeout time.Duration
@@ -56,6 +59,11 @@ func (s *Service) serveHTTP(ln net.Listener) (stop func(atOnce bool)) {
 			s.Logger.Error("HTTP listener failed", "error", err)
 		}
 	}()
+	if !isLoopback(ln.Addr()) {
+		s.Logger.Warn("the listener is reachable from other machines, and has neither authentication nor TLS: "+
+			"put a reverse proxy with TLS and authentication in front of it, or set http.listen to a loopback address",
+			"address", ln.Addr().String())
+	}
 	s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
 	return func(atOnce bool) {
 		if atOnce { // no wait for open connections
@@ -70,6 +78,11 @@ func (s *Service) serveHTTP(ln net.Listener) (stop func(atOnce bool)) {
 			srv.Close()
 		}
 	}
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // limitListener accepts at most cap(slots) connections at once: the next

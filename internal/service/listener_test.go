@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -167,5 +168,32 @@ func TestListenerClosesIdleConnections(t *testing.T) {
 	start := time.Now()
 	if _, err := r.ReadByte(); err != io.EOF {
 		t.Fatalf("the idle connection was not closed by the listener: %v after %v", err, time.Since(start))
+	}
+}
+
+// Listening beyond loopback logs a warning at start; on loopback it does
+// not.
+func TestListenerWarnsBeyondLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		address string
+		warns   bool
+	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
+		ln, err := net.Listen("tcp", tt.address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := newService(nil)
+		logs := serveReal(t, svc, ln)
+		// The warning comes just before "serving".
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "serving metrics"); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no log line of the listener: %s", tt.address, logs)
+			}
+		}
+		warned := strings.Contains(logs.String(), "level=WARN msg=\"the listener is reachable from other machines") &&
+			strings.Contains(logs.String(), "put a reverse proxy with TLS and authentication in front of it")
+		if warned != tt.warns {
+			t.Errorf("listening on %s: warned %v, want %v: %s", tt.address, warned, tt.warns, logs)
+		}
 	}
 }
