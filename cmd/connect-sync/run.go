@@ -54,7 +54,7 @@ func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 		return err
 	}
 	d := &daemon{configPath: c.configPath, initial: cfg, metrics: metrics.New(version(), true), logger: logger}
-	svc := &service.Service{Reload: d.reload, Metrics: d.metrics, Logger: logger}
+	svc := &service.Service{Reload: d.reload, Metrics: d.metrics, Logger: logger, HTTP: httpSettings(cfg.HTTP)}
 	// The service holds the state for its whole life: a bbolt file (so
 	// `status` asks the HTTP listener instead), or the leases of the
 	// workspaces it takes in a shared JetStream.
@@ -157,10 +157,17 @@ func (d *daemon) reload() (service.Settings, error) {
 	if !reflect.DeepEqual(cfg.State, d.initial.State) {
 		d.logger.Warn("the state settings changed: they apply after a restart")
 	}
-	if cfg.HTTP.Listen != d.initial.HTTP.Listen {
-		d.logger.Warn("http.listen changed: the new address applies after a restart", "in_use", d.initial.HTTP.Listen)
+	if !reflect.DeepEqual(cfg.HTTP, d.initial.HTTP) {
+		d.logger.Warn("the http settings changed: they apply after a restart", "listen_in_use", d.initial.HTTP.Listen)
 	}
 	return d.settings(cfg), nil
+}
+
+// httpSettings are the listener's: the host of http.listen is one of its
+// names, as it is the one `status` and `redeliver` call it by.
+func httpSettings(h config.HTTP) service.HTTPSettings {
+	host, _, _ := net.SplitHostPort(h.Listen)
+	return service.HTTPSettings{AllowedHosts: append([]string{host}, h.AllowedHosts...), IdleTimeout: h.IdleTimeout}
 }
 
 // checkKeys checks the workspaces' API keys, so that the service does not

@@ -63,6 +63,14 @@ type Workspace struct {
 type HTTP struct {
 	// Listen is host:port; empty disables the listener.
 	Listen string `yaml:"listen"`
+	// AllowedHosts are the names the listener answers to in a request's
+	// Host header besides those it always does (its own address, loopback
+	// names, the machine's names and IP addresses): what a proxy or a
+	// scraper reaches it by. Names without a port, in any case.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request before the listener closes it.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Connect is how to reach the Connect API.

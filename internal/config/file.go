@@ -33,7 +33,7 @@ func defaults() fileShape {
 			Schedule:        "@every 5m",
 			RunOnStart:      true,
 			ShutdownTimeout: 30 * time.Second,
-			HTTP:            HTTP{Listen: "127.0.0.1:9464"},
+			HTTP:            HTTP{Listen: "127.0.0.1:9464", IdleTimeout: time.Minute},
 		},
 		Connect: defaultConnect(),
 		Sync:    Sync{MaxDeleteFraction: 0.5},

@@ -34,17 +34,33 @@ func (l *loader) validate(c *Config, sync Sync) {
 	if c.ShutdownTimeout <= 0 {
 		l.fail("shutdown_timeout", errors.New("must be positive"))
 	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
-		}
-	}
+	l.validateHTTP(c.HTTP)
 	l.validateForm(c)
 	names := map[string]string{} // workspace name → its key path
 	for i := range c.Workspaces {
 		l.validateWorkspace(c, &c.Workspaces[i], l.places[i], names)
 	}
 }
+
+func (l *loader) validateHTTP(h HTTP) {
+	if h.Listen != "" {
+		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+			l.fail("http.listen", fmt.Errorf("must be host:port or empty: %w", err))
+		}
+	}
+	for i, host := range h.AllowedHosts {
+		if !hostName.MatchString(host) && net.ParseIP(strings.Trim(host, "[]")) == nil {
+			l.fail(fmt.Sprintf("http.allowed_hosts[%d]", i), fmt.Errorf("%q is not a host name or IP address: give the name alone, without scheme, port or wildcard (metrics.example.com)", host))
+		}
+	}
+	if h.IdleTimeout <= 0 {
+		l.fail("http.idle_timeout", errors.New("must be positive"))
+	}
+}
+
+// hostName is what a name in a Host header may be: '_' included, which
+// some container networks' names have.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$`)
 
 // validateState checks the settings of the backend in use. Those of the
 // other backend are left unchecked, not refused: a user may switch back

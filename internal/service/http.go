@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,32 +16,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// serveHTTP serves the endpoints on ln until the function it returns is
-// called, which waits a while for the requests in progress unless the
-// service exits at once.
-func (s *Service) serveHTTP(ln net.Listener) (stop func(atOnce bool)) {
-	srv := &http.Server{Handler: s.handler(ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Logger.Error("HTTP listener failed", "error", err)
-		}
-	}()
-	s.Logger.Info("serving metrics, status and health", "address", ln.Addr().String())
-	return func(atOnce bool) {
-		if atOnce { // no wait for open connections
-			srv.Close()
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			// A client still holds a connection that never became idle
-			// (one that has sent no request yet, say).
-			srv.Close()
-		}
-	}
-}
-
 // handler serves the service's endpoints on a listener at addr.
 func (s *Service) handler(addr net.Addr) http.Handler {
 	mux := http.NewServeMux()
@@ -54,38 +27,29 @@ func (s *Service) handler(addr net.Addr) http.Handler {
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("POST /sync", s.serveSync)
 	mux.HandleFunc("POST /sinks/{sink}/redeliver", s.serveRedeliver)
-	tcp, ok := addr.(*net.TCPAddr)
-	return refuseBrowsers(ok && tcp.IP.IsLoopback(), mux)
+	return refuseBrowsers(newHostRules(addr, s.HTTP.AllowedHosts), mux)
 }
 
 // refuseBrowsers turns away what only a browser misled by some web page
-// sends: a POST carrying an Origin header (a cross-site form or fetch
-// starting a run), and, on a loopback listener, a Host header that is not
-// loopback (DNS rebinding, to read /status). curl, Prometheus and probes
+// sends: a Host header that is not one of the listener's names (DNS
+// rebinding, to read /status), and a POST carrying an Origin header (a
+// cross-site form or fetch starting a run). curl, Prometheus and probes
 // send neither.
-func refuseBrowsers(loopback bool, next http.Handler) http.Handler {
+func refuseBrowsers(hosts hostRules, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case loopback && !isLoopbackHost(r.Host):
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "this listener answers only to a loopback Host"})
+		case !hosts.allows(r.Host):
+			// 421: this server does not answer for that name, which is
+			// what a proxy in front, or the operator, needs to know.
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{
+				"error": fmt.Sprintf("Host %q is not a name of this listener: if connect-sync is reached by it, add it to http.allowed_hosts", r.Host),
+			})
 		case r.Method != http.MethodGet && r.Header.Get("Origin") != "":
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from web pages are refused"})
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-func isLoopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = strings.Trim(hostport, "[]")
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Status is what /status answers and `connect-sync status --json` prints:

@@ -93,7 +93,7 @@ func TestRequestsFromWebPagesAreRefused(t *testing.T) {
 	}{
 		{"curl", http.MethodPost, "/sync", nil, http.StatusAccepted},
 		{"cross-site form", http.MethodPost, "/sync", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},
-		{"DNS rebinding", http.MethodGet, "/status", http.Header{"Host": {"evil.example:9464"}}, http.StatusForbidden},
+		{"DNS rebinding", http.MethodGet, "/status", http.Header{"Host": {"evil.example:9464"}}, http.StatusMisdirectedRequest},
 		{"localhost", http.MethodGet, "/status", http.Header{"Host": {"localhost:9464"}}, http.StatusOK},
 	}
 	for _, tt := range tests {

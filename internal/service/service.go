@@ -78,7 +78,9 @@ type Service struct {
 	// Leases, when set, shares the workspaces out among the instances of
 	// a shared state backend: this service runs only those it holds.
 	// Without it, every configured workspace is this service's.
-	Leases  Leases
+	Leases Leases
+	// HTTP is how the listener on Serve's ln treats its clients.
+	HTTP    HTTPSettings
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	// CancelGrace is how long a run cancelled at the shutdown timeout may
