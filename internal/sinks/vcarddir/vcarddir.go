@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,10 +22,11 @@ import (
 // Sink writes one card per contact into a folder, named by fileName. It
 // serves one run at a time.
 type Sink struct {
-	dir   string
-	opts  card.Options
-	pool  sinks.Pool
-	ready bool // the folder exists and temporary files are cleared
+	dir    string
+	opts   card.Options
+	pool   sinks.Pool
+	logger *slog.Logger
+	ready  bool // the folder exists and temporary files are cleared
 }
 
 // lanes is how many cards Deliver writes at once. Each replacement waits
@@ -70,6 +72,7 @@ func (s *Sink) prepare() error {
 	if s.ready {
 		return nil
 	}
+	sinks.WarnExposedFolder(s.logger, s.dir)
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
 	}
@@ -106,7 +109,11 @@ func (s *Sink) write(path string, c contact.Contact) error {
 	if err := card.Encode(&buf, c, s.opts); err != nil {
 		return err
 	}
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+	same, err := holds(path, buf.Bytes())
+	if err != nil {
+		return err
+	}
+	if same {
 		// Delivered before, perhaps by a run that crashed before its folder
 		// sync: the batch's sync makes it durable now.
 		return nil
@@ -117,11 +124,56 @@ func (s *Sink) write(path string, c contact.Contact) error {
 	})
 }
 
-func (s *Sink) remove(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+// holds reports whether the file at path holds exactly data. What sits at
+// a card's name may be anything, planted by whoever else can write to the
+// folder: it is never followed nor waited on (see atomicfile.Open), and no
+// more than data's length is read. A missing or unreadable file, a link or
+// a FIFO does not hold it, and is replaced: the rename puts the card in
+// its place, never touching what a link points to. A folder is an error:
+// a rename cannot replace it, and the sink removes none.
+func holds(path string, data []byte) (bool, error) {
+	f, info, err := atomicfile.Open(path)
+	switch {
+	case errors.Is(err, atomicfile.ErrNotRegular) && isFolder(path):
+		return false, refused(err)
+	case err != nil:
+		return false, nil
 	}
-	return nil
+	defer f.Close()
+	if info.Size() != int64(len(data)) {
+		return false, nil
+	}
+	old := make([]byte, len(data))
+	if _, err := io.ReadFull(f, old); err != nil {
+		return false, nil
+	}
+	return bytes.Equal(old, data), nil
+}
+
+// remove removes the card at path, if any. Whatever else sits at the name
+// is unlinked too, except a folder: unlike os.Remove, it never removes
+// one, nor follows a link.
+func (s *Sink) remove(path string) error {
+	err := syscall.Unlink(path)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return nil
+	case isFolder(path):
+		return refused(fmt.Errorf("%s is a folder", path))
+	default:
+		return &fs.PathError{Op: "remove", Path: path, Err: err}
+	}
+}
+
+func isFolder(path string) bool {
+	info, err := os.Lstat(path)
+	return err == nil && info.IsDir()
+}
+
+// refused says what to do about a folder at a card's name: the change
+// fails alone, and is made again once the folder is gone.
+func refused(err error) error {
+	return fmt.Errorf("%w: the sink replaces and removes no folder: move it away, and the next sync finishes the contact's change", err)
 }
 
 // folderErrors say that the folder cannot take changes at all, whichever
