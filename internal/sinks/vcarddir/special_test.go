@@ -72,6 +72,43 @@ func TestSpecialFileAtACardsName(t *testing.T) {
 	}
 }
 
+// What sits at a suffixed id's legacy name is read only if it is a regular
+// file, and then no more than a card's worth; anything else stays.
+func TestSpecialFileAtALegacyName(t *testing.T) {
+	upper := contact.Contact{ID: "Ab", FullName: "Upper"}
+	for plant, put := range plants {
+		t.Run(plant, func(t *testing.T) {
+			dir := t.TempDir()
+			legacy := filepath.Join(dir, "Ab.vcf")
+			put(t, legacy)
+			s := openSink(t, dir, "")
+			for i, err := range deliverWithin(t, s, change(contact.Created, upper)) {
+				if err != nil {
+					t.Fatalf("change %d: %v", i, err)
+				}
+			}
+			if _, err := os.Lstat(legacy); err != nil {
+				t.Errorf("what sat at the legacy name is gone: %v", err)
+			}
+		})
+	}
+	t.Run("too large", func(t *testing.T) {
+		dir := t.TempDir()
+		legacy := filepath.Join(dir, "Ab.vcf")
+		if err := os.WriteFile(legacy, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(legacy, maxCard+1); err != nil { // sparse: no disk
+			t.Fatal(err)
+		}
+		s := openSink(t, dir, "")
+		deliver(t, s, change(contact.Created, upper))
+		if _, err := os.Lstat(legacy); err != nil {
+			t.Errorf("the large file is gone: %v", err)
+		}
+	})
+}
+
 // A folder that is a link to one is a fine setup: the link is followed.
 func TestLinkedFolder(t *testing.T) {
 	target := t.TempDir()

@@ -50,11 +50,8 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	if err := s.prepare(); err != nil {
 		return sinks.Fail(batch, err)
 	}
-	// The engine sends one change per contact in a batch, but two ids whose
-	// names differ only in case are one file in a folder that ignores case
-	// (macOS, Windows): one lane, so that the file ends with the last.
-	file := func(i int) string { return strings.ToLower(fileName(batch[i].Contact.ID)) }
-	errs := s.pool.Run(ctx, len(batch), file, func(_ context.Context, i int) error { return s.deliver(batch[i]) })
+	key := func(i int) string { return lane(batch[i].Contact.ID) }
+	errs := s.pool.Run(ctx, len(batch), key, func(_ context.Context, i int) error { return s.deliver(batch[i]) })
 	// One fsync of the folder makes every rename and removal of the batch
 	// durable, before any of them is acknowledged.
 	if err := atomicfile.SyncDir(s.dir); err != nil {
@@ -89,8 +86,14 @@ func (s *Sink) deliver(ch contact.Change) error {
 	switch ch.Kind {
 	case contact.Created, contact.Updated:
 		err = s.write(filepath.Join(s.dir, name), ch.Contact)
+		if err == nil {
+			err = s.dropLegacy(ch.Contact.ID)
+		}
 	case contact.Deleted:
 		err = s.remove(filepath.Join(s.dir, name))
+		if err == nil {
+			err = s.dropLegacy(ch.Contact.ID)
+		}
 	default:
 		err = fmt.Errorf("unknown change kind %q", ch.Kind)
 	}
@@ -175,6 +178,57 @@ func isFolder(path string) bool {
 func refused(err error) error {
 	return fmt.Errorf("%w: the sink replaces and removes no folder: move it away, and the next sync finishes the contact's change", err)
 }
+
+// maxCard is the most read of a card under its legacy name to find whose
+// it is: more than any card of a contact the API lets through.
+const maxCard = 8 << 20
+
+// dropLegacy removes the contact's card under its legacy name (see
+// legacyName), so that it does not stay beside the card under its new one.
+// Only a card whose UID is the contact's goes: in a folder that ignores
+// case, "A.vcf" is also "a.vcf", which may hold contact a's card. Anything
+// else there (not a regular file, too large, another card) is not this
+// contact's card, and stays.
+func (s *Sink) dropLegacy(id string) error {
+	name, ok := legacyName(id)
+	if !ok {
+		return nil
+	}
+	path := filepath.Join(s.dir, name)
+	data, err := atomicfile.ReadFile(path, maxCard)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, atomicfile.ErrNotRegular), errors.Is(err, atomicfile.ErrTooLarge):
+		return nil
+	case err != nil:
+		return err
+	case cardUID(data) != card.UID(s.opts.SourceURL, id):
+		return nil
+	}
+	return s.remove(path)
+}
+
+// cardUID returns the value of the first UID property in a vCard, "" if
+// there is none. It unfolds the lines itself, in linear time: go-vcard
+// takes time quadratic in a folded line's length.
+func cardUID(data []byte) string {
+	unfolded := unfold.Replace(string(data))
+	for line := range strings.Lines(unfolded) {
+		name, value, ok := strings.Cut(strings.TrimRight(line, "\r\n"), ":")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, ";") // parameters
+		if _, bare, grouped := strings.Cut(name, "."); grouped {
+			name = bare
+		}
+		if strings.EqualFold(name, "UID") {
+			return value
+		}
+	}
+	return ""
+}
+
+var unfold = strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "")
 
 // folderErrors say that the folder cannot take changes at all, whichever
 // contact is written: it is missing or not a folder, not writable, full, or
