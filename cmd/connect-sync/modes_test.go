@@ -11,7 +11,8 @@ import (
 // TestFileModes: what connect-sync creates holds contact data or its
 // state, so it is the owner's alone, whatever the umask: the state file,
 // the CSV file and the import report 0600, the vCard folder 0700 and its
-// cards 0600; a rewrite keeps them so.
+// cards 0600; a rewrite keeps them so, and a state file found 0644 is made
+// 0600.
 func TestFileModes(t *testing.T) {
 	for _, umask := range []string{"000", "022"} {
 		t.Run("umask "+umask, func(t *testing.T) {
@@ -33,6 +34,11 @@ func TestFileModes(t *testing.T) {
 				}
 			}
 			run("sync", "--config", w.config)
+			// A state file restored by hand with a looser mode is made
+			// the owner's alone again.
+			if err := os.Chmod(w.path("state.db"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			w.api.Edit(w.api.IDs()[0], func(c map[string]any) { c["note"] = "rewritten" })
 			run("sync", "--config", w.config)
 			run("import", "--config", w.config, "--dry-run", "--report", w.path("report.csv"), input)

@@ -1,6 +1,7 @@
 // Package atomicfile writes files so that readers and crashes see either the
 // old content or the new, never a mix: a temporary file in the same folder,
-// fsync, rename over the target, fsync of the folder.
+// fsync, rename over the target, fsync of the folder. It also reads back
+// the files it replaces, refusing whatever is not a regular file there.
 package atomicfile
 
 import (

@@ -74,15 +74,17 @@ type DB struct {
 	schema int
 }
 
-// Open opens or creates the state file at path, mode 0600. It fails at once
-// with ErrLocked when another process holds the file, and refuses a file
+// Open opens or creates the state file at path, mode 0600; an existing file
+// that others may read or write is made 0600 too. It fails at once with
+// ErrLocked when another process holds the file, and refuses a file
 // written by a newer, unknown schema.
 func Open(path string) (*DB, error) {
 	return open(path, false)
 }
 
 // OpenReadOnly opens an existing state file without changing a byte of it
-// (for dry runs and status). A missing file is os.ErrNotExist.
+// (for dry runs and status), nor its mode: the next Open fixes that. A
+// missing file is os.ErrNotExist.
 func OpenReadOnly(path string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
@@ -101,7 +103,7 @@ func open(path string, readOnly bool) (*DB, error) {
 	db := &DB{bolt: b, path: path}
 	if readOnly {
 		err = b.View(db.checkSchema)
-	} else {
+	} else if err = ownerOnly(path); err == nil {
 		err = b.Update(db.initialise)
 	}
 	if err != nil {
@@ -109,6 +111,24 @@ func open(path string, readOnly bool) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// ownerOnly makes the state file its owner's alone, as it is created: a
+// copy restored with a looser mode (a cp under umask 022) would let every
+// user read the contacts it holds.
+func ownerOnly(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if info.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("state: %s has mode %v, open to other users, and connect-sync cannot make it 0600 (%w): "+
+			"run chmod 600 %s as its owner", path, info.Mode().Perm(), err, path)
+	}
+	return nil
 }
 
 // Close closes the file and releases its lock.

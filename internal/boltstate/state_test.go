@@ -54,6 +54,35 @@ func TestFileMode(t *testing.T) {
 	}
 }
 
+// An existing file that others may read (a copy restored under umask 022)
+// is made 0600 when it is opened for writing; a read-only open, which
+// changes nothing, leaves it to that.
+func TestLooseModeTightened(t *testing.T) {
+	db, path := openTemp(t)
+	db.Close()
+	for _, mode := range []os.FileMode{0o644, 0o666, 0o640, 0o604} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		ro, err := OpenReadOnly(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro.Close()
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != mode {
+			t.Errorf("a read-only open changed mode %v to %v", mode, fi.Mode().Perm())
+		}
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v became %v, want 0600", mode, fi.Mode().Perm())
+		}
+	}
+}
+
 func TestSecondOpenFailsAtOnce(t *testing.T) {
 	_, path := openTemp(t)
 	start := time.Now()

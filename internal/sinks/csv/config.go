@@ -49,5 +49,5 @@ func (c *Config) Format() string { return fmt.Sprintf("csv_formula_guard=%t", c.
 // Open creates the sink. It touches nothing on disk: the file is read on
 // the first delivery.
 func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
-	return &Sink{path: c.Path, name: env.Name, guard: c.FormulaGuard}, nil
+	return &Sink{path: c.Path, name: env.Name, guard: c.FormulaGuard, logger: env.Logger}, nil
 }

@@ -11,6 +11,7 @@ package csv
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,10 +24,11 @@ import (
 // Sink writes contacts to one CSV file. It stages a run's changes in memory
 // and writes them all in Commit. It serves one run at a time.
 type Sink struct {
-	path  string
-	name  string
-	guard bool
-	run   *run // nil until the run's first Deliver
+	path   string
+	name   string
+	guard  bool
+	logger *slog.Logger
+	run    *run // nil until the run's first Deliver
 	// swept is set once the temporary copies that a crash left before
 	// their rename are removed: once per process, so that a copy another
 	// writer of the file is making later is left alone.

@@ -34,17 +34,31 @@ type row struct {
 	line []byte
 }
 
+// maxFile is the largest file the sink reads, which it holds in memory
+// while a run stages its changes: about 25 times the 170 MB that 1,000,000
+// contacts take, and a bound on what a file put in its place can cost.
+const maxFile = 4 << 30
+
 // load reads the file. A missing file holds no row, as long as its folder
-// exists.
+// exists. Anything but a regular file at the path (a link, a FIFO, a
+// folder) is refused, not followed (see atomicfile.Open).
 func (s *Sink) load() (*file, error) {
-	data, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
+	sinks.WarnExposedFolder(s.logger, filepath.Dir(s.path))
+	data, err := atomicfile.ReadFile(s.path, maxFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		if _, err := os.Stat(filepath.Dir(s.path)); err != nil {
 			return nil, unavailable("read", s.path, err)
 		}
 		return &file{}, nil
-	}
-	if err != nil {
+	case errors.Is(err, atomicfile.ErrNotRegular):
+		return nil, fmt.Errorf("csv: %w: %w: the sink reads and replaces only a regular file, and never follows a link: "+
+			"move it away, or set path to another file", sinks.ErrUnavailable, err)
+	case errors.Is(err, atomicfile.ErrTooLarge):
+		return nil, fmt.Errorf("csv: %w: %w (it holds the file in memory): if connect-sync wrote it, "+
+			"use a vcard-dir, webhook or nats sink for this many contacts; if not, move it away and run "+
+			"`connect-sync reset --sink %s`", sinks.ErrUnavailable, err, s.name)
+	case err != nil:
 		return nil, unavailable("read", s.path, err)
 	}
 	rows, err := s.parse(data)

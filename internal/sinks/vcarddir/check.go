@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 // Check reports whether the folder exists, or could be created, and takes
@@ -16,6 +17,7 @@ import (
 // nearest existing parent when the folder is missing, and leaves nothing
 // behind.
 func (s *Sink) Check(context.Context) error {
+	sinks.WarnExposedFolder(s.logger, s.dir)
 	dir, err := nearestFolder(s.dir)
 	if err != nil {
 		return fmt.Errorf("vcarddir: %w", err)

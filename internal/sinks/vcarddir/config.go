@@ -58,8 +58,9 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		return nil, fmt.Errorf("vcarddir: %w", err)
 	}
 	return &Sink{
-		dir:  c.Path,
-		opts: card.Options{Version: c.Version, SourceURL: env.SourceURL},
-		pool: sinks.Pool{Workers: lanes, Logger: env.Logger},
+		dir:    c.Path,
+		opts:   card.Options{Version: c.Version, SourceURL: env.SourceURL},
+		pool:   sinks.Pool{Workers: lanes, Logger: env.Logger},
+		logger: env.Logger,
 	}, nil
 }

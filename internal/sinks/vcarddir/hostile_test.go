@@ -40,7 +40,7 @@ func TestHostileContacts(t *testing.T) {
 		{"control characters", contact.Contact{ID: "\x1b[2J\r\n", Note: "\x00\x07\x1b"}, "", ""},
 		{"right-to-left override", contact.Contact{ID: "\u202egpj.exe", FullName: "\u202egpj.exe"}, "", ""},
 		{"emoji", contact.Contact{ID: "🙂", FullName: "👩‍👩‍👧‍👦"}, "", ""},
-		{"device name", contact.Contact{ID: "CON", FullName: "NUL"}, "CON.vcf", ""},
+		{"device name", contact.Contact{ID: "CON", FullName: "NUL"}, "CON.a3dbc4b644a9a2c5.vcf", ""},
 		{"hidden", contact.Contact{ID: ".vcf"}, "", ""},
 		{"temporary file prefix", contact.Contact{ID: ".connect-sync-tmp-1"}, "", ""},
 		{"long id", contact.Contact{ID: strings.Repeat("a", 300)}, "", ""},

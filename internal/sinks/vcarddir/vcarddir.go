@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,10 +22,11 @@ import (
 // Sink writes one card per contact into a folder, named by fileName. It
 // serves one run at a time.
 type Sink struct {
-	dir   string
-	opts  card.Options
-	pool  sinks.Pool
-	ready bool // the folder exists and temporary files are cleared
+	dir    string
+	opts   card.Options
+	pool   sinks.Pool
+	logger *slog.Logger
+	ready  bool // the folder exists and temporary files are cleared
 }
 
 // lanes is how many cards Deliver writes at once. Each replacement waits
@@ -48,11 +50,8 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	if err := s.prepare(); err != nil {
 		return sinks.Fail(batch, err)
 	}
-	// The engine sends one change per contact in a batch, but two ids whose
-	// names differ only in case are one file in a folder that ignores case
-	// (macOS, Windows): one lane, so that the file ends with the last.
-	file := func(i int) string { return strings.ToLower(fileName(batch[i].Contact.ID)) }
-	errs := s.pool.Run(ctx, len(batch), file, func(_ context.Context, i int) error { return s.deliver(batch[i]) })
+	key := func(i int) string { return lane(batch[i].Contact.ID) }
+	errs := s.pool.Run(ctx, len(batch), key, func(_ context.Context, i int) error { return s.deliver(batch[i]) })
 	// One fsync of the folder makes every rename and removal of the batch
 	// durable, before any of them is acknowledged.
 	if err := atomicfile.SyncDir(s.dir); err != nil {
@@ -70,6 +69,7 @@ func (s *Sink) prepare() error {
 	if s.ready {
 		return nil
 	}
+	sinks.WarnExposedFolder(s.logger, s.dir)
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
 	}
@@ -86,8 +86,14 @@ func (s *Sink) deliver(ch contact.Change) error {
 	switch ch.Kind {
 	case contact.Created, contact.Updated:
 		err = s.write(filepath.Join(s.dir, name), ch.Contact)
+		if err == nil {
+			err = s.dropLegacy(ch.Contact.ID)
+		}
 	case contact.Deleted:
 		err = s.remove(filepath.Join(s.dir, name))
+		if err == nil {
+			err = s.dropLegacy(ch.Contact.ID)
+		}
 	default:
 		err = fmt.Errorf("unknown change kind %q", ch.Kind)
 	}
@@ -106,7 +112,11 @@ func (s *Sink) write(path string, c contact.Contact) error {
 	if err := card.Encode(&buf, c, s.opts); err != nil {
 		return err
 	}
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+	same, err := holds(path, buf.Bytes())
+	if err != nil {
+		return err
+	}
+	if same {
 		// Delivered before, perhaps by a run that crashed before its folder
 		// sync: the batch's sync makes it durable now.
 		return nil
@@ -117,12 +127,108 @@ func (s *Sink) write(path string, c contact.Contact) error {
 	})
 }
 
-func (s *Sink) remove(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+// holds reports whether the file at path holds exactly data. What sits at
+// a card's name may be anything, planted by whoever else can write to the
+// folder: it is never followed nor waited on (see atomicfile.Open), and no
+// more than data's length is read. A missing or unreadable file, a link or
+// a FIFO does not hold it, and is replaced: the rename puts the card in
+// its place, never touching what a link points to. A folder is an error:
+// a rename cannot replace it, and the sink removes none.
+func holds(path string, data []byte) (bool, error) {
+	f, info, err := atomicfile.Open(path)
+	switch {
+	case errors.Is(err, atomicfile.ErrNotRegular) && isFolder(path):
+		return false, refused(err)
+	case err != nil:
+		return false, nil
 	}
-	return nil
+	defer f.Close()
+	if info.Size() != int64(len(data)) {
+		return false, nil
+	}
+	old := make([]byte, len(data))
+	if _, err := io.ReadFull(f, old); err != nil {
+		return false, nil
+	}
+	return bytes.Equal(old, data), nil
 }
+
+// remove removes the card at path, if any. Whatever else sits at the name
+// is unlinked too, except a folder: unlike os.Remove, it never removes
+// one, nor follows a link.
+func (s *Sink) remove(path string) error {
+	err := syscall.Unlink(path)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return nil
+	case isFolder(path):
+		return refused(fmt.Errorf("%s is a folder", path))
+	default:
+		return &fs.PathError{Op: "remove", Path: path, Err: err}
+	}
+}
+
+func isFolder(path string) bool {
+	info, err := os.Lstat(path)
+	return err == nil && info.IsDir()
+}
+
+// refused says what to do about a folder at a card's name: the change
+// fails alone, and is made again once the folder is gone.
+func refused(err error) error {
+	return fmt.Errorf("%w: the sink replaces and removes no folder: move it away, and the next sync finishes the contact's change", err)
+}
+
+// maxCard is the most read of a card under its legacy name to find whose
+// it is: more than any card of a contact the API lets through.
+const maxCard = 8 << 20
+
+// dropLegacy removes the contact's card under its legacy name (see
+// legacyName), so that it does not stay beside the card under its new one.
+// Only a card whose UID is the contact's goes: in a folder that ignores
+// case, "A.vcf" is also "a.vcf", which may hold contact a's card. Anything
+// else there (not a regular file, too large, another card) is not this
+// contact's card, and stays.
+func (s *Sink) dropLegacy(id string) error {
+	name, ok := legacyName(id)
+	if !ok {
+		return nil
+	}
+	path := filepath.Join(s.dir, name)
+	data, err := atomicfile.ReadFile(path, maxCard)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, atomicfile.ErrNotRegular), errors.Is(err, atomicfile.ErrTooLarge):
+		return nil
+	case err != nil:
+		return err
+	case cardUID(data) != card.UID(s.opts.SourceURL, id):
+		return nil
+	}
+	return s.remove(path)
+}
+
+// cardUID returns the value of the first UID property in a vCard, "" if
+// there is none. It unfolds the lines itself, in linear time: go-vcard
+// takes time quadratic in a folded line's length.
+func cardUID(data []byte) string {
+	unfolded := unfold.Replace(string(data))
+	for line := range strings.Lines(unfolded) {
+		name, value, ok := strings.Cut(strings.TrimRight(line, "\r\n"), ":")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, ";") // parameters
+		if _, bare, grouped := strings.Cut(name, "."); grouped {
+			name = bare
+		}
+		if strings.EqualFold(name, "UID") {
+			return value
+		}
+	}
+	return ""
+}
+
+var unfold = strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "")
 
 // folderErrors say that the folder cannot take changes at all, whichever
 // contact is written: it is missing or not a folder, not writable, full, or

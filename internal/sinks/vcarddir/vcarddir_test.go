@@ -96,22 +96,6 @@ func TestUnsafeIDs(t *testing.T) {
 	checkFiles(t, dir, "3.0")
 }
 
-func TestFileName(t *testing.T) {
-	tests := map[string]string{
-		"abc_DEF-123":           "abc_DEF-123.vcf",
-		strings.Repeat("a", 64): strings.Repeat("a", 64) + ".vcf",
-	}
-	for id, want := range tests {
-		if got := fileName(id); got != want {
-			t.Errorf("fileName(%q) = %q, want %q", id, got, want)
-		}
-	}
-	// A hashed name is longer than any safe id, so none can take it.
-	if a, b := fileName("a.b"), fileName("a/b"); a == b || len(a) != len("x-")+64+len(".vcf") {
-		t.Errorf("hashed names %q, %q", a, b)
-	}
-}
-
 // A batch's cards are written several at a time, but the changes of one
 // contact land in their order: its file ends with its last change.
 func TestChangesOfAContactKeepTheirOrder(t *testing.T) {
@@ -338,3 +322,71 @@ func writeFile(t *testing.T, path, data string) {
 }
 
 func names(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// Contacts "a" and "A" get a card each, even where the folder ignores case.
+func TestIDsDifferingInCase(t *testing.T) {
+	dir := t.TempDir()
+	s := openSink(t, dir, "")
+	lower, upper := contact.Contact{ID: "a", FullName: "Lower"}, contact.Contact{ID: "A", FullName: "Upper"}
+	deliver(t, s, change(contact.Created, lower), change(contact.Created, upper), change(contact.Created, ann))
+	checkFiles(t, dir, "3.0", lower, upper, ann)
+	if _, ok := readDir(t, dir)["1.vcf"]; !ok {
+		t.Error("a numeric id lost its name")
+	}
+	deliver(t, s, change(contact.Deleted, upper))
+	checkFiles(t, dir, "3.0", lower, ann)
+}
+
+// A card that an older version wrote under a suffixed id's legacy name
+// goes once its contact changes, so that no contact has two cards; a card
+// of another contact there (where the folder ignores case, "A.vcf" is
+// "a.vcf") stays.
+func TestLegacyCardRemoved(t *testing.T) {
+	dir := t.TempDir()
+	upper := contact.Contact{ID: "Ab", FullName: "Upper"}
+	gone := contact.Contact{ID: "Cd", FullName: "Gone"}
+	other := contact.Contact{ID: "Ef", FullName: "Other"}
+	lower := contact.Contact{ID: "ef", FullName: "Lower"}
+	legacy := func(c contact.Contact, as string) {
+		t.Helper()
+		var b bytes.Buffer
+		if err := card.Encode(&b, c, card.Options{SourceURL: sourceURL}); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, as), b.String())
+	}
+	legacy(upper, "Ab.vcf")
+	legacy(gone, "Cd.vcf")
+	legacy(lower, "Ef.vcf") // contact ef's card, under the name Ef's had
+	s := openSink(t, dir, "")
+	upper.Email = "new@example.com"
+	batch := []contact.Change{change(contact.Updated, upper), change(contact.Deleted, gone), change(contact.Created, other)}
+	deliver(t, s, batch...)
+	files := readDir(t, dir)
+	want := cards(t, "3.0", upper, other)
+	want["Ef.vcf"] = files["Ef.vcf"]
+	if !maps.Equal(files, want) || want["Ef.vcf"] == "" {
+		t.Errorf("folder holds %v, want %v", names(files), names(want))
+	}
+	deliver(t, s, batch...) // again, as after a crash
+	if files := readDir(t, dir); !maps.Equal(files, want) {
+		t.Errorf("after redelivery, folder holds %v, want %v", names(files), names(want))
+	}
+}
+
+func TestCardUID(t *testing.T) {
+	uid := "urn:uuid:0c8b7e5c-4b2e-5d0a-9d1a-1f0e8a6f2b11"
+	for name, data := range map[string]string{
+		"ours":       "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nEND:VCARD\r\n",
+		"folded":     "BEGIN:VCARD\r\nUID:urn:uuid:0c8b7e5c-4b2e-5d0a-\r\n 9d1a-1f0e8a6f2b11\r\nEND:VCARD\r\n",
+		"LF, params": "BEGIN:VCARD\nFN:x\nuid;VALUE=uri:" + uid + "\nEND:VCARD\n",
+		"grouped":    "BEGIN:VCARD\r\nitem1.UID:" + uid + "\r\n",
+	} {
+		if got := cardUID([]byte(data)); got != uid {
+			t.Errorf("%s: UID %q", name, got)
+		}
+	}
+	if got := cardUID([]byte("BEGIN:VCARD\r\nNOTE:UID:" + uid + "\r\nX-UID:1\r\nEND:VCARD\r\n")); got != "" {
+		t.Errorf("UID %q from a card without one", got)
+	}
+}
