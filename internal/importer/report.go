@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 // reportHeader is the header of the report file: one row per record, in
@@ -40,11 +42,12 @@ func WriteReport(w io.Writer, res *Result) error {
 
 // Print writes a line for each record that needs a look (rejected,
 // failed, a duplicate within the input; in a dry run every record) and a
-// summary.
+// summary. A line is escaped for the terminal: its names, file names and
+// reasons come from the input and the API.
 func Print(w io.Writer, res *Result) {
 	for _, rec := range res.Records {
 		if res.DryRun || rec.Outcome == Rejected || rec.Outcome == Failed || rec.Duplicate {
-			fmt.Fprintln(w, rec.line())
+			fmt.Fprintln(w, terminal.Escape(rec.line()))
 		}
 	}
 	if res.DryRun {
