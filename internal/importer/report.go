@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/connect-sync/connect-sync/internal/spreadsheet"
 	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
@@ -15,8 +16,7 @@ import (
 var reportHeader = []string{"file", "line", "email", "name", "outcome", "reason", "contact_id", "not_imported"}
 
 // WriteReport writes the report file's CSV. Cells come from the input, so
-// those a spreadsheet would run as a formula get a leading "'", as the csv
-// sink does.
+// they go through the csv sink's formula guard.
 func WriteReport(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(reportHeader); err != nil {
@@ -28,9 +28,7 @@ func WriteReport(w io.Writer, res *Result) error {
 			rec.Reason, rec.ContactID, strings.Join(rec.NotImported, "; "),
 		}
 		for i, cell := range row {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				row[i] = "'" + cell
-			}
+			row[i] = spreadsheet.Guard(cell)
 		}
 		if err := cw.Write(row); err != nil {
 			return err
