@@ -10,6 +10,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/sinks"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 var checkCommand = command{
@@ -62,7 +63,8 @@ func runCheck(ctx context.Context, f *checkFlags, stdout, stderr io.Writer) erro
 	return errors.Join(errs...)
 }
 
-// check reaches a workspace's API and checks its sinks' destinations.
+// check reaches a workspace's API and checks its sinks' destinations. What
+// the API and the destinations answer is escaped for the terminal.
 func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
 	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
@@ -72,14 +74,14 @@ func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "workspace %q, user %s <%s>\n", me.Workspace, me.UserName, me.UserEmail)
+	fmt.Fprintf(stdout, "workspace \"%s\", user %s <%s>\n", terminal.Escape(me.Workspace), terminal.Escape(me.UserName), terminal.Escape(me.UserEmail))
 	statuses, err := src.LeadStatuses(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "lead statuses:")
 	for _, s := range statuses {
-		fmt.Fprintf(stdout, "  %s  %-24s %s\n", s.ID, s.Label, s.Type)
+		fmt.Fprintf(stdout, "  %s  %-24s %s\n", terminal.Escape(s.ID), terminal.Escape(s.Label), terminal.Escape(s.Type))
 	}
 	opened, err := openSinks(ws, logger, nil, nil)
 	if err != nil {
@@ -92,7 +94,7 @@ func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdou
 			continue
 		}
 		if err := checker.Check(ctx); err != nil {
-			fmt.Fprintf(stdout, "sink %s: %v\n", s.Name, err)
+			fmt.Fprintf(stdout, "sink %s: %s\n", s.Name, terminal.Escape(err.Error()))
 			errs = append(errs, fmt.Errorf("sink %s: %w", s.Name, err))
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 // The exit codes, in one place.
@@ -31,12 +32,13 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// exitCode prints err and maps it to the exit code.
+// exitCode prints err, escaped for the terminal (an error may quote what
+// a server answered), and maps it to the exit code.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "connect-sync: %v\n", err)
+	fmt.Fprintf(stderr, "connect-sync: %s\n", terminal.EscapeLines(err.Error()))
 	var cfgErr *config.Error
 	switch {
 	case errors.As(err, new(usageError)), errors.As(err, &cfgErr), errors.Is(err, config.ErrNoAPIKey), errors.Is(err, config.ErrAPIKeyFile):

@@ -12,6 +12,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/importer"
 	"github.com/connect-sync/connect-sync/internal/state"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 // maxConcurrency bounds --concurrency: more parallel creates than this
@@ -91,7 +92,7 @@ func finishImport(res *importer.Result, err error, reportPath string, stdout, st
 		return err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(stderr, "warning: "+w)
+		fmt.Fprintln(stderr, "warning: "+terminal.Escape(w))
 	}
 	importer.Print(stdout, res)
 	if reportPath != "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/service"
 	"github.com/connect-sync/connect-sync/internal/state"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 var statusCommand = command{
@@ -90,9 +91,9 @@ func printHolder(w io.Writer, h lease.Holder) {
 	case h.Instance == "":
 		fmt.Fprintln(w, "held by: no instance")
 	case !h.Live:
-		fmt.Fprintf(w, "held by: %s, since %s, which has stopped renewing (its lease lapses soon)\n", h.Instance, h.AcquiredAt.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "held by: %s, since %s, which has stopped renewing (its lease lapses soon)\n", terminal.Escape(h.Instance), h.AcquiredAt.Local().Format(time.DateTime))
 	default:
-		fmt.Fprintf(w, "held by: %s (%s, pid %d), since %s\n", h.Instance, h.Host, h.PID, h.AcquiredAt.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "held by: %s (%s, pid %d), since %s\n", terminal.Escape(h.Instance), terminal.Escape(h.Host), h.PID, h.AcquiredAt.Local().Format(time.DateTime))
 	}
 }
 
@@ -135,7 +136,9 @@ func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace
 }
 
 // printStatus prints one workspace's status; several says whether the
-// config has others, which its commands must then name.
+// config has others, which its commands must then name. Contact ids and
+// errors, which may quote what a server answered, are escaped for the
+// terminal.
 func printStatus(w io.Writer, st state.Status, several bool) {
 	redeliver := "connect-sync redeliver"
 	if several {
@@ -147,7 +150,7 @@ func printStatus(w io.Writer, st state.Status, several bool) {
 		r := st.LastRun
 		fmt.Fprintf(w, "last run: %s, %s (took %s)\n", r.Result, r.FinishedAt.Local().Format(time.DateTime), r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 		if r.Error != "" {
-			fmt.Fprintf(w, "  error: %s\n", r.Error)
+			fmt.Fprintf(w, "  error: %s\n", terminal.Escape(r.Error))
 		}
 		if r.Result != state.RunSucceeded && st.LastSuccessAt != nil {
 			fmt.Fprintf(w, "last success: %s\n", st.LastSuccessAt.Local().Format(time.DateTime))
@@ -161,18 +164,18 @@ func printStatus(w io.Writer, st state.Status, several bool) {
 		if s.LastSuccessAt != nil {
 			success = s.LastSuccessAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Type, s.Delivered, s.Pending, s.DeadLetters, success, s.LastError)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Type, s.Delivered, s.Pending, s.DeadLetters, success, terminal.Escape(s.LastError))
 	}
 	tw.Flush()
 	for _, s := range st.Sinks {
 		if s.Disabled != "" {
-			fmt.Fprintf(w, "%s: DISABLED: %s; `%s --sink %s --all` enables it again\n", s.Name, s.Disabled, redeliver, s.Name)
+			fmt.Fprintf(w, "%s: DISABLED: %s; `%s --sink %s --all` enables it again\n", s.Name, terminal.Escape(s.Disabled), redeliver, s.Name)
 		}
 		for _, f := range s.Failures {
-			fmt.Fprintf(w, "%s: contact %s: %s\n", s.Name, f.Contact, f.Error)
+			fmt.Fprintf(w, "%s: contact %s: %s\n", s.Name, terminal.Escape(f.Contact), terminal.Escape(f.Error))
 		}
 		for _, l := range s.DeadLetterList {
-			fmt.Fprintf(w, "%s: dead letter %s: contact %s %s, %s: %s\n", s.Name, l.Event, l.Contact, l.Kind, l.At.Local().Format(time.DateTime), l.Error)
+			fmt.Fprintf(w, "%s: dead letter %s: contact %s %s, %s: %s\n", s.Name, l.Event, terminal.Escape(l.Contact), l.Kind, l.At.Local().Format(time.DateTime), terminal.Escape(l.Error))
 		}
 		if more := s.DeadLetters - len(s.DeadLetterList); more > 0 {
 			fmt.Fprintf(w, "%s: %d more dead letters\n", s.Name, more)

@@ -19,6 +19,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/state"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 var syncCommand = command{
@@ -250,7 +251,8 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 
 // printDryRun fetches and diffs a workspace against its state in file
 // (opened read-only, so that not a byte of it changes; nil when there is
-// no state file yet), and prints the plan.
+// no state file yet), and prints the plan, its ids, emails and field
+// names, which the API sent, escaped for the terminal.
 func printDryRun(ctx context.Context, file *backend.File, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
 	src, err := openSource(ws, logger, nil, "")
 	if err != nil {
@@ -282,7 +284,7 @@ func printDryRun(ctx context.Context, file *backend.File, ws *config.Workspace, 
 			if len(c.ChangedFields) > 0 {
 				line += " (" + strings.Join(c.ChangedFields, ", ") + ")"
 			}
-			fmt.Fprintln(stdout, strings.TrimSpace(line))
+			fmt.Fprintln(stdout, terminal.Escape(strings.TrimSpace(line)))
 		}
 	}
 	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n", plan.Created, plan.Updated, plan.Deleted)

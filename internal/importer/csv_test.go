@@ -1,11 +1,17 @@
 package importer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/sinks"
+	csvsink "github.com/connect-sync/connect-sync/internal/sinks/csv"
 )
 
 func mapping(t *testing.T, values ...string) Mapping {
@@ -188,4 +194,56 @@ func TestImportFileTypes(t *testing.T) {
 func isArgumentError(err error) bool {
 	_, ok := err.(*ArgumentError)
 	return ok
+}
+
+// TestImportReadsEveryGuardedCellBack writes contacts with the csv sink,
+// its formula guard on, and imports the file: every cell comes back as the
+// contact had it, the guard's apostrophe removed and no other, NUL bytes
+// aside (the guard removes them) and trimmed, as the import trims every
+// cell.
+func TestImportReadsEveryGuardedCellBack(t *testing.T) {
+	notes := []string{
+		"=1+1", "+SUM(A1)", "-2", "@cmd", " =1", "\n=1", "\r\n=1", "\r\nhello", "\tx", "\rx",
+		"\u00a0@x", "\u3000=1", "＝1", "＋1", "－1", "＠x", " ＝1", "'=1", "''@x", "' -1", "'hello", "'",
+		"a\x00=b", "\x00=1", "it's =1", "-5",
+	}
+	phones := []string{"+49 30 123", "-5", "＋49 30 123", "=1", "'+1"}
+	path := filepath.Join(t.TempDir(), "contacts.csv")
+	cfg := csvsink.DefaultConfig()
+	cfg.Path = path
+	sink, err := cfg.Open(sinks.Env{Name: "sheet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []contact.Change
+	for i, note := range notes {
+		c := contact.Contact{ID: strconv.Itoa(i + 1), Email: fmt.Sprintf("p%d@example.com", i), Note: note, JobTitle: note}
+		if i < len(phones) {
+			c.Phones = []contact.Phone{{Number: phones[i]}}
+		}
+		batch = append(batch, contact.Change{ID: c.ID, Kind: contact.Created, Contact: c})
+	}
+	for _, err := range sink.Deliver(t.Context(), batch) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.(sinks.Committer).Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	drafts, _ := readCSVDrafts(t, path, nil)
+	if len(drafts) != len(notes) {
+		t.Fatalf("%d records, want %d", len(drafts), len(notes))
+	}
+	asRead := func(s string) string {
+		return strings.TrimSpace(strings.NewReplacer("\x00", "", "\r\n", "\n").Replace(s))
+	}
+	for i, d := range drafts {
+		if want := asRead(notes[i]); d.Note != want || d.JobTitle != want {
+			t.Errorf("%q reads back as note %q, job title %q, want %q", notes[i], d.Note, d.JobTitle, want)
+		}
+		if i < len(phones) && (len(d.Phones) != 1 || d.Phones[0].Number != phones[i]) {
+			t.Errorf("phone %q reads back as %v", phones[i], d.Phones)
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/spreadsheet"
 )
 
 // column is what one CSV column feeds.
@@ -94,7 +96,9 @@ func rowDraft(at Location, cols []column, row []string) *draft {
 	d := &draft{at: at}
 	blank := true
 	for i, cell := range row {
-		v := strings.TrimSpace(unguard(cell))
+		// The csv sink's formula guard put a "'" before a cell a
+		// spreadsheet would take for a formula.
+		v := strings.TrimSpace(spreadsheet.Unguard(cell))
 		if v == "" {
 			continue
 		}
@@ -113,15 +117,6 @@ func rowDraft(at Location, cols []column, row []string) *draft {
 		return nil
 	}
 	return d
-}
-
-// unguard undoes the csv sink's formula guard: the "'" it puts before a
-// cell a spreadsheet would take for a formula.
-func unguard(cell string) string {
-	if len(cell) > 1 && cell[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(cell[1])) {
-		return cell[1:]
-	}
-	return cell
 }
 
 // sniffDelimiter picks the delimiter of the header line: a comma, unless

@@ -6,6 +6,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/connect-sync/connect-sync/internal/spreadsheet"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 // reportHeader is the header of the report file: one row per record, in
@@ -13,8 +16,7 @@ import (
 var reportHeader = []string{"file", "line", "email", "name", "outcome", "reason", "contact_id", "not_imported"}
 
 // WriteReport writes the report file's CSV. Cells come from the input, so
-// those a spreadsheet would run as a formula get a leading "'", as the csv
-// sink does.
+// they go through the csv sink's formula guard.
 func WriteReport(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(reportHeader); err != nil {
@@ -26,9 +28,7 @@ func WriteReport(w io.Writer, res *Result) error {
 			rec.Reason, rec.ContactID, strings.Join(rec.NotImported, "; "),
 		}
 		for i, cell := range row {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				row[i] = "'" + cell
-			}
+			row[i] = spreadsheet.Guard(cell)
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -40,11 +40,12 @@ func WriteReport(w io.Writer, res *Result) error {
 
 // Print writes a line for each record that needs a look (rejected,
 // failed, a duplicate within the input; in a dry run every record) and a
-// summary.
+// summary. A line is escaped for the terminal: its names, file names and
+// reasons come from the input and the API.
 func Print(w io.Writer, res *Result) {
 	for _, rec := range res.Records {
 		if res.DryRun || rec.Outcome == Rejected || rec.Outcome == Failed || rec.Duplicate {
-			fmt.Fprintln(w, rec.line())
+			fmt.Fprintln(w, terminal.Escape(rec.line()))
 		}
 	}
 	if res.DryRun {

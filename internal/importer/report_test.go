@@ -12,6 +12,7 @@ func sampleResult(dryRun bool) *Result {
 		{Location: Location{"in.csv", 4}, Fields: Fields{Email: "x@"}, Outcome: Rejected, Reason: `email: "x@" is not a valid email`},
 		{Location: Location{"in.csv", 5}, Fields: Fields{FirstName: "=cmd|' /C calc'!A0"}, Outcome: Failed, Reason: "source: create-contact: the Connect API answered 500"},
 		{Location: Location{"cards.vcf", 1}, Fields: Fields{FirstName: "Plumber"}, Outcome: Skipped, Duplicate: true, Reason: "duplicate of in.csv:9 (same content)", NotImported: []string{"PHOTO", "ADR"}},
+		{Location: Location{"in.csv", 6}, Fields: Fields{Email: "\n@x", FirstName: "\u3000＝1+1\x00", LastName: "Zoë\x1b[8m"}, Outcome: Failed, Reason: "answered \x1b]0;pwned\x07\u202e"},
 	}}
 	if dryRun {
 		res.Records[0].Outcome, res.Records[0].ContactID = ToCreate, ""
@@ -30,7 +31,10 @@ in.csv,3,bob@example.com,,skipped,"the workspace has this email, as contact 7",7
 in.csv,4,x@,,rejected,"email: ""x@"" is not a valid email",,
 in.csv,5,,'=cmd|' /C calc'!A0,failed,source: create-contact: the Connect API answered 500,,
 cards.vcf,1,,Plumber,skipped,duplicate of in.csv:9 (same content),,PHOTO; ADR
-`
+` +
+		// Data, not terminal output: the cells are exact but for the
+		// formula guard's apostrophe and the NUL it removes.
+		"in.csv,6,\"'\n@x\",'＝1+1 Zoë\x1b[8m,failed,answered \x1b]0;pwned\a\u202e,,\n"
 	if buf.String() != want {
 		t.Errorf("report\n got:\n%s\nwant:\n%s", buf.String(), want)
 	}
@@ -44,13 +48,15 @@ func TestImportPrint(t *testing.T) {
 		{false, `rejected  in.csv:4: email: "x@" is not a valid email
 failed    in.csv:5: =cmd|' /C calc'!A0: source: create-contact: the Connect API answered 500
 skipped   cards.vcf:1: Plumber: duplicate of in.csv:9 (same content)
-import: 1 created, 2 skipped, 1 rejected, 1 failed
+failed    in.csv:6: ＝1+1\x00 Zoë\x1b[8m <\n@x>: answered \x1b]0;pwned\a\u202e
+import: 1 created, 2 skipped, 1 rejected, 2 failed
 `},
 		{true, `to-create in.csv:2: Ann Lee <ann@example.com>
 skipped   in.csv:3: bob@example.com: the workspace has this email, as contact 7
 rejected  in.csv:4: email: "x@" is not a valid email
 failed    in.csv:5: =cmd|' /C calc'!A0: source: create-contact: the Connect API answered 500
 skipped   cards.vcf:1: Plumber: duplicate of in.csv:9 (same content)
+failed    in.csv:6: ＝1+1\x00 Zoë\x1b[8m <\n@x>: answered \x1b]0;pwned\a\u202e
 dry run: 1 to create, 2 to skip, 1 rejected; nothing was sent
 `},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/state"
+	"github.com/connect-sync/connect-sync/internal/terminal"
 )
 
 // result is a finished run.
@@ -125,7 +126,9 @@ func outcome(r result) (*state.Run, string) {
 		status = fmt.Sprintf("Last run %s stopped early", at)
 	case r.err != nil:
 		run.Result, run.Error = state.RunFailed, r.err.Error()
-		status = fmt.Sprintf("Last run %s failed: %s", at, firstLine(run.Error))
+		// systemctl status shows it: an error may quote what a server
+		// answered.
+		status = fmt.Sprintf("Last run %s failed: %s", at, terminal.Escape(firstLine(run.Error)))
 		r.ws.logger.Error("run failed", "error", r.err)
 	}
 	return run, status

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,4 +29,20 @@ func TestAPanickingRunFailsAndTheServiceGoesOn(t *testing.T) {
 		}
 		<-j.started
 	})
+}
+
+// TestFailedRunStatusIsEscaped checks the status systemctl shows for a
+// run whose error quotes a hostile server: its first line, escaped.
+func TestFailedRunStatusIsEscaped(t *testing.T) {
+	finished := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	ws := &workspace{logger: slog.New(slog.DiscardHandler)}
+	err := errors.New("the Connect API answered 500: Zoë \x1b]0;pwned\x07\u009b\u202e\nsecond line")
+	run, status := outcome(result{ws: ws, finished: finished, err: err})
+	if run.Error != err.Error() {
+		t.Errorf("recorded error %q, want it as it is", run.Error)
+	}
+	want := `Last run 12:00:00 failed: the Connect API answered 500: Zoë \x1b]0;pwned\a\u009b\u202e`
+	if status != want {
+		t.Errorf("status %q\nwant %q", status, want)
+	}
 }

@@ -2,7 +2,6 @@ package csv
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -12,7 +11,7 @@ type Config struct {
 	// Path is the file that holds the contacts; its folder must exist.
 	Path string `yaml:"path"`
 	// FormulaGuard prefixes cells that a spreadsheet would run as a formula
-	// with an apostrophe.
+	// with an apostrophe and removes NUL bytes (spreadsheet.Guard).
 	FormulaGuard bool `yaml:"csv_formula_guard"`
 }
 
@@ -43,8 +42,16 @@ func (c *Config) Clash(other sinks.Neighbour) *sinks.FieldError {
 }
 
 // Format names the formula guard setting, which changes every row it
-// applies to.
-func (c *Config) Format() string { return fmt.Sprintf("csv_formula_guard=%t", c.FormulaGuard) }
+// applies to. The guard's second version ("v2": cells formulas after
+// blanks, full-width formula signs, NUL bytes) has a format of its own, so
+// that a file the first one wrote, whose rows may hold such cells
+// unguarded, is written again whole; with the guard off nothing changed.
+func (c *Config) Format() string {
+	if !c.FormulaGuard {
+		return "csv_formula_guard=false"
+	}
+	return "csv_formula_guard=v2"
+}
 
 // Open creates the sink. It touches nothing on disk: the file is read on
 // the first delivery.

@@ -26,3 +26,17 @@ func TestValidate(t *testing.T) {
 		t.Errorf("with a path: %v", err)
 	}
 }
+
+// TestFormat checks that the guard's second version has a format of its
+// own, so a file the first version wrote is written again whole, and that
+// a file written without the guard, which did not change, keeps its own.
+func TestFormat(t *testing.T) {
+	on, off := csv.DefaultConfig(), csv.DefaultConfig()
+	off.FormulaGuard = false
+	if got := on.Format(); got == "csv_formula_guard=true" || got == off.Format() {
+		t.Errorf("guard on: format %q, the first guard's or the one without it", got)
+	}
+	if got := off.Format(); got != "csv_formula_guard=false" {
+		t.Errorf("guard off: format %q, want csv_formula_guard=false as before", got)
+	}
+}

@@ -3,8 +3,9 @@
 // atomically and durably, and only when a row changed, so its modification
 // time says when the contacts it shows last changed.
 //
-// Cells a spreadsheet would run as a formula are prefixed with an apostrophe
-// unless csv_formula_guard is false. Lines end with LF, so a newline inside
+// Cells a spreadsheet would run as a formula are prefixed with an apostrophe,
+// and NUL bytes removed, unless csv_formula_guard is false (package
+// spreadsheet). Lines end with LF, so a newline inside
 // a cell reads back exactly as the API sent it.
 package csv
 

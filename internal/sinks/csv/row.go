@@ -7,6 +7,7 @@ import (
 	stdcsv "encoding/csv"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/spreadsheet"
 )
 
 // column is one column of the file: its header and how a contact fills it.
@@ -60,8 +61,8 @@ func encodeRow(c contact.Contact, guard bool) (key, line string, err error) {
 	cells := make([]string, len(columns))
 	for i, col := range columns {
 		cells[i] = col.value(c)
-		if guard && looksLikeFormula(col.name, cells[i]) {
-			cells[i] = "'" + cells[i]
+		if guard {
+			cells[i] = guardCell(col.name, cells[i])
 		}
 	}
 	var b strings.Builder
@@ -76,16 +77,20 @@ func encodeRow(c contact.Contact, guard bool) (key, line string, err error) {
 	return strings.ReplaceAll(cells[0], "\r\n", "\n"), b.String(), w.Error()
 }
 
-// looksLikeFormula reports whether a spreadsheet could take the cell for a
-// formula. Phone numbers such as "+1 555 0100" are let through: made only of
-// digits and punctuation, they cannot call anything.
-func looksLikeFormula(column, cell string) bool {
-	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return false
+// guardCell is the cell as the guard writes it (spreadsheet.Guard), except
+// for phone numbers such as "+49 30 123" or "-5", which stay as they are:
+// made only of digits, spaces and +()-./ they cannot call a function or
+// name a cell or a file; the worst a spreadsheet does with one is compute
+// it, while an apostrophe would show in every other reader of the file.
+func guardCell(column, cell string) string {
+	if column == phoneColumn && isPhoneList(cell) {
+		return cell
 	}
-	return column != phoneColumn || !isPhoneList(cell)
+	return spreadsheet.Guard(cell)
 }
 
+// isPhoneList reports whether the cell is phone numbers, joined by
+// phoneSeparator, made only of digits, spaces and +()-./.
 func isPhoneList(cell string) bool {
 	for number := range strings.SplitSeq(cell, phoneSeparator) {
 		if number == "" || strings.Trim(number, "0123456789 +()-./") != "" {
