@@ -80,9 +80,9 @@ func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *met
 
 // redactor removes every secret of a workspace (its API key, its sinks'
 // passwords, tokens and header values) from what the source and the
-// sinks quote of a server's answers: a server may quote another's secret
-// as well as its own, when they are one. A secret that cannot be read is
-// left out: opening what uses it reports that.
+// sinks quote of a server's answers: one value may serve as two secrets,
+// so a server may quote another's. A secret that cannot be read is left
+// out: opening what uses it reports that.
 func redactor(ws *config.Workspace) *secret.Redactor {
 	var all []secret.String
 	if key, err := ws.Connect.Key(); err == nil {
