@@ -2,32 +2,34 @@ package secret
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode"
 )
 
-// SliceLen is the length, in characters, of the shortest piece of a
-// secret that a Redactor finds on its own: a secret at least this long is
+// sliceLen is the length, in characters, of the shortest piece of a
+// secret that a Redactor finds anywhere: a secret at least this long is
 // found whole, in part, or cut off, by any slice of it this long.
-const SliceLen = 8
+const sliceLen = 8
 
 // edgeLen is the shortest piece of a secret a Redactor finds at the start
 // or the end of a text, where a cut leaves the secret's first (or last)
 // few characters.
 const edgeLen = 4
 
-// slice is SliceLen characters of a secret, lower-cased.
-type slice [SliceLen]rune
+// slice is sliceLen characters of a secret, lower-cased.
+type slice [sliceLen]rune
 
 // Redactor removes secrets from a text that came from elsewhere: an error
 // body, a status line or a redirect's location from a server that may
 // quote the request's credentials back. It finds each secret, and its
 // URL-escaped and JSON-escaped forms, regardless of case; a secret of at
-// least SliceLen characters also by any slice of SliceLen of them (an echo
-// cut short, or the middle of it), and at the start or end of the text by
-// as little as four characters (a quote cut in the middle of the secret).
+// least 8 characters also by any slice of 8 of them (an echo cut short, or
+// the middle of it), and at the start or end of the text by as few as 4
+// (a quote cut in the middle of the secret).
 // A shorter secret is found whole, as a word of its own: a header value
 // such as "1" or "en" must not blank out every digit of a message.
 // Each place found becomes "[redacted]".
@@ -36,8 +38,12 @@ type slice [SliceLen]rune
 type Redactor struct {
 	slices map[slice]struct{}
 	long   [][]rune // the secrets with slices, lower-cased, for the edges
-	short  [][]rune // the secrets shorter than SliceLen, lower-cased
+	short  [][]rune // the secrets shorter than sliceLen, lower-cased
 }
+
+// Format prints the Redactor without the secrets it holds, whatever the
+// verb.
+func (r *Redactor) Format(f fmt.State, _ rune) { io.WriteString(f, "secret.Redactor") }
 
 // NewRedactor returns a Redactor of the secrets; empty ones are ignored.
 func NewRedactor(secrets ...String) *Redactor {
@@ -75,12 +81,12 @@ func lower(s string) []rune {
 func (r *Redactor) add(s []rune) {
 	switch {
 	case len(s) == 0:
-	case len(s) < SliceLen:
+	case len(s) < sliceLen:
 		r.short = append(r.short, s)
 	default:
 		r.long = append(r.long, s)
-		for i := 0; i+SliceLen <= len(s); i++ {
-			r.slices[slice(s[i:i+SliceLen])] = struct{}{}
+		for i := 0; i+sliceLen <= len(s); i++ {
+			r.slices[slice(s[i:i+sliceLen])] = struct{}{}
 		}
 	}
 }
@@ -123,9 +129,9 @@ func (r *Redactor) Redact(text string) string {
 		}
 		found = true
 	}
-	for i := 0; i+SliceLen <= len(low); i++ {
-		if _, ok := r.slices[slice(low[i:i+SliceLen])]; ok {
-			mark(i, i+SliceLen)
+	for i := 0; i+sliceLen <= len(low); i++ {
+		if _, ok := r.slices[slice(low[i:i+sliceLen])]; ok {
+			mark(i, i+sliceLen)
 		}
 	}
 	for _, s := range r.long {
@@ -161,9 +167,9 @@ func (r *Redactor) Redact(text string) string {
 }
 
 // edge returns how many runes at the start of text are the last of s's:
-// at least edgeLen, fewer than SliceLen (longer ones are slices).
+// at least edgeLen, fewer than sliceLen (longer ones are slices).
 func edge(text, s []rune) int {
-	for n := min(SliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
+	for n := min(sliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
 		if slices.Equal(text[:n], s[len(s)-n:]) {
 			return n
 		}
@@ -173,7 +179,7 @@ func edge(text, s []rune) int {
 
 // edgeEnd returns how many runes at the end of text are the first of s's.
 func edgeEnd(text, s []rune) int {
-	for n := min(SliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
+	for n := min(sliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
 		if slices.Equal(text[len(text)-n:], s[:n]) {
 			return n
 		}

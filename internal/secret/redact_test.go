@@ -2,6 +2,7 @@ package secret
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -53,6 +54,10 @@ func TestRedactorNilAndWith(t *testing.T) {
 	}
 	if got := none.With(New("third-secret-000")).Redact("third-secret-000"); got != "[redacted]" {
 		t.Errorf("With on nil: %q", got)
+	}
+	held := struct{ R *Redactor }{b}
+	if got := fmt.Sprintf("%v %+v %#v %d %x %s", b, b, b, b, b, held); got != "secret.Redactor secret.Redactor secret.Redactor secret.Redactor secret.Redactor {secret.Redactor}" {
+		t.Errorf("printing a Redactor shows %s", got)
 	}
 }
 

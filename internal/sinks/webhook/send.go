@@ -176,11 +176,11 @@ func snippet(body []byte, redact *secret.Redactor) string {
 	if len(text) <= snippetLen {
 		return text
 	}
-	n := snippetLen
-	for !utf8.RuneStart(text[n]) {
-		n--
+	cut := snippetLen
+	for !utf8.RuneStart(text[cut]) {
+		cut--
 	}
-	return text[:n] + "…"
+	return text[:cut] + "…"
 }
 
 // discard reads what is left of a body, within drainLimit, so that its
