@@ -9,6 +9,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
+	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/source"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -30,6 +31,7 @@ func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace,
 	return source.New(source.Options{
 		BaseURL:    ws.Connect.BaseURL,
 		APIKey:     key,
+		Redactor:   redactor(ws),
 		Timeout:    ws.Connect.Timeout,
 		MaxRetries: ws.Connect.MaxRetries,
 		UserAgent:  userAgent(instance),
@@ -50,8 +52,9 @@ func userAgent(instance string) string {
 // check). The caller closes them with closeSinks.
 func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *metrics.Workspace) ([]engine.Sink, error) {
 	var opened []engine.Sink
+	redact := redactor(ws)
 	for _, s := range ws.Sinks {
-		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL}
+		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL, Redactor: redact}
 		env.Workspace = ws.Name
 		if st != nil {
 			env.Memo = st.Memo(s.Name)
@@ -67,9 +70,30 @@ func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *met
 		if f, ok := s.Config.(sinks.Formatter); ok {
 			es.Format = f.Format()
 		}
+		if f, ok := s.Config.(sinks.FormerTarget); ok {
+			es.FormerTarget = f.FormerTarget()
+		}
 		opened = append(opened, es)
 	}
 	return opened, nil
+}
+
+// redactor removes every secret of a workspace (its API key, its sinks'
+// passwords, tokens and header values) from what the source and the
+// sinks quote of a server's answers: one value may serve as two secrets,
+// so a server may quote another's. A secret that cannot be read is left
+// out: opening what uses it reports that.
+func redactor(ws *config.Workspace) *secret.Redactor {
+	var all []secret.String
+	if key, err := ws.Connect.Key(); err == nil {
+		all = append(all, key)
+	}
+	for _, s := range ws.Sinks {
+		if h, ok := s.Config.(sinks.SecretHolder); ok {
+			all = append(all, h.Secrets()...)
+		}
+	}
+	return secret.NewRedactor(all...)
 }
 
 // closeSinks releases what the sinks hold (connections, files).

@@ -34,7 +34,8 @@ const (
 	canaryHookKey         = "canary-webhook-key-inline-32byte" // 32 bytes, as whsec_ base64
 	canaryHookKeyFile     = "canary-webhook-key-in-a-file-32b"
 	canaryHookToken       = "canaryHookHeaderToken9W4"
-	canaryHookURLToken    = "canaryHookPathToken7P" // Slack-style, in the url's path
+	canaryHookURLToken    = "canaryHookPathToken7P"  // Slack-style, in the url's path
+	canaryHookMakeToken   = "canaryHookMakeToken3X8" // Make-style, the url's first path segment
 	canaryHookQueryToken  = "canaryHookQueryToken5L"
 	canaryDavPassword     = "canaryDavPassword2K7"
 	canaryDavPasswordFile = "canaryDavPasswordFile8M1"
@@ -56,7 +57,7 @@ func secretForms() map[string]string {
 	forms := map[string]string{}
 	for _, v := range []string{
 		canaryAPIKey, canaryAPIKeyFile, canaryWrongKey, canaryHookKey, canaryHookKeyFile, canaryHookToken,
-		canaryHookURLToken, canaryHookQueryToken, canaryDavPassword, canaryDavPasswordFile, canaryDavToken, canaryDavTokenFile,
+		canaryHookURLToken, canaryHookMakeToken, canaryHookQueryToken, canaryDavPassword, canaryDavPasswordFile, canaryDavToken, canaryDavTokenFile,
 		canaryNatsPassword, canaryNatsPasswordFile, canaryNatsToken, canaryNatsTokenFile,
 	} {
 		forms[v] = v
@@ -83,6 +84,47 @@ type secretsEnv struct {
 	natsClients             map[string]string // stream → a URL with the credentials to read it
 	forms                   map[string]string
 	checked                 int
+	// apiEcho, when set, makes the API answer 400 quoting the key it got;
+	// the webhook receiver and the CardDAV server take sinkEcho (echo).
+	apiEcho echo
+}
+
+// echo is how a hostile server quotes a secret back, when set.
+type echo struct {
+	mu sync.Mutex
+	fn func(string) string
+}
+
+func (e *echo) set(fn func(string) string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fn = fn
+}
+
+func (e *echo) get() func(string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fn
+}
+
+// echoes are the ways the servers quote a secret back: as is,
+// upper-cased, cut after 200 bytes with the secret's first 12 characters
+// at the end, and 10 characters from its middle.
+var echoes = []struct {
+	name string
+	fn   func(string) string
+}{
+	{"as is", func(s string) string { return "you sent " + s }},
+	{"upper-cased", func(s string) string { return "YOU SENT " + strings.ToUpper(s) }},
+	{"cut", func(s string) string {
+		return (strings.Repeat("x", 178) + " you sent " + s + strings.Repeat(" ", 200))[:200]
+	}},
+	{"middle slice", func(s string) string {
+		if len(s) > 10 {
+			s = s[len(s)/2-5 : len(s)/2+5]
+		}
+		return "you sent …" + s + "…"
+	}},
 }
 
 // natsURLs are the servers of the nats sinks: one whose users have the
@@ -96,7 +138,14 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 	t.Helper()
 	api := fakeconnect.New(fakeconnect.Options{APIKey: canaryAPIKey, Contacts: 6, Seed: 11})
 	// The fake takes one key; the key file holds another.
+	e := &secretsEnv{}
 	apiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if echo := e.apiEcho.get(); echo != nil {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, echo(r.Header.Get("X-Api-Key")))
+			return
+		}
 		if r.Header.Get("X-Api-Key") == canaryAPIKeyFile {
 			r.Header.Set("X-Api-Key", canaryAPIKey)
 		}
@@ -131,7 +180,7 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 	for _, stream := range []string{"PASSWORD", "TOKEN", "TOKEN_FILE"} {
 		natstest.WaitJetStream(t, natsClients[stream])
 	}
-	e := &secretsEnv{
+	*e = secretsEnv{
 		workspace: &workspace{t: t, api: api, dir: t.TempDir()},
 		apiURL:    apiSrv.URL, hookURL: hookSrv.URL, davURL: davSrv.URL,
 		hook: hook, dav: dav, forms: secretForms(),
@@ -176,6 +225,11 @@ sinks:
     url: %s/hook-file
     secret_file: %s
     max_retries: 0
+  - name: hook-make
+    type: webhook
+    url: %[9]s/%[17]s
+    secret: %[8]s
+    max_retries: 0
   - name: dav-password
     type: carddav
     url: %[11]s/user/contacts/password/
@@ -201,7 +255,7 @@ sinks:
 `, e.apiURL, keyLine, e.path("state.db"), e.path("contacts.csv"),
 		hookURL, canaryHookURLToken, canaryHookQueryToken, whsec(canaryHookKey),
 		hookURL, e.path("webhook-secret"),
-		davURL, davUser, canaryDavPassword, e.path("dav-password"), canaryDavToken, e.path("dav-token")) +
+		davURL, davUser, canaryDavPassword, e.path("dav-password"), canaryDavToken, e.path("dav-token"), canaryHookMakeToken) +
 		fmt.Sprintf(`  - name: nats-password
     type: nats
     urls: [%[1]s]
@@ -251,7 +305,9 @@ func (e *secretsEnv) run(code int, args ...string) result {
 	return r
 }
 
-// check fails the test for any secret, in any of its forms, in text.
+// check fails the test for any secret, in any of its forms, in text, and
+// for any 10 characters of a secret or of a basic auth header, in any case
+// (fewer would find the sinks' names in the secrets').
 func (e *secretsEnv) check(where, text string) {
 	e.t.Helper()
 	e.checked++
@@ -263,6 +319,15 @@ func (e *secretsEnv) check(where, text string) {
 		for name, form := range e.forms {
 			if strings.Contains(line, form) {
 				e.t.Errorf("secret %s leaked into %s:\n%s", name, where, line)
+			}
+			if name != form && !strings.HasSuffix(name, " (basic auth)") {
+				continue
+			}
+			for i := 0; i+10 <= len(form); i++ {
+				if strings.Contains(strings.ToLower(line), strings.ToLower(form[i:i+10])) {
+					e.t.Errorf("%q of secret %s leaked into %s:\n%s", form[i:i+10], name, where, line)
+					break
+				}
 			}
 		}
 	}
@@ -281,6 +346,9 @@ type secretReceiver struct {
 	answer int    // for every request; 0 means 204
 	refuse string // a contact whose events get 422
 	seen   map[string]int
+	// echo, when set, makes it answer 400 quoting the Authorization
+	// header and the URL it got.
+	echo echo
 }
 
 func (h *secretReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -292,6 +360,14 @@ func (h *secretReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == "/hooks/"+canaryHookURLToken && r.URL.Query().Get("token") == canaryHookQueryToken {
 		h.seen["url token"]++
+	}
+	if r.URL.Path == "/"+canaryHookMakeToken {
+		h.seen["first segment token"]++
+	}
+	if echo := h.echo.get(); echo != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, echo(r.Header.Get("Authorization"))+"\n"+echo(r.URL.RequestURI()))
+		return
 	}
 	for name, key := range map[string]string{"secret": canaryHookKey, "secret_file": canaryHookKeyFile} {
 		mac := hmac.New(sha256.New, []byte(key))
@@ -327,6 +403,9 @@ type davGate struct {
 	refuse bool
 	seen   map[string]int
 	proxy  http.Handler
+	// echo, when set, makes it answer every PUT with a 400 quoting the
+	// Authorization header.
+	echo echo
 }
 
 func newDavGate(srv *davtest.Server) *davGate {
@@ -351,6 +430,12 @@ func (g *davGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refuse {
 		w.Header().Set("WWW-Authenticate", `Basic realm="connect"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if echo := g.echo.get(); echo != nil && r.Method == http.MethodPut {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, echo(r.Header.Get("Authorization")))
 		return
 	}
 	r.Header.Del("Authorization")
@@ -396,7 +481,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e.run(0, "sync", "--metrics-textfile", prom)
 	e.checkFile(prom)
 	// Every secret was in use: a test whose secrets went nowhere proves nothing.
-	for _, want := range []string{"header", "url token", "secret", "secret_file"} {
+	for _, want := range []string{"header", "url token", "first segment token", "secret", "secret_file"} {
 		if e.hook.seen[want] == 0 {
 			t.Errorf("the webhook receiver never got the %s", want)
 		}
@@ -467,7 +552,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{"password: " + canaryNatsPassword, "password: {" + canaryNatsPassword + ": x}"},
 		{"user: nats-user\n    password: " + canaryNatsPassword, "password: " + canaryNatsPassword}, // no user
 		{"token: " + canaryNatsToken, "token: " + canaryNatsToken + "\n    user: nats-user\n    password: " + canaryNatsPassword},
-		{"urls: [" + e.nats.token + "]", "urls: [" + e.natsClients["TOKEN"] + "]"}, // credentials in the URL
+		{"urls: [" + e.nats.token + "]", "urls: [" + e.natsClients["TOKEN"] + "]"},               // credentials in the URL
+		{"api_key: " + canaryAPIKey, "api_key: !!int " + canaryAPIKey},                           // YAML quotes a tagged value whole
+		{"headers:\n      Authorization: Bearer ${HOOK_TOKEN}", "headers: Bearer ${HOOK_TOKEN}"}, // and the start of a mistyped one
+		{"base_url: " + e.apiURL, "base_url: " + strings.Replace(e.apiURL, "http://", "http://u:"+canaryAPIKey+"@", 1)},
+		{"base_url: " + e.apiURL, "base_url: " + strings.Replace(e.apiURL, "http://", "htp://u:"+canaryAPIKey+"@", 1)}, // a mistyped scheme
 	} {
 		if !strings.Contains(good, bad.old) {
 			t.Fatalf("the config has no %q", bad.old)
@@ -494,6 +583,27 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e.run(2, "redeliver", "--sink", "nope", "--all")
 	e.run(0, "sync")
 	e.run(0, "import", "--dry-run", csvPath)
+
+	// Servers that quote the secrets back in their errors: the API (the
+	// key it got), the webhook receiver (the Authorization header and the
+	// URL, tokens and all) and the CardDAV server (the Authorization
+	// header, basic or bearer), each echo in turn.
+	for i, echo := range echoes {
+		e.apiEcho.set(echo.fn)
+		e.run(1, "sync")
+		e.apiEcho.set(nil)
+		e.hook.echo.set(echo.fn)
+		e.dav.echo.set(echo.fn)
+		e.api.Edit(e.api.IDs()[i], func(c map[string]any) { c["note"] = "echoed " + echo.name })
+		e.run(1, "sync")
+		e.hook.echo.set(nil)
+		e.dav.echo.set(nil)
+		if r := e.run(0, "status"); strings.Count(r.stdout, "[redacted]") < 5 {
+			t.Errorf("%s: the echoes were not quoted in status, so the test proves nothing:\n%s", echo.name, r.stdout)
+		}
+		e.run(0, "status", "--json")
+	}
+	e.checkFile(e.path("state.db"))
 
 	// The service: its endpoints, status and redeliver through it, a run
 	// whose sinks refuse, and a reload with a broken config.

@@ -333,6 +333,55 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// A value that may hold a secret is never quoted in an error: a base URL
+// with credentials (refused), one mistyped around a password, a secret
+// with a YAML tag, or a secret where a mapping or a list belongs, where
+// YAML's own error would quote it.
+func TestSecretBearingValuesNotQuoted(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // each a whole line of the error
+	}{
+		{"base-url-secrets.yaml", []string{
+			`testdata/base-url-secrets.yaml:4: workspaces[0].connect.base_url: must not hold credentials: the API key goes in api_key or api_key_file`,
+			`testdata/base-url-secrets.yaml:9: workspaces[1].connect.base_url: must not hold credentials: the API key goes in api_key or api_key_file`,
+			`testdata/base-url-secrets.yaml:14: workspaces[2].connect.base_url: is not a URL (such as https://api.skarbe.com)`,
+			`testdata/base-url-secrets.yaml:19: workspaces[3].connect.base_url: must be an http or https URL with a host (such as https://api.skarbe.com)`,
+			`testdata/base-url-secrets.yaml:24: workspaces[4].connect.base_url: must be an http or https URL, not "ftp://api.example.com"`,
+		}},
+		{"secret-types.yaml", []string{
+			`testdata/secret-types.yaml:2: connect.api_key: must be a plain string, not tagged !!int`,
+			`testdata/secret-types.yaml:7: state.nats.token: must be a plain string, not tagged !!binary`,
+			`testdata/secret-types.yaml:13: sinks[0].headers: must be a mapping (key: value), not a single value`,
+			`testdata/secret-types.yaml:19: sinks[1].headers.Authorization: must be a plain string, not tagged !!float`,
+			`testdata/secret-types.yaml:24: sinks[2].password: must be a plain string, not tagged !custom`,
+			`testdata/secret-types.yaml:25: sinks[3]: must be a mapping (key: value), not a single value`,
+		}},
+		{"connect-scalar.yaml", []string{
+			`testdata/connect-scalar.yaml:1: connect: must be a mapping (key: value), not a single value`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			for _, load := range []func(string) (*Config, error){Load, LoadState} {
+				_, err := load(filepath.Join("testdata", tt.file))
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if err.Error() != strings.Join(tt.want, "\n") {
+					t.Errorf("got:\n%s\nwant:\n%s", err, strings.Join(tt.want, "\n"))
+				}
+				// Each secret is Pw0451secret and a letter: not a piece of one.
+				for _, piece := range []string{"Pw0451", "w0451s", "51secr"} {
+					if strings.Contains(err.Error(), piece) {
+						t.Errorf("the error shows %q of a secret:\n%s", piece, err)
+					}
+				}
+			}
+		})
+	}
+}
+
 // A problem on a line holding several keys is put on the key they share:
 // in flow style the deepest key on the line is a sibling picked at random.
 func TestErrorKeyOnSharedLine(t *testing.T) {

@@ -244,6 +244,7 @@ func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
 	}
 	if n.Kind == yaml.ScalarNode {
 		l.expand(n, path)
+		l.checkScalar(n, path, t)
 		return
 	}
 	if l.walked[walked{n, t}] {
@@ -269,6 +270,26 @@ func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
 		default:
 			l.walkMapping(n, path, yamlFields(t), elemType(t))
 		}
+	}
+}
+
+// checkScalar refuses a value of a shape that would make YAML's own error
+// quote it where it may be a secret: YAML quotes the start of a value it
+// cannot decode, and all of a tagged value it cannot read as its tag. A
+// secret must be a plain string; where a mapping or a list of secrets
+// belongs (headers, connect, a sink), a single value is refused without
+// being quoted.
+func (l *loader) checkScalar(n *yaml.Node, path string, t reflect.Type) {
+	switch {
+	case isSecret(t):
+		if n.Style&yaml.TaggedStyle != 0 && n.ShortTag() != "!!str" {
+			l.fail(path, fmt.Errorf("must be a plain string, not tagged %s", n.Tag))
+		}
+	case n.ShortTag() == "!!null" || !holdsSecret(t, map[reflect.Type]bool{}):
+	case t.Kind() == reflect.Slice:
+		l.fail(path, errors.New("must be a list, not a single value"))
+	default:
+		l.fail(path, errors.New("must be a mapping (key: value), not a single value"))
 	}
 }
 

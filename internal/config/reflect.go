@@ -47,3 +47,30 @@ func elemType(t reflect.Type) reflect.Type {
 // isSecret reports whether values of t are secrets, whose text no error
 // may show.
 func isSecret(t reflect.Type) bool { return t == reflect.TypeFor[secret.String]() }
+
+// holdsSecret reports whether values of t may hold a secret: a secret, or
+// a mapping, list or struct with one inside, or a sink entry, whose
+// type's settings may have one. seen ends a cycle.
+func holdsSecret(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case isSecret(t) || t == reflect.TypeFor[sinkEntry]():
+		return true
+	case seen[t]:
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array:
+		return holdsSecret(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && holdsSecret(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}

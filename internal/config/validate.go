@@ -166,8 +166,8 @@ func (l *loader) validateWorkspace(c *Config, w *Workspace, at place, names map[
 }
 
 func (l *loader) validateConnect(c Connect, path string) {
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.fail(path+".base_url", fmt.Errorf("must be an http or https URL, not %q", c.BaseURL))
+	if err := checkBaseURL(c.BaseURL); err != nil {
+		l.fail(path+".base_url", err)
 	}
 	if !c.APIKey.IsZero() && c.APIKeyFile != "" {
 		l.fail(path+".api_key_file", errors.New("set connect.api_key or connect.api_key_file, not both"))
@@ -178,6 +178,25 @@ func (l *loader) validateConnect(c Connect, path string) {
 	if c.MaxRetries < 0 {
 		l.fail(path+".max_retries", errors.New("must not be negative"))
 	}
+}
+
+// checkBaseURL accepts an http or https URL with a host and without
+// credentials: net/http would send them as basic auth, and errors show
+// the URL. Its errors quote no more than the scheme and host of a URL
+// without userinfo: the rest may hold a password or a token.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL (such as https://api.skarbe.com)")
+	case u.User != nil:
+		return errors.New("must not hold credentials: the API key goes in api_key or api_key_file")
+	case u.Scheme == "" || u.Host == "":
+		return errors.New("must be an http or https URL with a host (such as https://api.skarbe.com)")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("must be an http or https URL, not %q", u.Scheme+"://"+u.Host)
+	}
+	return nil
 }
 
 // validateSync checks the sync settings that setHere says are set at

@@ -37,6 +37,10 @@ type Sink struct {
 	Target string // the destination (path, URL); a new target starts over
 	Format string // what is written there (sinks.Formatter); a new format starts over too
 	Sink   sinks.Sink
+
+	// FormerTarget is how an older state recorded this same destination
+	// (sinks.FormerTarget); it is rewritten to Target without starting over.
+	FormerTarget string
 }
 
 // Engine runs syncs from one source to a set of sinks.
@@ -228,8 +232,9 @@ func (e *Engine) registerSinks(ctx context.Context, only string) error {
 	}
 	for _, s := range e.selected(only) {
 		info, ok := known[s.Name]
-		if ok && info.Target != s.Target && sameFile(info.Target, s.Target) {
-			// Recorded before targets were absolute paths: the same file.
+		if ok && info.Target != s.Target && (sameFile(info.Target, s.Target) || info.Target == s.FormerTarget && s.FormerTarget != "") {
+			// Recorded in an older form (before targets were absolute
+			// paths, or hashed URLs): the same destination.
 			info.Target = s.Target
 			if err := e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Target = s.Target }); err != nil {
 				return err

@@ -665,6 +665,35 @@ func TestRelativeTargetFromBeforeIsTheSameFile(t *testing.T) {
 	}
 }
 
+// A state that recorded a sink's target in its former form (a webhook's
+// URL with its first path segment, before targets were hashed) keeps the
+// sink as it is, with the target in the new form; another target still
+// starts it over.
+func TestFormerTargetIsTheSameDestination(t *testing.T) {
+	const (
+		former = "https://hook.eu1.make.com/tokenA"
+		target = "https://hook.eu1.make.com/… sha256:0a1b2c"
+	)
+	rec := &recorder{}
+	h := newHarness(t, 2, Sink{Name: "hook", Type: "test", Target: former, Sink: rec})
+	h.mustRun()
+	rec.take()
+	h.engine.Sinks[0].Target, h.engine.Sinks[0].FormerTarget = target, former
+	h.mustRun()
+	if got := rec.take(); len(got) != 0 {
+		t.Errorf("the same receiver recorded in the former form was sent %d changes again", len(got))
+	}
+	if sinks, _ := h.db.Sinks(t.Context()); sinks["hook"].Target != target {
+		t.Errorf("target recorded %q, want %q", sinks["hook"].Target, target)
+	}
+	// Another URL (a rotated token) has another hash, whatever its former form.
+	h.engine.Sinks[0].Target = "https://hook.eu1.make.com/… sha256:3d4e5f"
+	h.mustRun()
+	if got := summary(rec.take()); fmt.Sprint(got) != "[created 1 created 2]" {
+		t.Errorf("a new target was sent %v, want every contact", got)
+	}
+}
+
 // cancellingStore cancels the run's context as it commits the batch
 // numbered at, and counts commits and recorded runs.
 type cancellingStore struct {

@@ -94,6 +94,23 @@ func (c *Config) auth() ([]natsclient.Option, error) {
 	return nil, nil
 }
 
+// Secrets returns what a server may quote back that must not be shown:
+// the token and the password, which the client sends as they are. A file
+// that cannot be read is left out (Options reports it). A creds_file's
+// or nkey_file's seed never leaves the process: only signatures are sent.
+func (c *Config) Secrets() []secret.String {
+	var out []secret.String
+	for _, pair := range []struct {
+		value secret.String
+		file  string
+	}{{c.Token, c.TokenFile}, {c.Password, c.PasswordFile}} {
+		if s, err := secret.Read(pair.value, pair.file); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // readSecret is secret.Read, its error on key.
 func readSecret(value secret.String, key, file string) (string, error) {
 	s, err := secret.Read(value, file)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
 // Sink delivers contact changes to one destination.
@@ -107,6 +108,22 @@ func SharedDestination(key, what string, other Neighbour) *FieldError {
 	return &FieldError{Key: key, Err: fmt.Errorf("the same %s as %s: two sinks writing one %s would delete each other's contacts", what, other.Name, what)}
 }
 
+// FormerTarget is a Config whose Target changed form (the webhook sink's
+// is hashed now): a state that recorded the former form for this same
+// destination takes the new one instead of starting the sink over.
+type FormerTarget interface {
+	FormerTarget() string
+}
+
+// SecretHolder is a Config with secrets that its destination, or a server
+// on the way, might quote back in an error (a password, a token, a header
+// value): every part of connect-sync that quotes what a server sent
+// redacts them (Env.Redactor). Secrets read from a file are read here too;
+// one that cannot be read is left out, for Open to report.
+type SecretHolder interface {
+	Secrets() []secret.String
+}
+
 // WorkspaceDefault is a Config with a setting whose default is the name
 // of the sink's workspace (the nats sink's subject token). The config
 // calls DefaultWorkspace before it decodes the sink's entry, which may
@@ -131,6 +148,10 @@ type Env struct {
 	// behind connect-sync's back (a CardDAV card edited on the server),
 	// by how it was resolved: "overwritten" or "skipped".
 	Conflict func(resolution string)
+	// Redactor removes the workspace's secrets (its API key, every sink's
+	// SecretHolder secrets) from what the sink quotes of a server's
+	// answers; a sink adds its own to it, so that nil still hides those.
+	Redactor *secret.Redactor
 	// Memo keeps what the sink must remember per contact between runs
 	// (a CardDAV card's href and ETag). It is forgotten when the sink is
 	// reset or its target changes.

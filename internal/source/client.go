@@ -34,6 +34,9 @@ type Options struct {
 	BaseURL string
 	// APIKey is sent as X-Api-Key. It never appears in errors or logs.
 	APIKey secret.String
+	// Redactor removes other secrets (a workspace's sinks') from what the
+	// client quotes of the API's answers; the API key is always removed.
+	Redactor *secret.Redactor
 	// Timeout bounds each attempt, reading the whole body included;
 	// DefaultTimeout when zero.
 	Timeout time.Duration
@@ -60,6 +63,7 @@ type Options struct {
 type Client struct {
 	base       *url.URL
 	apiKey     secret.String
+	redact     *secret.Redactor // the key and Options.Redactor's secrets
 	timeout    time.Duration
 	maxRetries int
 	userAgent  string
@@ -87,8 +91,12 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source: base URL: %w", err)
 	}
-	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+	switch {
+	case (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
 		return nil, fmt.Errorf("source: base URL %q is not an http or https URL", base.Redacted())
+	case base.User != nil:
+		// net/http would send them as basic auth, and errors name the URL.
+		return nil, errors.New("source: base URL must not hold credentials")
 	}
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
@@ -105,6 +113,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		base:       base,
 		apiKey:     opts.APIKey,
+		redact:     opts.Redactor.With(opts.APIKey),
 		timeout:    cmp.Or(opts.Timeout, DefaultTimeout),
 		maxRetries: opts.MaxRetries,
 		userAgent:  cmp.Or(opts.UserAgent, "connect-sync"),

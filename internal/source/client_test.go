@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -331,40 +332,79 @@ func TestResponseErrors(t *testing.T) {
 }
 
 // TestKeyNeverShown checks errors and logs of every kind of failure for
-// the API key, including from a server that echoes it back.
+// the API key and the other secrets the client is given, including from a
+// server that echoes them back: as they are, upper-cased, cut after 200
+// bytes with a secret's start at the end, or ten characters of the middle.
 func TestKeyNeverShown(t *testing.T) {
-	echo := func(status int) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			apiError(status, "bad key "+r.Header.Get("X-Api-Key"))(w, r)
+	const other = "whsec_OtherSecretOfTheWorkspace42"
+	echoes := map[string]func(string) string{
+		"as is":        func(s string) string { return "bad key " + s },
+		"upper-cased":  func(s string) string { return "BAD KEY " + strings.ToUpper(s) },
+		"cut":          func(s string) string { return (strings.Repeat("x", 180) + " bad key " + s)[:200] }, // 11 of s
+		"middle slice": func(s string) string { return "bad key …" + s[len(s)/2-5:len(s)/2+5] + "…" },
+	}
+	for name, echo := range echoes {
+		quote := func(r *http.Request) string { return echo(r.Header.Get("X-Api-Key")) + " and " + echo(other) }
+		tests := []struct {
+			name    string
+			handler http.HandlerFunc
+		}{
+			{"401", func(w http.ResponseWriter, r *http.Request) { apiError(401, quote(r))(w, r) }},
+			{"400", func(w http.ResponseWriter, r *http.Request) { apiError(400, quote(r))(w, r) }},
+			{"500", func(w http.ResponseWriter, r *http.Request) { apiError(500, quote(r))(w, r) }},
+			{"text", func(w http.ResponseWriter, r *http.Request) {
+				respond(502, "text/plain", "upstream said "+quote(r))(w, r)
+			}},
+			{"redirect", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "http://elsewhere.example/"+url.PathEscape(quote(r)), http.StatusFound)
+			}},
+			{"malformed status", func(w http.ResponseWriter, r *http.Request) {
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				io.WriteString(conn, "HTTP/1.1 "+strings.ReplaceAll(quote(r), " ", "_")+"\r\n\r\n")
+				conn.Close()
+			}},
+			{"HTML", respond(200, "text/html", "<html></html>")},
+			{"hang", hang},
+			{"drop", drop("[")},
+		}
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				opts := Options{MaxRetries: 1, Timeout: 100 * time.Millisecond, Redactor: secret.NewRedactor(secret.New(other))}
+				h := newHarness(t, opts, tt.handler)
+				_, err := h.contacts(context.Background(), "")
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for what, text := range map[string]string{"error": err.Error(), "logs": h.logs.String()} {
+					for _, s := range []string{testKey, other} {
+						if leak := sliceOf(text, s); leak != "" {
+							t.Errorf("%q of a secret is in the %s: %s", leak, what, text)
+						}
+					}
+				}
+			})
 		}
 	}
-	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-	}{
-		{"401", echo(401)},
-		{"400", echo(400)},
-		{"500", echo(500)},
-		{"text", func(w http.ResponseWriter, r *http.Request) {
-			respond(502, "text/plain", "upstream said "+r.Header.Get("X-Api-Key"))(w, r)
-		}},
-		{"HTML", respond(200, "text/html", "<html></html>")},
-		{"hang", hang},
-		{"drop", drop("[")},
+}
+
+// sliceOf returns the first piece of secret, of 8 characters or more,
+// that text holds, regardless of case; "" for none.
+func sliceOf(text, secret string) string {
+	text, secret = strings.ToLower(text), strings.ToLower(secret)
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(text, secret[i:i+8]) {
+			return secret[i : i+8]
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, Options{MaxRetries: 1, Timeout: 100 * time.Millisecond}, tt.handler)
-			_, err := h.contacts(context.Background(), "")
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for what, text := range map[string]string{"error": err.Error(), "logs": h.logs.String()} {
-				if strings.Contains(text, testKey) {
-					t.Errorf("the key is in the %s: %s", what, text)
-				}
-			}
-		})
+	return ""
+}
+
+// A base URL with credentials is refused: net/http would send them as
+// basic auth, and errors quote the URL.
+func TestBaseURLWithCredentialsRefused(t *testing.T) {
+	_, err := New(Options{BaseURL: "https://user:pa55word@api.example.com", APIKey: secret.New(testKey)})
+	if err == nil || err.Error() != "source: base URL must not hold credentials" {
+		t.Errorf("err = %v", err)
 	}
 }
 

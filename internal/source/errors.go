@@ -42,33 +42,34 @@ func (c *Client) statusError(endpoint string, resp *http.Response) error {
 		return ErrUnauthorized
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	msg := errorMessage(body, resp.Header.Get("Content-Type"))
-	// The key must never reach an error, even if the API echoes it.
-	msg = strings.ReplaceAll(msg, c.apiKey.Reveal(), "[redacted]")
+	// Redacted before it is cut: a secret the API echoes (the key, in any
+	// case) must not reach an error, nor the start of one cut short.
+	msg, plain := errorMessage(body, resp.Header.Get("Content-Type"))
+	msg = c.redact.Redact(msg)
+	if plain && len(msg) > maxMessage {
+		msg = strings.ToValidUTF8(msg[:maxMessage], "")
+	}
 	return &APIError{Endpoint: endpoint, Status: resp.StatusCode, Message: msg}
 }
 
 // errorMessage reads the API's {"error": "..."} body. Failing that, the
-// first line of a plain-text body (a proxy's, say) is better than nothing;
-// an HTML page is not worth quoting.
-func errorMessage(body []byte, contentType string) string {
+// first line of a plain-text body (a proxy's, say) is better than nothing,
+// and plain says the caller should cut it short; an HTML page is not worth
+// quoting.
+func errorMessage(body []byte, contentType string) (msg string, plain bool) {
 	var parsed struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &parsed) == nil {
-		return cmp.Or(parsed.Error, parsed.Message)
+		return cmp.Or(parsed.Error, parsed.Message), false
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] == '<' || isHTML(contentType) {
-		return ""
+		return "", false
 	}
 	line, _, _ := bytes.Cut(body, []byte("\n"))
-	line = bytes.TrimSpace(line)
-	if len(line) > maxMessage {
-		line = line[:maxMessage]
-	}
-	return strings.ToValidUTF8(string(line), string(utf8.RuneError))
+	return strings.ToValidUTF8(string(bytes.TrimSpace(line)), string(utf8.RuneError)), true
 }
 
 // isHTML reports whether a Content-Type announces an HTML page.

@@ -64,6 +64,9 @@ func (c *Client) attempt(ctx context.Context, r request, read func(*http.Respons
 		if err != nil && attemptCtx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no complete response within %v: %w", c.timeout, err)
 		}
+		// net/http quotes a redirect's location and a malformed status
+		// line, either of which may echo a secret.
+		err = c.redact.Error(err)
 	}()
 	req, err := c.newRequest(attemptCtx, r)
 	if err != nil {

@@ -42,12 +42,14 @@ type Sink struct {
 // connection), the changes not yet sent get that error too, unsent;
 // requests in flight finish.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
+	// go-webdav's errors quote what the server answered: redacted here,
+	// with every other, before they are logged or stored.
 	book, err := s.addressBook(ctx)
 	if err != nil {
-		return sinks.Fail(batch, err)
+		return sinks.Fail(batch, s.client.redact.Error(err))
 	}
 	return s.pool.Deliver(ctx, batch, func(_ context.Context, ch contact.Change) error {
-		return s.deliver(ctx, book, ch)
+		return s.client.redact.Error(s.deliver(ctx, book, ch))
 	})
 }
 
@@ -87,7 +89,7 @@ func fileName(uid string) string {
 func (s *Sink) Check(ctx context.Context) error {
 	probe := &Sink{cfg: s.cfg, client: s.client, logger: s.logger, conflict: s.conflict, checking: true}
 	_, err := probe.addressBook(ctx)
-	return err
+	return s.client.redact.Error(err)
 }
 
 // Close closes the idle connections.
@@ -98,12 +100,13 @@ func (s *Sink) Close() error {
 
 // Interface guards.
 var (
-	_ sinks.Config    = (*Config)(nil)
-	_ sinks.Formatter = (*Config)(nil)
-	_ sinks.Exclusive = (*Config)(nil)
-	_ sinks.Sink      = (*Sink)(nil)
-	_ sinks.Checker   = (*Sink)(nil)
-	_ io.Closer       = (*Sink)(nil)
+	_ sinks.Config       = (*Config)(nil)
+	_ sinks.Formatter    = (*Config)(nil)
+	_ sinks.Exclusive    = (*Config)(nil)
+	_ sinks.SecretHolder = (*Config)(nil)
+	_ sinks.Sink         = (*Sink)(nil)
+	_ sinks.Checker      = (*Sink)(nil)
+	_ io.Closer          = (*Sink)(nil)
 
 	_ webdav.HTTPClient = (*client)(nil)
 )

@@ -182,7 +182,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
-	client, err := newHTTPClient(c, auth)
+	client, err := newHTTPClient(c, auth, env.Redactor.With(c.Secrets()...))
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
@@ -219,6 +219,20 @@ func (c *Config) authorization() (secret.String, error) {
 		return secret.String{}, err
 	}
 	return secret.New("Bearer " + token.Reveal()), nil
+}
+
+// Secrets returns what the server may quote back that must not be shown:
+// the password and the bearer token, and the Authorization header made of
+// them. A file that cannot be read is left out (Open reports it).
+func (c *Config) Secrets() []secret.String {
+	var out []secret.String
+	if password, err := secret.Read(c.Password, c.PasswordFile); err == nil && !password.IsZero() {
+		out = append(out, password, basicAuth(c.Username, password))
+	}
+	if token, err := secret.Read(c.BearerToken, c.BearerTokenFile); err == nil && !token.IsZero() {
+		out = append(out, token)
+	}
+	return out
 }
 
 // readSecret is secret.Read, its error on key.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -37,9 +38,12 @@ type client struct {
 	http *http.Client
 	// hint says what to check after a 401.
 	hint string
+	// redact removes the secrets a server may quote back from what the
+	// errors quote of its answers.
+	redact *secret.Redactor
 }
 
-func newHTTPClient(c *Config, auth secret.String) (*client, error) {
+func newHTTPClient(c *Config, auth secret.String, redact *secret.Redactor) (*client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = responseHeaderTimeout
@@ -67,7 +71,8 @@ func newHTTPClient(c *Config, auth secret.String) (*client, error) {
 			Transport:     &authTransport{next: tr, scheme: base.Scheme, host: base.Host, auth: auth},
 			CheckRedirect: sameMethod,
 		},
-		hint: hint,
+		hint:   hint,
+		redact: redact,
 	}, nil
 }
 
@@ -124,7 +129,7 @@ func basicAuth(username string, password secret.String) secret.String {
 func (c *client) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, transportError(req, err)
+		return nil, c.transportError(req, err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return nil, c.fail(resp)
@@ -145,7 +150,7 @@ func (c *client) send(ctx context.Context, method, target string, header http.He
 	req.Header.Set("User-Agent", "connect-sync")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, transportError(req, err)
+		return nil, c.transportError(req, err)
 	}
 	return resp, nil
 }
@@ -175,7 +180,8 @@ func (e *statusError) Unwrap() error { return e.kind }
 // next run.
 func (c *client) fail(resp *http.Response) error {
 	defer resp.Body.Close()
-	e := &statusError{method: resp.Request.Method, url: resp.Request.URL.String(), status: resp.Status}
+	// The URL may be a redirect's, and the status line is the server's.
+	e := &statusError{method: resp.Request.Method, url: c.redact.Redact(resp.Request.URL.String()), status: c.redact.Redact(resp.Status)}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		e.kind, e.detail = sinks.ErrUnavailable, c.hint
@@ -183,19 +189,19 @@ func (c *client) fail(resp *http.Response) error {
 		// A 403 carrying a DAV:error names a precondition this card
 		// failed (RFC 4918 16, RFC 6352 6.3.2.1); a bare one, the account.
 		if name := precondition(resp); name != "" {
-			e.kind, e.detail = sinks.ErrPermanent, "the server refused this card: "+name
+			e.kind, e.detail = sinks.ErrPermanent, "the server refused this card: "+c.redact.Redact(name)
 		} else {
 			e.kind, e.detail = sinks.ErrUnavailable, "the account may not write to this address book"
 		}
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		// The server (or its proxy) is down or overloaded as a whole:
 		// going on would wait out every card of the batch in turn.
-		e.kind, e.detail = sinks.ErrUnavailable, serverSays(resp)
+		e.kind, e.detail = sinks.ErrUnavailable, c.serverSays(resp)
 	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
-		e.kind, e.detail = sinks.ErrPermanent, serverSays(resp)
+		e.kind, e.detail = sinks.ErrPermanent, c.serverSays(resp)
 	default:
-		e.detail = serverSays(resp)
+		e.detail = c.serverSays(resp)
 	}
 	return e
 }
@@ -215,25 +221,41 @@ func precondition(resp *http.Response) string {
 }
 
 // serverSays is the start of a plain-text error body, which often names
-// the offending property.
-func serverSays(resp *http.Response) string {
+// the offending property, without the secrets the server may quote back
+// (the Authorization header, say). The body is redacted before it is cut,
+// so that a secret cut short is found too.
+func (c *client) serverSays(resp *http.Response) string {
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		return ""
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	return strings.Join(strings.Fields(string(b)), " ")
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	text := c.redact.Redact(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " "))
+	if len(text) <= maxQuote {
+		return text
+	}
+	n := maxQuote
+	for !utf8.RuneStart(text[n]) {
+		n--
+	}
+	return text[:n] + "…"
 }
+
+// maxQuote bounds what an error quotes of a server's body.
+const maxQuote = 200
 
 // transportError wraps a failed request. Unless the run itself was
 // cancelled, the server is taken as unavailable for the rest of the run:
 // one that cannot be reached, times out or drops connections would make
 // every card of the batch wait out the same failure.
-func transportError(req *http.Request, err error) error {
+func (c *client) transportError(req *http.Request, err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		err = ue.Err // it would name the URL twice
 	}
 	if req.Context().Err() == nil {
-		return fmt.Errorf("carddav: %s %s: %w: %w", req.Method, req.URL, sinks.ErrUnavailable, err)
+		err = fmt.Errorf("carddav: %s %s: %w: %w", req.Method, req.URL, sinks.ErrUnavailable, err)
+	} else {
+		err = fmt.Errorf("carddav: %s %s: %w", req.Method, req.URL, err)
 	}
-	return fmt.Errorf("carddav: %s %s: %w", req.Method, req.URL, err)
+	// A redirect's URL, a malformed status line: the server's words.
+	return c.redact.Error(err)
 }

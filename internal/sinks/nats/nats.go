@@ -49,6 +49,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event"
 	"github.com/connect-sync/connect-sync/internal/natsconn"
+	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -64,6 +65,9 @@ type Sink struct {
 	timeout   time.Duration
 	pool      sinks.Pool
 	logger    *slog.Logger
+	// redact removes the secrets a server may quote back (in an -ERR, a
+	// JetStream API error) from the sink's errors and logs.
+	redact *secret.Redactor
 
 	mu sync.Mutex // guards nc and js against Close during Deliver
 	nc *natsclient.Conn
@@ -95,7 +99,7 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	s.asyncLogged.Store(false)
 	js, err := s.connect(ctx)
 	if err != nil {
-		return sinks.Fail(batch, err)
+		return sinks.Fail(batch, s.redact.Error(err))
 	}
 	turns := sinks.NewTurns(len(batch))
 	return s.pool.Run(ctx, len(batch), nil, func(halted context.Context, i int) error {
@@ -105,9 +109,9 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 			return err
 		})
 		if err != nil {
-			return err
+			return s.redact.Error(err)
 		}
-		return s.await(ctx, batch[i], f)
+		return s.redact.Error(s.await(ctx, batch[i], f))
 	})
 }
 
@@ -174,6 +178,7 @@ func (s *Sink) asyncHint() string {
 // logs the first of a Deliver as a warning, the others at debug level: a
 // refused batch brings one per publish.
 func (s *Sink) asyncError(_ *natsclient.Conn, _ *natsclient.Subscription, err error) {
+	err = s.redact.Error(err)
 	s.lastAsync.Store(&err)
 	if s.asyncLogged.CompareAndSwap(false, true) {
 		s.logger.Warn("nats server reported an error", "error", err)
@@ -298,6 +303,10 @@ func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 // answer from JetStream proves the servers, the credentials and TLS work,
 // and an existing stream must take the sink's subjects.
 func (s *Sink) Check(ctx context.Context) error {
+	return s.redact.Error(s.check(ctx))
+}
+
+func (s *Sink) check(ctx context.Context) error {
 	nc, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -345,4 +354,5 @@ var (
 	_ sinks.Config           = (*Config)(nil)
 	_ sinks.Exclusive        = (*Config)(nil)
 	_ sinks.WorkspaceDefault = (*Config)(nil)
+	_ sinks.SecretHolder     = (*Config)(nil)
 )

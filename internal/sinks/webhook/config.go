@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -202,23 +204,28 @@ func validHeaderName(name string) bool {
 	return true
 }
 
-// Target is the URL as redact shows it, since the target is shown by
-// `status` and kept in the state file.
+// Target is the URL as shown, followed by a hash of the whole URL: the
+// state file keeps the target and `status` and the logs may show it, but
+// the path and query often hold the receiver's token (Make, Slack,
+// Zapier). Any change to the URL, a rotated token included, starts the
+// sink over with every contact, as another receiver would need.
 func (c *Config) Target() string {
 	u, err := url.Parse(c.URL)
 	if err != nil {
 		return ""
 	}
-	return redact(u)
+	sum := sha256.Sum256([]byte(c.URL))
+	return shown(u) + " sha256:" + hex.EncodeToString(sum[:16])
 }
 
-// redact shows where a URL points without what may be a secret in it:
-// the scheme, the host and the first path segment. Userinfo, the rest of
-// the path (Slack- and Discord-style URLs carry their token there), the
-// query and the fragment become "…". As the sink's Target, it also means
-// that rotating a token in the URL does not replay every contact to the
-// receiver, while another host or endpoint does.
-func redact(u *url.URL) string {
+// FormerTarget is the Target recorded before targets were hashed: the
+// URL with its first path segment, which named the same receiver. The
+// engine takes it for this Target rather than starting the sink over.
+func (c *Config) FormerTarget() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
 	first, rest, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
 	out := u.Scheme + "://" + u.Host
 	if first != "" {
@@ -229,6 +236,46 @@ func redact(u *url.URL) string {
 		out += "/…"
 	case u.RawQuery != "" || u.Fragment != "":
 		out += "?…"
+	}
+	return out
+}
+
+// shown is how a URL appears in errors, logs and the state: its scheme
+// and host, and "/…" when more follows. Userinfo, the path, the query and
+// the fragment may each hold a secret.
+func shown(u *url.URL) string {
+	out := u.Scheme + "://" + u.Host
+	if strings.Trim(u.EscapedPath(), "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// Secrets returns what a receiver may quote back that must not be shown:
+// the signing secret, the header values, and the URL's userinfo password,
+// path and query. A secret_file that cannot be read is left out (Open
+// reports it).
+func (c *Config) Secrets() []secret.String {
+	var out []secret.String
+	if s, err := secret.Read(c.Secret, c.SecretFile); err == nil {
+		out = append(out, s)
+	}
+	for _, v := range c.Headers {
+		out = append(out, v)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return out
+	}
+	if p, ok := u.User.Password(); ok {
+		out = append(out, secret.New(p))
+	}
+	// As sent, and as a receiver that decoded them may quote them.
+	out = append(out, secret.New(strings.Trim(u.EscapedPath(), "/")), secret.New(strings.Trim(u.Path, "/")), secret.New(u.RawQuery))
+	for _, values := range u.Query() {
+		for _, v := range values {
+			out = append(out, secret.New(v))
+		}
 	}
 	return out
 }
@@ -257,9 +304,11 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	u, _ := url.Parse(c.URL) // valid: checked above
 	return &Sink{
 		url:        c.URL,
-		target:     c.Target(),
+		target:     shown(u),
+		redact:     env.Redactor.With(c.Secrets()...),
 		workspace:  env.Workspace,
 		sign:       newSigner(key),
 		events:     events,

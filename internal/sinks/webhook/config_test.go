@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,7 +63,7 @@ func TestDecode(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded %+v, want %+v", got, want)
 	}
-	if target := cfg.Target(); target != "https://hooks.example.com/connect?…" {
+	if target := cfg.Target(); !strings.HasPrefix(target, "https://hooks.example.com/… sha256:") {
 		t.Errorf("Target() = %s", target)
 	}
 
@@ -150,19 +152,39 @@ func TestParseEvents(t *testing.T) {
 	}
 }
 
+// The target shows the scheme and the host only, and tells URLs apart by
+// a hash of the whole URL; the former target, from before the hash, kept
+// the first path segment.
 func TestTarget(t *testing.T) {
-	tests := map[string]string{
-		"https://hooks.example.com/connect":                     "https://hooks.example.com/connect",
-		"https://user:pw@hooks.example.com:8443/c":              "https://hooks.example.com:8443/c",
-		"http://h/c?token=abc&token=def&tenant=acme#fragment":   "http://h/c?…",
-		"https://hooks.slack.com/services/T000/B000/XXXXSECRET": "https://hooks.slack.com/services/…",
-		"https://h": "https://h",
+	tests := []struct{ url, shown, former string }{
+		{"https://h", "https://h", "https://h"},
+		{"https://h/", "https://h", "https://h"},
+		{"https://hooks.example.com/connect", "https://hooks.example.com/…", "https://hooks.example.com/connect"},
+		{"https://user:pw@hooks.example.com:8443/c", "https://hooks.example.com:8443/…", "https://hooks.example.com:8443/c"},
+		{"http://h/c?token=abc&token=def&tenant=acme#fragment", "http://h/…", "http://h/c?…"},
+		{"https://h/?token=abc", "https://h/…", "https://h?…"},
+		{"https://hooks.slack.com/services/T000/B000/XXXXSECRET", "https://hooks.slack.com/…", "https://hooks.slack.com/services/…"},
+		{"https://hook.eu1.make.com/abcdefghijklmnopqrstuvwxyz012345", "https://hook.eu1.make.com/…", "https://hook.eu1.make.com/abcdefghijklmnopqrstuvwxyz012345"},
 	}
-	for url, want := range tests {
-		cfg := &Config{URL: url}
-		if got := cfg.Target(); got != want {
-			t.Errorf("Target of %s = %s, want %s", url, got, want)
+	seen := map[string]string{}
+	for _, tt := range tests {
+		cfg := &Config{URL: tt.url}
+		sum := sha256.Sum256([]byte(tt.url))
+		if got, want := cfg.Target(), tt.shown+" sha256:"+hex.EncodeToString(sum[:16]); got != want {
+			t.Errorf("Target of %s = %s, want %s", tt.url, got, want)
 		}
+		if other, ok := seen[cfg.Target()]; ok {
+			t.Errorf("%s and %s have one target", tt.url, other)
+		}
+		seen[cfg.Target()] = tt.url
+		if got := cfg.FormerTarget(); got != tt.former {
+			t.Errorf("FormerTarget of %s = %s, want %s", tt.url, got, tt.former)
+		}
+	}
+	// A token rotated in the path is another target.
+	a, b := &Config{URL: "https://hook.eu1.make.com/tokenA"}, &Config{URL: "https://hook.eu1.make.com/tokenB"}
+	if a.Target() == b.Target() {
+		t.Error("two tokens in the path, one target")
 	}
 }
 

@@ -78,7 +78,7 @@ func TestClassification(t *testing.T) {
 		{name: "204", respond: status(204, nil, ""), requests: 3},
 		{name: "301 not followed", respond: status(301, http.Header{"Location": {"/moved?token=abc"}}, ""),
 			want: sinks.ErrUnavailable, requests: 1,
-			msg: "destination unavailable: 301 Moved Permanently to http://HOST/moved?… (redirects are not followed: set url to where it points)"},
+			msg: "destination unavailable: 301 Moved Permanently to http://HOST/… (redirects are not followed: set url to where it points)"},
 		{name: "401", respond: status(401, nil, "bad token"), want: sinks.ErrUnavailable, requests: 1, msg: "destination unavailable: 401 Unauthorized: bad token"},
 		{name: "400", respond: status(400, nil, "{\"error\":\n  \"bad email\"}"), want: sinks.ErrPermanent, requests: 3,
 			msg: `refused for good: 400 Bad Request: {"error": "bad email"}`},

@@ -168,7 +168,7 @@ func TestSnippet(t *testing.T) {
 		{string(long), string(long[:200]) + "…"},
 	}
 	for _, tt := range tests {
-		if got := snippet([]byte(tt.body)); got != tt.want {
+		if got := snippet([]byte(tt.body), nil); got != tt.want {
 			t.Errorf("snippet(%q) = %q, want %q", tt.body, got, tt.want)
 		}
 	}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,4 +59,82 @@ func TestSecretNeverShown(t *testing.T) {
 			t.Errorf("printing the sink or its config shows %q", leak)
 		}
 	}
+}
+
+// echoes are the ways a hostile receiver quotes a secret back: as is,
+// upper-cased, cut after 200 bytes with the secret's start at the end, and
+// ten characters from its middle.
+var echoes = map[string]func(secret string) string{
+	"as is":        func(s string) string { return "you sent " + s },
+	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
+	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
+	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
+}
+
+// A receiver that quotes the request's secrets back (its Authorization
+// header, the token in the URL's path, the signing secret) in its error
+// body, its redirect or a malformed status line has none of them shown,
+// in any of the echoes, in errors or logs.
+func TestEchoedSecretsNeverShown(t *testing.T) {
+	const token, pathToken = "Bearer hdr-token-0123456789abcdef", "pathToken0123456789ABCDEFghij"
+	secrets := []string{token, pathToken, testSecret}
+	for name, echo := range echoes {
+		t.Run(name, func(t *testing.T) {
+			var quote func(req request) string
+			rc := newReceiver(t, func(w http.ResponseWriter, req request) {
+				switch contactOf(t, req.Body) {
+				case "1":
+					w.WriteHeader(http.StatusBadRequest)
+				case "2":
+					w.Header().Set("Location", "/moved/"+echo(req.Header.Get("Authorization")))
+					w.WriteHeader(http.StatusPermanentRedirect)
+					return
+				case "4": // net/http quotes a malformed status line
+					conn, _, _ := w.(http.Hijacker).Hijack()
+					io.WriteString(conn, "HTTP/1.1 "+strings.ReplaceAll(quote(req), " ", "_")+"\r\n\r\n")
+					conn.Close()
+					return
+				default:
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+				io.WriteString(w, quote(req))
+			})
+			hook := rc.URL + "/" + pathToken
+			h := open(t, hook, func(c *Config) {
+				c.Concurrency, c.MaxRetries = 1, 1
+				c.Headers = map[string]secret.String{"Authorization": secret.New(token)}
+			})
+			var shown []string
+			for _, s := range secrets {
+				quote = func(req request) string { return echo(s) }
+				for _, id := range []string{"1", "2", "3", "4"} {
+					err := h.Deliver(t.Context(), []contact.Change{eventtest.Change(t, contact.Created, id)})[0]
+					shown = append(shown, err.Error())
+				}
+			}
+			shown = append(shown, h.logs.String(), h.target, (&Config{URL: hook}).Target())
+			for _, text := range shown {
+				for _, s := range secrets {
+					if leak := sliceOf(text, s); leak != "" {
+						t.Errorf("%q shows %q of secret %q", text, leak, s)
+					}
+				}
+			}
+			if !strings.Contains(h.logs.String(), "retrying") || !strings.Contains(shown[0], "[redacted]") {
+				t.Errorf("nothing was redacted, or no retry logged: %q\n%s", shown[0], h.logs.String())
+			}
+		})
+	}
+}
+
+// sliceOf returns the first piece of secret, of 8 characters or more,
+// that text holds, regardless of case; "" for none.
+func sliceOf(text, secret string) string {
+	text, secret = strings.ToLower(text), strings.ToLower(secret)
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(text, secret[i:i+8]) {
+			return secret[i : i+8]
+		}
+	}
+	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connect-sync/connect-sync/internal/backoff"
+	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
 // retries is the timing of retries: waits of up to 1 s, then 2 s, 4 s…
@@ -118,7 +119,7 @@ func (s *Sink) attempt(ctx context.Context, m message) *failure {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	f := &failure{class: classify(resp.StatusCode), err: statusError(resp)}
+	f := &failure{class: classify(resp.StatusCode), err: s.statusError(resp)}
 	if f.class == transient {
 		f.retryAfter = retries.RetryAfter(resp.Header.Get("Retry-After"), s.now())
 	}
@@ -143,30 +144,35 @@ func classify(status int) class {
 	return refused
 }
 
-// statusError describes a response: its status and the start of its body.
-func statusError(resp *http.Response) error {
+// statusError describes a response: its status and the start of its
+// body, without the secrets a receiver may quote back (an echo of the
+// request's headers, say).
+func (s *Sink) statusError(resp *http.Response) error {
 	status := strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && loc.String() != "" {
-			status += fmt.Sprintf(" to %s (redirects are not followed: set url to where it points)", redact(resp.Request.URL.ResolveReference(loc)))
+			status += fmt.Sprintf(" to %s (redirects are not followed: set url to where it points)", shown(resp.Request.URL.ResolveReference(loc)))
 		}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
-	if text := snippet(body); text != "" {
-		return fmt.Errorf("%s: %s", status, text)
+	if text := snippet(body, s.redact); text != "" {
+		status += ": " + text
 	}
-	return errors.New(status)
+	return errors.New(s.redact.Redact(status))
 }
 
-// snippet returns the start of a body on one line, for an error message.
-func snippet(body []byte) string {
+// snippet returns the start of a body on one line, for an error message,
+// without the secrets redact finds. The body is redacted once on one
+// line and before it is cut: a secret cut short, or broken up by control
+// characters that are then dropped, would escape.
+func snippet(body []byte, redact *secret.Redactor) string {
 	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
-	text = strings.Map(func(r rune) rune {
+	text = redact.Redact(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
-	}, text)
+	}, text))
 	if len(text) <= snippetLen {
 		return text
 	}
@@ -187,7 +193,8 @@ func discard(body io.ReadCloser) {
 // transportError describes an error from the client, saying so when the
 // attempt timed out.
 func (s *Sink) transportError(ctx, attemptCtx context.Context, err error) error {
-	err = withoutURL(err)
+	// net/http quotes a malformed status line, which may echo a secret.
+	err = s.redact.Error(withoutURL(err))
 	if attemptCtx.Err() != nil && ctx.Err() == nil {
 		return fmt.Errorf("no response within %v: %w", s.timeout, err)
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -32,7 +33,8 @@ import (
 // connections are kept alive between Deliver calls until Close.
 type Sink struct {
 	url        string
-	target     string // the URL without credentials, for errors
+	target     string // the URL as shown, without what may be a secret
+	redact     *secret.Redactor
 	workspace  string // named in every event
 	sign       signer
 	events     map[contact.Kind]bool
@@ -160,8 +162,10 @@ func (s *Sink) Close() error {
 
 // Interface guards.
 var (
-	_ sinks.Sink    = (*Sink)(nil)
-	_ sinks.Checker = (*Sink)(nil)
-	_ io.Closer     = (*Sink)(nil)
-	_ sinks.Config  = (*Config)(nil)
+	_ sinks.Sink         = (*Sink)(nil)
+	_ sinks.Checker      = (*Sink)(nil)
+	_ io.Closer          = (*Sink)(nil)
+	_ sinks.Config       = (*Config)(nil)
+	_ sinks.FormerTarget = (*Config)(nil)
+	_ sinks.SecretHolder = (*Config)(nil)
 )

@@ -1,0 +1,128 @@
+package carddav
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/connect-sync/connect-sync/internal/sinks"
+)
+
+// echoes are the ways a hostile server quotes a secret back: as is,
+// upper-cased, cut after 200 bytes with the secret's start at the end, and
+// ten characters from its middle.
+var echoes = map[string]func(secret string) string{
+	"as is":        func(s string) string { return "you sent " + s },
+	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
+	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
+	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
+}
+
+// echoServer is an address book whose every refusal quotes the request's
+// Authorization header back, as echo says: in a plain-text body (a 400
+// to the card "refused", a 503 to "down", and to every discovery
+// request but the well-known one), in a redirect's location ("moved")
+// and in a malformed status line ("garbled").
+func echoServer(t *testing.T, echo func(string) string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		quote := echo(r.Header.Get("Authorization"))
+		refuse := func(code int) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(code)
+			io.WriteString(w, quote)
+		}
+		switch {
+		case r.URL.Path == "/.well-known/carddav":
+			http.NotFound(w, r)
+		case r.Method == "PROPFIND" && r.URL.Path == "/book/":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"><response><href>/book/</href><propstat><prop><resourcetype><collection/><addressbook xmlns="urn:ietf:params:xml:ns:carddav"/></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`)
+		case r.Method == "REPORT":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"/>`)
+		case strings.Contains(r.URL.Path, contactFile("moved")):
+			http.Redirect(w, r, "/elsewhere/"+strings.ReplaceAll(quote, " ", "-"), http.StatusTemporaryRedirect)
+		case strings.Contains(r.URL.Path, contactFile("garbled")):
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			io.WriteString(conn, "HTTP/1.1 "+strings.ReplaceAll(quote, " ", "_")+"\r\n\r\n")
+			conn.Close()
+		case strings.Contains(r.URL.Path, contactFile("down")):
+			refuse(http.StatusServiceUnavailable)
+		default:
+			refuse(http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A server that quotes the credentials back, in any echo, has none of
+// them shown in the sink's errors or logs: neither the password, nor the
+// basic auth header made of it, nor a bearer token.
+func TestEchoedSecretsNeverShown(t *testing.T) {
+	const token = "dav-bearer-0123456789abcdef"
+	for name, echo := range echoes {
+		t.Run(name, func(t *testing.T) {
+			srv := echoServer(t, echo)
+			basic := DefaultConfig()
+			basic.Username, basic.Password = "alice", secretOf(password)
+			bearer := DefaultConfig()
+			bearer.BearerToken = secretOf(token)
+			var shown []string
+			for _, cfg := range []*Config{basic, bearer} {
+				secrets := append([]string{password, token}, basicAuth("alice", secretOf(password)).Reveal())
+				var logs bytes.Buffer
+				env := sinks.Env{Name: "dav", Logger: slog.New(slog.NewTextHandler(&logs, nil)), SourceURL: sourceURL, Memo: newMemo()}
+				cfg.URL, cfg.Server, cfg.AddressBook, cfg.Concurrency = srv.URL+"/book/", "", "", 1
+				book, err := cfg.Open(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, err := range book.Deliver(t.Context(), created("refused", "down")) {
+					shown = append(shown, fmt.Sprint(err))
+				}
+				for _, id := range []string{"moved", "garbled"} {
+					shown = append(shown, fmt.Sprint(book.Deliver(t.Context(), created(id))))
+				}
+				// Discovery, where go-webdav quotes the body itself.
+				cfg.URL, cfg.Server, cfg.AddressBook = "", srv.URL+"/", "Contacts"
+				env.Memo = newMemo()
+				found, err := cfg.Open(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				shown = append(shown, fmt.Sprint(found.Deliver(t.Context(), created("1"))), fmt.Sprint(found.(sinks.Checker).Check(t.Context())))
+				shown = append(shown, logs.String())
+				book.(*Sink).Close()
+				found.(*Sink).Close()
+				for _, text := range shown {
+					for _, s := range secrets {
+						if leak := sliceOf(text, s); leak != "" {
+							t.Errorf("%q shows %q of secret %q", text, leak, s)
+						}
+					}
+				}
+			}
+			if !strings.Contains(shown[0], "[redacted]") {
+				t.Errorf("nothing was redacted: %s", shown[0])
+			}
+		})
+	}
+}
+
+// sliceOf returns the first piece of secret, of 8 characters or more,
+// that text holds, regardless of case; "" for none.
+func sliceOf(text, secret string) string {
+	text, secret = strings.ToLower(text), strings.ToLower(secret)
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(text, secret[i:i+8]) {
+			return secret[i : i+8]
+		}
+	}
+	return ""
+}
