@@ -12,7 +12,7 @@ import (
 // The exit codes, in one place.
 const (
 	exitOK      = 0 // every sink is up to date
-	exitFailure = 1 // the run failed, or a sink still has undelivered changes
+	exitFailure = 1 // the run failed, a sink still has undelivered changes, or a contact was skipped
 	exitUsage   = 2 // bad command line or config (a missing API key included)
 )
 
@@ -22,7 +22,7 @@ var exitStatuses = []struct {
 	meaning string
 }{
 	{exitOK, "success: for sync, every sink is up to date"},
-	{exitFailure, "the run failed (an API error, the delete guard, the state file held by another process), a sink still has undelivered changes, or a change became a dead letter"},
+	{exitFailure, "the run failed (an API error, the delete guard, the state file held by another process), a sink still has undelivered changes, a change became a dead letter, or a contact too large to take was skipped (the others synced)"},
 	{exitUsage, "a usage or config error, a missing API key included"},
 }
 

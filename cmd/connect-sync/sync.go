@@ -16,6 +16,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/backend"
 	"github.com/connect-sync/connect-sync/internal/config"
+	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -214,7 +215,11 @@ func logReport(logger *slog.Logger, r engine.Report, err error) {
 	}
 	// A failed run's error is the caller's to report, once: the one-shot
 	// command prints it as it exits, the service logs it.
-	logger.Info("sync finished", "created", r.Created, "updated", r.Updated, "deleted", r.Deleted, "ok", err == nil)
+	attrs := []any{"created", r.Created, "updated", r.Updated, "deleted", r.Deleted}
+	if r.Skipped > 0 {
+		attrs = append(attrs, "skipped", r.Skipped)
+	}
+	logger.Info("sync finished", append(attrs, "ok", err == nil)...)
 }
 
 // printDryRuns prints the dry run of each workspace, under its name when
@@ -288,6 +293,9 @@ func printDryRun(ctx context.Context, file *backend.File, ws *config.Workspace, 
 		}
 	}
 	fmt.Fprintf(stdout, "dry run: %d to create, %d to update, %d to delete; nothing was written\n", plan.Created, plan.Updated, plan.Deleted)
+	if len(plan.Skipped) > 0 {
+		fmt.Fprintf(stdout, "a real run would fail: %v\n", &contact.SkippedError{Contacts: plan.Skipped})
+	}
 	if err := plan.CheckDeletes(ws.Sync.MaxDeleteFraction); err != nil {
 		fmt.Fprintf(stdout, "a real run would stop: %v\n", err)
 	}

@@ -27,6 +27,10 @@ type Plan struct {
 	Fetched, Tracked int
 	// Created, Updated and Deleted count the changes.
 	Created, Updated, Deleted int
+	// Skipped lists the contacts the source listed but could not take
+	// (too large, nested too deeply): each counts as seen and unchanged,
+	// so a tracked one keeps its checkpoint entry and is not deleted.
+	Skipped []contact.Skipped
 
 	changed   []fetched     // new and changed contacts, in the source's order
 	spool     *spool        // their bytes; nil when there are none
@@ -39,7 +43,9 @@ type Plan struct {
 
 // Detect fetches every contact and works out what changed since the
 // checkpoint. It writes nothing. Any failure of the fetch fails the whole
-// detection: a partial list is never taken for the full one.
+// detection: a partial list is never taken for the full one, except that
+// contacts the source skipped (a *contact.SkippedError) are logged, kept
+// as they were, and listed in the plan's Skipped.
 func (e *Engine) Detect(ctx context.Context, query string, cp state.Checkpoint) (*Plan, error) {
 	statuses, err := e.Source.LeadStatuses(ctx)
 	if err != nil {
@@ -60,6 +66,17 @@ func (e *Engine) Detect(ctx context.Context, query string, cp state.Checkpoint) 
 		e.progress(StageFetched, len(d.seen))
 		return err
 	})
+	var skipped *contact.SkippedError
+	if errors.As(err, &skipped) {
+		for _, s := range d.skip(skipped.Contacts) {
+			attrs := []any{"position", s.Position, "reason", s.Reason}
+			if s.ID != "" {
+				attrs = append([]any{"contact", s.ID}, attrs...)
+			}
+			e.Logger.Warn("skipping a contact the API sent too large to take: the sinks keep it as it was, and the run will fail", attrs...)
+		}
+		err = nil
+	}
 	if err != nil {
 		d.spool.close()
 		return nil, fmt.Errorf("fetch contacts: %w", err)
@@ -160,6 +177,7 @@ type differ struct {
 	spoolDir   string
 	spool      *spool
 	refreshed  []state.Touch
+	skipped    []contact.Skipped
 }
 
 func newDiffer(checkpoint map[string]state.Entry, spoolDir string) *differ {
@@ -210,11 +228,28 @@ func (d *differ) observe(raw json.RawMessage) error {
 	return nil
 }
 
+// skip records the contacts the source skipped as seen, so that none of
+// them is taken for deleted, and returns them, each id once.
+func (d *differ) skip(list []contact.Skipped) []contact.Skipped {
+	named := make(map[string]bool)
+	for _, s := range list {
+		if s.ID != "" {
+			if named[s.ID] {
+				continue
+			}
+			named[s.ID] = true
+			d.seen[s.ID] = true
+		}
+		d.skipped = append(d.skipped, s)
+	}
+	return d.skipped
+}
+
 // plan completes the comparison: tracked contacts the fetch did not return
 // are deleted.
 func (d *differ) plan(cp state.Checkpoint, enrich func(map[string]json.RawMessage), now time.Time) *Plan {
 	p := &Plan{
-		Fetched: len(d.seen), Tracked: len(d.checkpoint),
+		Fetched: len(d.seen), Tracked: len(d.checkpoint), Skipped: d.skipped,
 		changed: d.changed, spool: d.spool, refreshed: d.refreshed,
 		cp: cp, enrich: enrich, now: now,
 	}

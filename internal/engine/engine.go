@@ -89,7 +89,10 @@ const (
 // Report says what a run did.
 type Report struct {
 	Created, Updated, Deleted int
-	Sinks                     []SinkReport
+	// Skipped counts the contacts the source could not take, which the
+	// run left as they were.
+	Skipped int
+	Sinks   []SinkReport
 }
 
 // SinkReport is one sink's part of a run.
@@ -115,11 +118,13 @@ var ErrBuried = errors.New("changes moved to the dead letters")
 var ErrStopped = errors.New("the run was stopped before it finished")
 
 // Run performs one sync. It returns ErrPending when a sink kept changes
-// queued, a *MassDeleteError when the delete guard stopped it, or the error
-// that made the run fail; the run is recorded in the state either way, if
-// the store still takes writes: the record is kept after ctx is cancelled
-// too (see afterwards), but a store bound to a lease that has ended
-// refuses it at once, and Run returns that refusal with the run's error.
+// queued, a *contact.SkippedError when the source skipped contacts (once
+// the others are synced), a *MassDeleteError when the delete guard
+// stopped it, or the error that made the run fail; the run is recorded
+// in the state either way, if the store still takes writes: the record is
+// kept after ctx is cancelled too (see afterwards), but a store bound to a
+// lease that has ended refuses it at once, and Run returns that refusal
+// with the run's error.
 func (e *Engine) Run(ctx context.Context, opts Options) (Report, error) {
 	started := e.now()
 	report, err := e.run(ctx, opts)
@@ -159,6 +164,13 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 		return report, err
 	}
 	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
+	report.Skipped = len(plan.Skipped)
+	var errs []error
+	if len(plan.Skipped) > 0 {
+		// The run goes on for the others, and fails in the end: a contact
+		// that does not reach the sinks must not go unnoticed.
+		errs = append(errs, &contact.SkippedError{Contacts: plan.Skipped})
+	}
 	// A cancelled run stops between batches (a first sync commits a
 	// hundred of them): its context may be a lease's, and once the lease
 	// has ended another instance may be writing the state. What was not
@@ -187,7 +199,6 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	plan.Close()
 	crashpoint.Hit("after-queue")
 	report.Sinks = e.deliverAll(ctx, opts)
-	var errs []error
 	for _, s := range report.Sinks {
 		if s.Pending > 0 || s.Err != nil {
 			errs = append(errs, fmt.Errorf("sink %s: %d pending: %w", s.Name, s.Pending, errors.Join(ErrPending, s.Err)))

@@ -77,5 +77,8 @@ func describe(b byte) string {
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return "a JSON number"
 	}
-	return "something that is not JSON"
+	return notJSON
 }
+
+// notJSON is how describe names a byte no JSON value starts with.
+const notJSON = "something that is not JSON"

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -66,10 +67,10 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 	const query = `<?xml version="1.0" encoding="utf-8"?>` +
 		`<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
 		`<D:prop><D:getetag/><C:address-data/></D:prop><C:filter/></C:addressbook-query>`
-	resp, err := s.client.send(ctx, "REPORT", book.String(), http.Header{
+	resp, err := s.client.sendWithin(ctx, "REPORT", book.String(), http.Header{
 		"Depth":        {"1"},
 		"Content-Type": {`application/xml; charset="utf-8"`},
-	}, []byte(query))
+	}, []byte(query), s.client.listing)
 	if err != nil {
 		return nil, err
 	}
@@ -81,22 +82,8 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var ms struct {
-		Responses []struct {
-			Href      string `xml:"DAV: href"`
-			Propstats []struct {
-				Prop struct {
-					ETag        string `xml:"DAV: getetag"`
-					AddressData []byte `xml:"urn:ietf:params:xml:ns:carddav address-data"`
-				} `xml:"DAV: prop"`
-			} `xml:"DAV: propstat"`
-		} `xml:"DAV: response"`
-	}
-	if err := xml.NewDecoder(resp.Body).Decode(&ms); err != nil {
-		return nil, fmt.Errorf("carddav: REPORT %s: %w: %w", book, sinks.ErrUnavailable, err)
-	}
 	idx := index{}
-	for _, r := range ms.Responses {
+	err = eachResponse(resp.Body, s.client.request.size, func(r *listed) {
 		for _, p := range r.Propstats {
 			c, err := vcard.NewDecoder(bytes.NewReader(p.Prop.AddressData)).Decode()
 			if err != nil || len(p.Prop.AddressData) == 0 {
@@ -107,8 +94,66 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 				idx[id] = append(idx[id], found{uid: c.Value(vcard.FieldUID), rec: record{Href: href.Path, ETag: p.Prop.ETag}})
 			}
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("carddav: REPORT %s: %w: %w", book, sinks.ErrUnavailable, err)
 	}
 	return idx, nil
+}
+
+// listed is one response of the book's listing: a card.
+type listed struct {
+	Href      string `xml:"DAV: href"`
+	Propstats []struct {
+		Prop struct {
+			ETag        string `xml:"DAV: getetag"`
+			AddressData []byte `xml:"urn:ietf:params:xml:ns:carddav address-data"`
+		} `xml:"DAV: prop"`
+	} `xml:"DAV: propstat"`
+}
+
+// eachResponse decodes a multistatus one response at a time, so that
+// memory holds one card of a large book, not the book: each response (and
+// whatever precedes it) may take up to limit bytes.
+func eachResponse(body io.Reader, limit int64, each func(*listed)) error {
+	w := &window{r: body, max: limit}
+	dec := xml.NewDecoder(w)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok || start.Name != (xml.Name{Space: "DAV:", Local: "response"}) {
+			continue
+		}
+		var r listed
+		if err := dec.DecodeElement(&r, &start); err != nil {
+			return err
+		}
+		each(&r)
+		w.used = 0
+	}
+}
+
+// window fails a read once more than max bytes were read since used was
+// last reset.
+type window struct {
+	r    io.Reader
+	used int64
+	max  int64
+}
+
+func (w *window) Read(p []byte) (int, error) {
+	if w.used > w.max {
+		return 0, fmt.Errorf("a response in the multistatus is larger than %d MiB", w.max>>20)
+	}
+	n, err := w.r.Read(p)
+	w.used += int64(n)
+	return n, err
 }
 
 // take returns the contact's card, nil when there is none, and forgets

@@ -171,7 +171,7 @@ func (s *Sink) get(ctx context.Context, href string) (*fetched, error) {
 		return nil, s.client.fail(resp)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCard))
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("carddav: GET %s: %w", s.at(href), err)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/secret"
@@ -61,11 +62,19 @@ type Config struct {
 	Concurrency int `yaml:"concurrency"`
 	// Version is the vCard version written: "3.0" or "4.0".
 	Version string `yaml:"version"`
+	// Timeout bounds each request, reading the whole response included
+	// (the book's listing gets at least minListingTime); a request past
+	// it stops the sink for the run.
+	Timeout time.Duration `yaml:"timeout"`
 }
+
+// DefaultTimeout is the timeout unless the config sets one: a card's
+// request takes milliseconds, seconds on a busy server.
+const DefaultTimeout = 30 * time.Second
 
 // DefaultConfig returns the settings that apply before the entry is decoded.
 func DefaultConfig() *Config {
-	return &Config{ConflictPolicy: Overwrite, Concurrency: 4, Version: card.Version3}
+	return &Config{ConflictPolicy: Overwrite, Concurrency: 4, Version: card.Version3, Timeout: DefaultTimeout}
 }
 
 // Validate checks the settings; errors are *sinks.FieldError.
@@ -93,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
 		return fieldError("concurrency", fmt.Sprintf("must be from 1 to %d, not %d", maxConcurrency, c.Concurrency))
+	}
+	if c.Timeout <= 0 {
+		return fieldError("timeout", fmt.Sprintf("must be positive, not %v", c.Timeout))
 	}
 	if c.Version != card.Version3 && c.Version != card.Version4 {
 		return fieldError("version", fmt.Sprintf("must be \"3.0\" or \"4.0\", not %q", c.Version))

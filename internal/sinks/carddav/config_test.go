@@ -37,6 +37,7 @@ func TestValidate(t *testing.T) {
 		{"policy", "url: https://a/b/\nconflict_policy: merge", `conflict_policy: must be "overwrite" or "skip", not "merge"`},
 		{"concurrency", "url: https://a/b/\nconcurrency: 0", "concurrency: must be from 1 to 16, not 0"},
 		{"version", "url: https://a/b/\nversion: '2.1'", `version: must be "3.0" or "4.0", not "2.1"`},
+		{"timeout", "url: https://a/b/\ntimeout: 0s", "timeout: must be positive, not 0s"},
 	}
 	for _, tt := range tests {
 		cfg := DefaultConfig()

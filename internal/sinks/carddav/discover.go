@@ -185,6 +185,10 @@ func (s *Sink) contextURL(ctx context.Context) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("carddav: PROPFIND %s: redirect: %w", wellKnown, err)
 		}
+		if loc.Scheme != wellKnown.Scheme || loc.Host != wellKnown.Host {
+			// Not followed by the client either (checkRedirect).
+			return nil, fmt.Errorf("carddav: PROPFIND %s: %w: %w", wellKnown, sinks.ErrUnavailable, &redirectError{to: loc})
+		}
 		return loc, nil
 	case resp.StatusCode == http.StatusMultiStatus:
 		return wellKnown, nil

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,14 +23,35 @@ import (
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
-// Bounds that catch a dead server without cutting off a slow one: no
-// overall timeout, since listing a large book may take minutes.
+// Bounds that catch a dead server without cutting off a slow one. Each
+// request also has the config's timeout, its whole response included.
 const (
 	dialTimeout           = 30 * time.Second
 	responseHeaderTimeout = 2 * time.Minute
-	// maxCard bounds a card read back from the server.
-	maxCard = 1 << 20
 )
+
+// Bounds on what a response body may hold, so that a hostile or broken
+// server cannot run the process out of memory.
+const (
+	// maxBody bounds any response but the book's listing: a card (the
+	// largest the sink writes, from a contact of 4 MiB, is under 9 MiB),
+	// a PROPFIND's multistatus, an error.
+	maxBody = 16 << 20
+	// maxListing bounds the REPORT that lists the whole book, cards
+	// included: 100,000 cards of 2.5 KiB. It is decoded one response at a
+	// time, each within maxBody.
+	maxListing = 256 << 20
+	// minListingTime is the least time the listing gets, whatever the
+	// timeout: a server may take minutes to list a large book.
+	minListingTime = 10 * time.Minute
+)
+
+// bounds limit a request: the time for its whole answer, body included,
+// and the size of its body.
+type bounds struct {
+	time time.Duration
+	size int64
+}
 
 // client sends the sink's requests and go-webdav's (it is their
 // webdav.HTTPClient), turning failures into errors that tell the engine
@@ -41,6 +63,8 @@ type client struct {
 	// redact removes the secrets a server may quote back from what the
 	// errors quote of its answers.
 	redact *secret.Redactor
+	// request bounds every request but the listing, which has its own.
+	request, listing bounds
 }
 
 func newHTTPClient(c *Config, auth secret.String, redact *secret.Redactor) (*client, error) {
@@ -69,10 +93,12 @@ func newHTTPClient(c *Config, auth secret.String, redact *secret.Redactor) (*cli
 	return &client{
 		http: &http.Client{
 			Transport:     &authTransport{next: tr, scheme: base.Scheme, host: base.Host, auth: auth},
-			CheckRedirect: sameMethod,
+			CheckRedirect: checkRedirect,
 		},
-		hint:   hint,
-		redact: redact,
+		hint:    hint,
+		redact:  redact,
+		request: bounds{time: c.Timeout, size: maxBody},
+		listing: bounds{time: max(c.Timeout, minListingTime), size: maxListing},
 	}, nil
 }
 
@@ -92,14 +118,29 @@ func caPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// sameMethod follows a redirect only when it keeps the method: Go turns a
-// PROPFIND answered with 301 into a GET, which would read a web page as a
-// multistatus. The 3xx is returned instead, for discovery to follow.
-func sameMethod(req *http.Request, via []*http.Request) error {
+// checkRedirect refuses a redirect to another scheme, host or port: Go
+// sends a PUT's card there again, and go-webdav's requests too. On the
+// same server, it follows a redirect only when it keeps the method: Go
+// turns a PROPFIND answered with 301 into a GET, which would read a web
+// page as a multistatus. The 3xx is returned instead, for discovery to
+// follow.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if from := via[0].URL; req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+		return &redirectError{to: req.URL}
+	}
 	if len(via) >= 10 || req.Method != via[0].Method {
 		return http.ErrUseLastResponse
 	}
 	return nil
+}
+
+// redirectError is a redirect to another server, not followed.
+type redirectError struct{ to *url.URL }
+
+func (e *redirectError) Error() string {
+	// Scheme and host only: the rest of a URL may hold a token.
+	return fmt.Sprintf("the server redirected to another server, %s://%s, which connect-sync does not follow: "+
+		"cards and credentials go only to the configured one (if the address book lives there, configure its URL)", e.to.Scheme, e.to.Host)
 }
 
 // authTransport adds the Authorization header to requests for the
@@ -127,9 +168,9 @@ func basicAuth(username string, password secret.String) secret.String {
 // Do sends a request for go-webdav. Credentials the server refuses become
 // an error here, since go-webdav's own errors do not expose the status.
 func (c *client) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req, c.request)
 	if err != nil {
-		return nil, c.transportError(req, err)
+		return nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return nil, c.fail(resp)
@@ -138,8 +179,14 @@ func (c *client) Do(req *http.Request) (*http.Response, error) {
 }
 
 // send sends one request with the given headers and body and returns the
-// response whatever its status; the caller closes its body.
+// response whatever its status, within the request bounds; the caller
+// closes its body.
 func (c *client) send(ctx context.Context, method, target string, header http.Header, body []byte) (*http.Response, error) {
+	return c.sendWithin(ctx, method, target, header, body, c.request)
+}
+
+// sendWithin is send within b.
+func (c *client) sendWithin(ctx context.Context, method, target string, header http.Header, body []byte, b bounds) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %s %s: %w", method, target, err)
@@ -148,11 +195,64 @@ func (c *client) send(ctx context.Context, method, target string, header http.He
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", "connect-sync")
-	resp, err := c.http.Do(req)
+	return c.do(req, b)
+}
+
+// errTimeout is the cause of a request that outlived its time.
+var errTimeout = errors.New("timeout")
+
+// do sends req within b, whose time covers reading the whole body: a
+// server that trickles a response, or sends one without end, fails the
+// request instead of holding the run or filling the memory.
+func (c *client) do(req *http.Request, b bounds) (*http.Response, error) {
+	ctx, cancel := context.WithTimeoutCause(req.Context(), b.time, errTimeout)
+	resp, err := c.http.Do(req.WithContext(ctx))
 	if err != nil {
+		if context.Cause(ctx) == errTimeout {
+			err = fmt.Errorf("no response within %v (see the sink's timeout)", b.time)
+		}
+		cancel()
 		return nil, c.transportError(req, err)
 	}
+	resp.Body = &boundedBody{body: resp.Body, ctx: ctx, cancel: cancel, left: b.size, bounds: b}
 	return resp, nil
+}
+
+// boundedBody is a response body read within its request's bounds.
+type boundedBody struct {
+	body   io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelFunc
+	left   int64 // bytes still allowed
+	bounds
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.tooLarge()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte more tells a body over the limit
+	}
+	n, err := b.body.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n - 1, b.tooLarge()
+	}
+	if err != nil && err != io.EOF && context.Cause(b.ctx) == errTimeout {
+		// The server is too slow for the whole run, not for this request.
+		err = fmt.Errorf("%w: no complete response within %v (see the sink's timeout)", sinks.ErrUnavailable, b.time)
+	}
+	return n, err
+}
+
+func (b *boundedBody) tooLarge() error {
+	return fmt.Errorf("response body larger than %d MiB, more than the sink reads", b.size>>20)
+}
+
+func (b *boundedBody) Close() error {
+	defer b.cancel()
+	return b.body.Close()
 }
 
 // statusError is a response with a status the sink did not expect.
