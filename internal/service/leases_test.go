@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -200,6 +201,43 @@ func TestLeasesDecideWhatRuns(t *testing.T) {
 		f.mu.Unlock()
 		if busy != 0 {
 			t.Errorf("b is still busy after its run ended: %d", busy)
+		}
+	})
+}
+
+// A workspace taken again while the run of its earlier hold ends is run
+// again once that run ends, but not once the service is shutting down: a
+// run started then would be one Serve does not wait for.
+func TestNoRunStartsAgainDuringShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newJob()
+		a.wait = func(_ context.Context, _ <-chan struct{}, release <-chan struct{}) error {
+			<-release // a run that takes its time to stop
+			return engine.ErrStopped
+		}
+		f := newLeases()
+		h := start(t, Settings{RunOnStart: true, Workspaces: []Workspace{
+			{Name: "a", Schedule: every(time.Hour), Job: a.run},
+		}}, nil, func(s *Service) { s.Leases = f })
+		f.take("a")
+		<-a.started
+		f.release("a")
+		synctest.Wait()
+		f.mu.Lock()
+		delete(f.held, "a")
+		f.mu.Unlock()
+		f.take("a") // while the run of the earlier hold still ends
+		synctest.Wait()
+		h.signals <- syscall.SIGTERM
+		synctest.Wait()
+		close(a.release)
+		if !h.returned() {
+			t.Fatal("Serve did not return once the run ended")
+		}
+		select {
+		case n := <-a.started:
+			t.Errorf("run %d started during the shutdown", n)
+		default:
 		}
 	})
 }

@@ -26,10 +26,10 @@ type result struct {
 	stateOK bool
 }
 
-// start starts a run of w in its own goroutine, if this service holds it,
-// and reports whether it did.
+// start starts a run of w in its own goroutine, if this service holds it
+// and is not shutting down, and reports whether it did.
 func (l *loop) start(w *workspace) bool {
-	if !w.held {
+	if !w.held || l.shuttingDown() {
 		return false
 	}
 	ctx, idle, ok := l.runContext(w)

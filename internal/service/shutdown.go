@@ -80,3 +80,14 @@ func (l *loop) stopRun(w *workspace) {
 		close(w.stop)
 	}
 }
+
+// shuttingDown reports whether shutdown has begun: no run starts then,
+// since Serve would not wait for it.
+func (l *loop) shuttingDown() bool {
+	select {
+	case <-l.quit:
+		return true
+	default:
+		return false
+	}
+}
