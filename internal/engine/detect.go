@@ -31,6 +31,9 @@ type Plan struct {
 	// (too large, nested too deeply): each counts as seen and unchanged,
 	// so a tracked one keeps its checkpoint entry and is not deleted.
 	Skipped []contact.Skipped
+	// HeldDeletions says no deletion was planned, since a contact skipped
+	// without a readable id may be any tracked one.
+	HeldDeletions bool
 
 	changed   []fetched     // new and changed contacts, in the source's order
 	spool     *spool        // their bytes; nil when there are none
@@ -73,7 +76,7 @@ func (e *Engine) Detect(ctx context.Context, query string, cp state.Checkpoint) 
 			if s.ID != "" {
 				attrs = append([]any{"contact", s.ID}, attrs...)
 			}
-			e.Logger.Warn("skipping a contact the API sent too large to take: the sinks keep it as it was, and the run will fail", attrs...)
+			e.Logger.Warn("skipping a contact the API sent that connect-sync does not take: the sinks keep it as it was, and the run will fail", attrs...)
 		}
 		err = nil
 	}
@@ -81,7 +84,11 @@ func (e *Engine) Detect(ctx context.Context, query string, cp state.Checkpoint) 
 		d.spool.close()
 		return nil, fmt.Errorf("fetch contacts: %w", err)
 	}
-	return d.plan(cp, enricher(statuses), e.now()), nil
+	p := d.plan(cp, enricher(statuses), e.now())
+	if p.HeldDeletions {
+		e.Logger.Warn("the API sent a contact whose id could not be read: no contact is deleted this run, since it may be any of them")
+	}
+	return p, nil
 }
 
 // Close releases what the plan holds: its spool, and its lists, which in
@@ -246,15 +253,19 @@ func (d *differ) skip(list []contact.Skipped) []contact.Skipped {
 }
 
 // plan completes the comparison: tracked contacts the fetch did not return
-// are deleted.
+// are deleted, unless the source skipped a contact whose id it could not
+// read, which may be any of them: then none is.
 func (d *differ) plan(cp state.Checkpoint, enrich func(map[string]json.RawMessage), now time.Time) *Plan {
 	p := &Plan{
 		Fetched: len(d.seen), Tracked: len(d.checkpoint), Skipped: d.skipped,
 		changed: d.changed, spool: d.spool, refreshed: d.refreshed,
 		cp: cp, enrich: enrich, now: now,
 	}
+	if slices.ContainsFunc(d.skipped, func(s contact.Skipped) bool { return s.ID == "" }) {
+		p.HeldDeletions = true
+	}
 	for id := range d.checkpoint {
-		if !d.seen[id] {
+		if !d.seen[id] && !p.HeldDeletions {
 			p.deleted = append(p.deleted, id)
 		}
 	}

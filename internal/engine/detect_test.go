@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -185,4 +186,28 @@ func (emptySnapshots) Checkpoint(context.Context) (map[string]state.Entry, error
 
 func (emptySnapshots) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
 	return nil, nil
+}
+
+// A contact the source skipped without a readable id may be any tracked
+// contact the fetch did not return: none of them is deleted.
+func TestSkippedWithoutAnIDHoldsDeletions(t *testing.T) {
+	checkpoint := map[string]state.Entry{"1": {}, "2": {}}
+	for _, tt := range []struct {
+		name    string
+		skipped contact.Skipped
+		deleted int
+	}{
+		{"id read", contact.Skipped{ID: "9", Position: 2, Reason: "larger than 4 MiB"}, 2},
+		{"id unreadable", contact.Skipped{Position: 2, Reason: "larger than 4 MiB"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDiffer(checkpoint, t.TempDir())
+			d.skip([]contact.Skipped{tt.skipped})
+			p := d.plan(emptySnapshots{}, enricher(nil), time.Now())
+			defer p.Close()
+			if p.Deleted != tt.deleted || p.HeldDeletions != (tt.deleted == 0) {
+				t.Errorf("%d deleted, held %v; want %d", p.Deleted, p.HeldDeletions, tt.deleted)
+			}
+		})
+	}
 }
