@@ -49,7 +49,7 @@ func (e *Engine) skip(ctx context.Context, s Sink, err error, disabled string) S
 	if err == nil {
 		err = fmt.Errorf("disabled: %s; `connect-sync redeliver --sink %s --all` enables it again", disabled, s.Name)
 	}
-	pending, perr := e.Store.Pending(ctx, s.Name)
+	pending, perr := e.Store.Pending(afterwards(ctx), s.Name)
 	return SinkReport{Name: s.Name, Pending: pending, Err: errors.Join(err, perr)}
 }
 

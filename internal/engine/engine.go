@@ -308,10 +308,17 @@ func sameFile(recorded, target string) bool {
 }
 
 // afterwards is the context of what a run records of itself once it is
-// over (its record, a sink's outcome and what it left queued), which a
-// run cancelled at once must record too, for status. A store bound to a
-// lease refuses it all the same once the lease has ended.
-func afterwards(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// over (its record, a sink's outcome and what it left queued): the run's
+// own, so that what recording sets off (a compaction of the state) ends
+// with the run, or, once that has ended, one that does not end, since a
+// run cancelled at once must be recorded too, for status. A store bound to
+// a lease refuses it all the same once the lease has ended.
+func afterwards(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {

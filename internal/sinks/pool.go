@@ -39,7 +39,9 @@ func (p Pool) Deliver(ctx context.Context, batch []contact.Change, deliver func(
 //
 //   - Units of one lane (lane(i); nil makes every unit a lane of its own)
 //     are done one after another, in index order, so that a later change
-//     of a contact or a file never overtakes an earlier one.
+//     of a contact or a file never overtakes an earlier one; once one
+//     fails, the rest of its lane is not sent (an error with no sentinel:
+//     they stay queued behind it).
 //   - Once a unit fails with an error wrapping ErrUnavailable or ErrGone,
 //     no further unit starts: each unit not started gets an error wrapping
 //     that failure, and so the same sentinel. Units under way finish with
@@ -62,8 +64,14 @@ func (p Pool) Run(ctx context.Context, n int, lane func(i int) string, do func(c
 	for range min(max(p.Workers, 1), len(lanes)) {
 		wg.Go(func() {
 			for l := next.Add(1) - 1; l < int64(len(lanes)); l = next.Add(1) - 1 {
+				var failed error
 				for _, i := range lanes[l] {
+					if failed != nil {
+						errs[i] = fmt.Errorf("not sent: an earlier change of the same contact or file failed (%v)", failed)
+						continue
+					}
 					errs[i] = p.unit(ctx, halted, halt, i, do)
+					failed = errs[i]
 				}
 			}
 		})

@@ -207,3 +207,29 @@ func TestTurnsDoNotWaitForUnitsNeverStarted(t *testing.T) {
 		}
 	})
 }
+
+func TestPoolStopsALaneAtItsFirstFailure(t *testing.T) {
+	lanes := []string{"a", "a", "b", "a"}
+	var ran []int
+	var mu sync.Mutex
+	errs := Pool{Workers: 1}.Run(t.Context(), len(lanes), func(i int) string { return lanes[i] }, func(_ context.Context, i int) error {
+		mu.Lock()
+		ran = append(ran, i)
+		mu.Unlock()
+		if i == 0 {
+			return fmt.Errorf("refused: %w", ErrPermanent)
+		}
+		return nil
+	})
+	if fmt.Sprint(ran) != "[0 2]" {
+		t.Errorf("units done %v, want [0 2]: lane a stops at its failure", ran)
+	}
+	for _, i := range []int{1, 3} {
+		if errs[i] == nil || errors.Is(errs[i], ErrPermanent) {
+			t.Errorf("unit %d: %v, want an error of its own, not the failure's sentinel", i, errs[i])
+		}
+	}
+	if errs[2] != nil {
+		t.Errorf("unit 2 of another lane: %v", errs[2])
+	}
+}
