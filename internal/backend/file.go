@@ -8,13 +8,16 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
+// ErrLocked means another process holds the state file.
+var ErrLocked = boltstate.ErrLocked
+
 // File is the bbolt state file, which one process at a time holds.
 type File struct {
 	db *boltstate.DB
 }
 
 // OpenFile opens (or creates) the state file for writing; while another
-// process holds it, it fails with boltstate.ErrLocked.
+// process holds it, it fails with ErrLocked.
 func OpenFile(path string) (*File, error) {
 	db, err := boltstate.Open(path)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -64,8 +63,8 @@ func TestFileHolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenFile(path); !errors.Is(err, boltstate.ErrLocked) {
-		t.Errorf("a second open while the first holds the file: %v, want boltstate.ErrLocked", err)
+	if _, err := OpenFile(path); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second open while the first holds the file: %v, want ErrLocked", err)
 	}
 	if _, err := f.Workspace(t.Context(), "acme"); err != nil {
 		t.Fatal(err)

@@ -88,15 +88,16 @@ func OpenShared(ctx context.Context, s config.StateNATS, logger *slog.Logger) (*
 func (b *Shared) Leases() *lease.Manager { return b.leases }
 
 // Workspace returns the workspace's state as loaded under the lease this
-// instance holds; ErrNotHeld when it holds none.
-func (b *Shared) Workspace(_ context.Context, name string) (state.Store, error) {
+// instance holds, loading it under ctx if it was not yet; ErrNotHeld when
+// it holds none.
+func (b *Shared) Workspace(ctx context.Context, name string) (state.Store, error) {
 	var current context.Context
 	for _, l := range b.leases.Leases() {
 		if l.Workspace == name && !l.Releasing {
 			current = l.Ctx
 		}
 	}
-	ws, err := b.load(name, current)
+	ws, err := b.load(ctx, name, current)
 	if err != nil {
 		return nil, err // not a nil *Workspace in the interface
 	}
@@ -104,8 +105,8 @@ func (b *Shared) Workspace(_ context.Context, name string) (state.Store, error) 
 }
 
 // load returns the workspace's state as loaded under its current lease,
-// loading it if it was loaded under an earlier one, or not yet.
-func (b *Shared) load(name string, current context.Context) (*natsstate.Workspace, error) {
+// loading it under ctx if it was loaded under an earlier one, or not yet.
+func (b *Shared) load(ctx context.Context, name string, current context.Context) (*natsstate.Workspace, error) {
 	if current == nil || current.Err() != nil {
 		return nil, fmt.Errorf("workspace %s: %w", name, ErrNotHeld)
 	}
@@ -119,7 +120,7 @@ func (b *Shared) load(name string, current context.Context) (*natsstate.Workspac
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.lease != current {
-		ws, err := b.db.Workspace(current, name)
+		ws, err := b.db.Workspace(ctx, current, name)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +166,7 @@ func (b *Shared) Redeliver(ctx context.Context, workspace, sink, event string) (
 		return 0, fmt.Errorf("workspace %s: %w", workspace, ErrNotHeld)
 	}
 	defer b.leases.Idle(workspace)
-	ws, err := b.load(workspace, current)
+	ws, err := b.load(ctx, workspace, current)
 	if err != nil {
 		return 0, err
 	}

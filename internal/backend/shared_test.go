@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/contact"
+	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/natstest"
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -171,5 +173,27 @@ func TestSharedStateWritesEndWithTheLease(t *testing.T) {
 	}
 	if _, err := b.Workspace(ctx, "ws0"); !errors.Is(err, ErrNotHeld) {
 		t.Errorf("the workspace after the lease ended: %v, want ErrNotHeld", err)
+	}
+}
+
+// Loading a workspace's state runs under the caller's context too, not
+// only the lease's: a run cancelled at shutdown does not wait for a load.
+func TestSharedLoadEndsWithItsContext(t *testing.T) {
+	srv := natstest.Start(t)
+	b, _ := openShared(t, srv.URL, "i1", "acme")
+	deadline := time.Now().Add(time.Minute)
+	for !slices.ContainsFunc(b.Leases().Leases(), func(l lease.Lease) bool { return l.Workspace == "acme" }) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lease of acme was not taken")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := b.Workspace(ctx, "acme"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a load under an ended context: %v, want context.Canceled", err)
+	}
+	if _, err := b.Workspace(t.Context(), "acme"); err != nil {
+		t.Errorf("a load afterwards: %v", err)
 	}
 }

@@ -70,7 +70,7 @@ func BenchmarkLoad(b *testing.B) {
 		ok(b, w.Commit(b.Context(), createdBatch(b, i, 1000)))
 	}
 	for b.Loop() {
-		w, err := db.Workspace(context.Background(), "acme")
+		w, err := db.Workspace(context.Background(), context.Background(), "acme")
 		ok(b, err)
 		cp, err := w.Checkpoint(b.Context())
 		ok(b, err)

@@ -139,7 +139,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	var w2 *Workspace
 	retry(t, func() error {
 		var err error
-		w2, err = db2.Workspace(context.Background(), "acme")
+		w2, err = db2.Workspace(context.Background(), context.Background(), "acme")
 		return err
 	})
 	cp, err := w2.Checkpoint(t.Context())

@@ -49,7 +49,7 @@ func TestEndedContextWritesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := fmt.Sprint("w", i)
 			ctx, cancel := context.WithCancelCause(context.Background())
-			w, err := db.Workspace(ctx, name)
+			w, err := db.Workspace(ctx, ctx, name)
 			ok(t, err)
 			crashSetup(t, w)
 			cancel(errLeaseLost)
@@ -69,7 +69,7 @@ func TestEndedContextWritesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	before := lastSeq(t, js, db)
-	if _, err := db.Workspace(ctx, "acme"); !errors.Is(err, context.Canceled) {
+	if _, err := db.Workspace(ctx, ctx, "acme"); !errors.Is(err, context.Canceled) {
 		t.Errorf("opened with an ended context: %v", err)
 	}
 	if after := lastSeq(t, js, db); after != before {
@@ -86,7 +86,7 @@ func TestContextEndingMidCommitStopsBetweenChunks(t *testing.T) {
 	db := openDB(t, js, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w, err := db.Workspace(ctx, "acme")
+	w, err := db.Workspace(ctx, ctx, "acme")
 	ok(t, err)
 	ok(t, w.RegisterSink(ctx, "a", state.SinkInfo{Type: "csv"}))
 	hits, atCancel := 0, uint64(0)
@@ -129,7 +129,7 @@ func TestDBCloseEndsItsWorkspaces(t *testing.T) {
 	if err := w.RecordRun(t.Context(), state.Run{FinishedAt: at}); !errors.Is(err, ErrClosed) {
 		t.Errorf("err = %v, want ErrClosed", err)
 	}
-	if _, err := db.Workspace(context.Background(), "acme"); !errors.Is(err, ErrClosed) {
+	if _, err := db.Workspace(context.Background(), context.Background(), "acme"); !errors.Is(err, ErrClosed) {
 		t.Errorf("opened on a closed DB: %v", err)
 	}
 	if after := lastSeq(t, js, db); after != before {
@@ -306,7 +306,7 @@ func TestBufferedConnectionIsRefused(t *testing.T) {
 	crashSetup(t, openWorkspace(t, db, "acme"))
 	buffered, err := Open(context.Background(), natstest.Connect(t, srv.URL), Options{Bucket: db.bucket})
 	ok(t, err)
-	if _, err := buffered.Workspace(context.Background(), "acme"); err == nil || !strings.Contains(err.Error(), "nats.ReconnectBufSize(-1)") {
+	if _, err := buffered.Workspace(context.Background(), context.Background(), "acme"); err == nil || !strings.Contains(err.Error(), "nats.ReconnectBufSize(-1)") {
 		t.Errorf("err = %v, want the option named", err)
 	}
 	st, err := buffered.Status(context.Background(), "acme")

@@ -39,7 +39,7 @@ func openDB(t testing.TB, js jetstream.JetStream, opts Options) *DB {
 
 func openWorkspace(t testing.TB, db *DB, name string) *Workspace {
 	t.Helper()
-	w, err := db.Workspace(context.Background(), name)
+	w, err := db.Workspace(context.Background(), context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,17 +168,17 @@ func (db *DB) Close() error {
 // every key.
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// Workspace opens the state of the named workspace and makes the returned
-// Workspace its writer: it claims the workspace's wal key, so that a
-// Workspace opened before, here or by another instance, writes nothing
-// more; it replays a write that a crash interrupted, then loads the
-// checkpoint, queues, sinks, dead letters and memos. Each call loads
+// Workspace opens the state of the named workspace, under ctx, and makes
+// the returned Workspace its writer: it claims the workspace's wal key, so
+// that a Workspace opened before, here or by another instance, writes
+// nothing more; it replays a write that a crash interrupted, then loads
+// the checkpoint, queues, sinks, dead letters and memos. Each call loads
 // afresh.
 //
-// ctx is the lease's, the one that makes this instance the workspace's
-// single writer: when it ends, every operation of the Workspace fails
-// with it.
-func (db *DB) Workspace(ctx context.Context, name string) (*Workspace, error) {
+// lease is the context of the lease that makes this instance the
+// workspace's single writer: when it ends, the open and every operation of
+// the Workspace fail with it, whatever context they are given.
+func (db *DB) Workspace(ctx, lease context.Context, name string) (*Workspace, error) {
 	if !validName.MatchString(name) {
 		return nil, fmt.Errorf("natsstate: invalid workspace name %q: letters, digits, - and _ only", name)
 	}
@@ -188,10 +188,9 @@ func (db *DB) Workspace(ctx context.Context, name string) (*Workspace, error) {
 	if db.buffered {
 		return nil, fmt.Errorf("natsstate: workspace %s: the connection keeps what is published while it reconnects and sends it afterwards, when another instance may hold the workspace: connect with nats.ReconnectBufSize(-1)", name)
 	}
-	w := db.newWorkspace(ctx, name)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.load(w.lease); err != nil {
+	w := db.newWorkspace(lease, name)
+	w.broken = true // loaded by the operation below, as after a failed write
+	if err := w.do(ctx, "load", func(context.Context) error { return nil }); err != nil {
 		w.cancel(nil)
 		return nil, err
 	}

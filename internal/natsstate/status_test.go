@@ -163,7 +163,7 @@ func TestReadOnlyDBCreatesNothing(t *testing.T) {
 	crashSetup(t, openWorkspace(t, db, "acme"))
 	ro, err := Open(ctx, js, Options{Bucket: bucket, ReadOnly: true})
 	ok(t, err)
-	if _, err := ro.Workspace(ctx, "acme"); err == nil {
+	if _, err := ro.Workspace(ctx, ctx, "acme"); err == nil {
 		t.Error("a read-only DB opened a Workspace")
 	}
 	st, err := ro.Status(ctx, "acme")
