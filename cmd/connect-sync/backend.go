@@ -14,5 +14,5 @@ func needsStateFile(cfg *config.Config, command string) error {
 	if cfg.State.Backend != config.BackendNATS {
 		return nil
 	}
-	return usageError{fmt.Errorf("%s: with state.backend nats, each workspace belongs to the `connect-sync run` instance holding its lease: ask that one (POST /sync, POST /sinks/NAME/redeliver on its listener); `connect-sync status` says which it is", command)}
+	return usageError{err: fmt.Errorf("%s: with state.backend nats, each workspace belongs to the `connect-sync run` instance holding its lease: ask that one (POST /sync, POST /sinks/NAME/redeliver on its listener); `connect-sync status` says which it is", command)}
 }

@@ -102,7 +102,7 @@ func (c command) usageError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return usageError{fmt.Errorf("%w\n\nusage: %s\nRun 'connect-sync help %s' for its flags.", err, c.usage, c.name)}
+	return usageError{err: err, usage: fmt.Sprintf("usage: %s\nRun 'connect-sync help %s' for its flags.\n", c.usage, c.name)}
 }
 
 // find returns the command of that name.
@@ -122,9 +122,9 @@ func lookup(name string) (command, error) {
 		return c, nil
 	}
 	if s := closest(name, commandNames()); s != "" {
-		return command{}, usageError{fmt.Errorf("unknown command %q; did you mean %q?", name, s)}
+		return command{}, usageError{err: fmt.Errorf("unknown command %q; did you mean %q?", name, s)}
 	}
-	return command{}, usageError{fmt.Errorf("unknown command %q\n\n%s", name, overview())}
+	return command{}, usageError{err: fmt.Errorf("unknown command %q", name), usage: overview()}
 }
 
 // commandNames are the commands' names, in the table's order.
@@ -179,10 +179,10 @@ func flagsFirst(args []string) error {
 	for i, arg := range args {
 		if c, ok := find(arg); ok {
 			fixed := append(append([]string{"connect-sync", c.name}, args[:i]...), args[i+1:]...)
-			return usageError{fmt.Errorf("flags come after the command: %s", shellJoin(fixed))}
+			return usageError{err: fmt.Errorf("flags come after the command: %s", shellJoin(fixed))}
 		}
 	}
-	return usageError{fmt.Errorf("flags come after the command: connect-sync COMMAND %s\n\n%s", shellJoin(args), overview())}
+	return usageError{err: fmt.Errorf("flags come after the command: connect-sync COMMAND %s", shellJoin(args)), usage: overview()}
 }
 
 // shellJoin joins args into a command line a shell reads back as args.

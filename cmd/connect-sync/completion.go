@@ -27,7 +27,7 @@ load it in bash, zsh and fish:
 		flags: func(*flag.FlagSet) action {
 			return func(_ context.Context, args []string, stdout, _ io.Writer) error {
 				if len(args) != 1 {
-					return usageError{fmt.Errorf("completion: name one shell: %s", strings.Join(shellNames(), ", "))}
+					return usageError{err: fmt.Errorf("completion: name one shell: %s", strings.Join(shellNames(), ", "))}
 				}
 				for _, sh := range shells() {
 					if sh.name == args[0] {
@@ -35,7 +35,7 @@ load it in bash, zsh and fish:
 						return err
 					}
 				}
-				return usageError{fmt.Errorf("completion: no script for %q: the shells are %s", args[0], strings.Join(shellNames(), ", "))}
+				return usageError{err: fmt.Errorf("completion: no script for %q: the shells are %s", args[0], strings.Join(shellNames(), ", "))}
 			}
 		},
 	}

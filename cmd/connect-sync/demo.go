@@ -63,7 +63,7 @@ type demoFlags struct {
 // sync, a few edits at the source, and an incremental sync.
 func runDemo(ctx context.Context, f *demoFlags, stdout, stderr io.Writer) error {
 	if f.contacts < 4 {
-		return usageError{errors.New("demo: --contacts must be at least 4")}
+		return usageError{err: errors.New("demo: --contacts must be at least 4")}
 	}
 	api := fakeconnect.New(fakeconnect.Options{Contacts: f.contacts, Seed: 1})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -27,7 +27,11 @@ var exitStatuses = []struct {
 }
 
 // usageError marks errors in how connect-sync was called.
-type usageError struct{ err error }
+type usageError struct {
+	err error
+	// usage, when set, is printed after the error: how to call it right.
+	usage string
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
@@ -39,6 +43,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "connect-sync: %s\n", terminal.EscapeLines(err.Error()))
+	if ue := (usageError{}); errors.As(err, &ue) && ue.usage != "" {
+		fmt.Fprintf(stderr, "\n%s", ue.usage)
+	}
 	var cfgErr *config.Error
 	switch {
 	case errors.As(err, new(usageError)), errors.As(err, &cfgErr), errors.Is(err, config.ErrNoAPIKey), errors.Is(err, config.ErrAPIKeyFile):

@@ -53,8 +53,8 @@ func commonFlagSet() *flag.FlagSet {
 
 // wordFlag is a string flag whose values are a few words, which help and
 // the man page show as its value and the completions offer. It takes any
-// value all the same: the command checks it where it uses it, as it did
-// before it had words (--log-level takes DEBUG and warn+2 too).
+// value all the same: the command checks it where it uses it, which is
+// more lenient (--log-level takes DEBUG and warn+2 too).
 type wordFlag struct {
 	value *string
 	words []string
@@ -97,7 +97,7 @@ func selectWorkspaces(cfg *config.Config, name string) ([]config.Workspace, erro
 	}
 	ws, ok := cfg.Workspace(name)
 	if !ok {
-		return nil, usageError{fmt.Errorf("--workspace: no workspace named %q in the config (it has %s)", name, workspaceNames(cfg))}
+		return nil, usageError{err: fmt.Errorf("--workspace: no workspace named %q in the config (it has %s)", name, workspaceNames(cfg))}
 	}
 	return []config.Workspace{*ws}, nil
 }
@@ -106,7 +106,7 @@ func selectWorkspaces(cfg *config.Config, name string) ([]config.Workspace, erro
 // the one --workspace names, or the only one configured.
 func oneWorkspace(cfg *config.Config, name string) (*config.Workspace, error) {
 	if name == "" && len(cfg.Workspaces) > 1 {
-		return nil, usageError{fmt.Errorf("--workspace NAME is required: the config has several (%s)", workspaceNames(cfg))}
+		return nil, usageError{err: fmt.Errorf("--workspace NAME is required: the config has several (%s)", workspaceNames(cfg))}
 	}
 	list, err := selectWorkspaces(cfg, name)
 	if err != nil {

@@ -34,7 +34,7 @@ func helpCommand() command {
 					}
 					return writeHelp(stdout, c)
 				}
-				return usageError{fmt.Errorf("help: unexpected argument %q", args[1])}
+				return usageError{err: fmt.Errorf("help: unexpected argument %q", args[1])}
 			}
 		},
 	}

@@ -54,7 +54,7 @@ type importFlags struct {
 
 func runImport(ctx context.Context, f *importFlags, stdout, stderr io.Writer) (err error) {
 	if f.opts.Concurrency < 1 || f.opts.Concurrency > maxConcurrency {
-		return usageError{fmt.Errorf("--concurrency: %d is not between 1 and %d", f.opts.Concurrency, maxConcurrency)}
+		return usageError{err: fmt.Errorf("--concurrency: %d is not between 1 and %d", f.opts.Concurrency, maxConcurrency)}
 	}
 	logger, cfg, err := f.load(stderr)
 	if err != nil {
@@ -80,7 +80,7 @@ func runImport(ctx context.Context, f *importFlags, stdout, stderr io.Writer) (e
 	imp := &importer.Importer{API: src, Ledger: ledger, Logger: logger}
 	res, err := imp.Run(ctx, f.opts)
 	if errors.As(err, new(*importer.ArgumentError)) {
-		return usageError{err}
+		return usageError{err: err}
 	}
 	return finishImport(res, err, f.report, stdout, stderr)
 }

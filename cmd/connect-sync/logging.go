@@ -20,7 +20,7 @@ import (
 func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)}
+		return nil, usageError{err: fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", c.logLevel)}
 	}
 	var format func(io.Writer, *slog.HandlerOptions) slog.Handler
 	switch strings.ToLower(c.logFormat) {
@@ -29,7 +29,7 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 	case "json":
 		format = func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, o) }
 	default:
-		return nil, usageError{fmt.Errorf("--log-format: %q is not text or json", c.logFormat)}
+		return nil, usageError{err: fmt.Errorf("--log-format: %q is not text or json", c.logFormat)}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if onJournal, _ := journal.StderrIsJournalStream(); onJournal && stderr == os.Stderr {

@@ -4,7 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
@@ -41,7 +41,7 @@ func commands() []command {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{fmt.Errorf("no command given\n\n%s", overview())}
+		return usageError{err: errors.New("no command given"), usage: overview()}
 	}
 	name := args[0]
 	switch {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 
 	"github.com/connect-sync/connect-sync/internal/backend"
-	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/config"
 )
 
@@ -47,9 +46,9 @@ type redeliverFlags struct {
 func runRedeliver(ctx context.Context, f *redeliverFlags, stdout io.Writer) error {
 	switch {
 	case f.sink == "":
-		return usageError{errors.New("redeliver: --sink NAME is required")}
+		return usageError{err: errors.New("redeliver: --sink NAME is required")}
 	case (f.event == "") == !f.all:
-		return usageError{errors.New("redeliver: give --event ID or --all")}
+		return usageError{err: errors.New("redeliver: give --event ID or --all")}
 	}
 	cfg, err := config.LoadState(f.configPath)
 	if err != nil {
@@ -86,10 +85,10 @@ func redeliver(ctx context.Context, cfg *config.Config, workspace, sink, event s
 			return 0, err
 		}
 		if _, ok := known[sink]; !ok {
-			return 0, usageError{fmt.Errorf("redeliver: the state file has no sink named %q in workspace %s", sink, workspace)}
+			return 0, usageError{err: fmt.Errorf("redeliver: the state file has no sink named %q in workspace %s", sink, workspace)}
 		}
 		return st.Redeliver(ctx, sink, event)
-	case errors.Is(err, boltstate.ErrLocked) && cfg.HTTP.Listen != "":
+	case errors.Is(err, backend.ErrLocked) && cfg.HTTP.Listen != "":
 		query := url.Values{"event": {event}, "workspace": {workspace}}
 		if event == "" {
 			query = url.Values{"all": {"true"}, "workspace": {workspace}}

@@ -37,7 +37,7 @@ type resetFlags struct {
 
 func runReset(ctx context.Context, f *resetFlags, stdout io.Writer) error {
 	if f.sink == "" {
-		return usageError{errors.New("reset: --sink NAME is required")}
+		return usageError{err: errors.New("reset: --sink NAME is required")}
 	}
 	cfg, err := config.LoadState(f.configPath)
 	if err != nil {
@@ -64,7 +64,7 @@ func runReset(ctx context.Context, f *resetFlags, stdout io.Writer) error {
 		return err
 	}
 	if _, ok := known[f.sink]; !ok {
-		return usageError{fmt.Errorf("reset: the state file has no sink named %q in workspace %s", f.sink, ws.Name)}
+		return usageError{err: fmt.Errorf("reset: the state file has no sink named %q in workspace %s", f.sink, ws.Name)}
 	}
 	if err := st.DropSink(ctx, f.sink); err != nil {
 		return err
@@ -82,7 +82,7 @@ func existingWorkspace(ctx context.Context, file *backend.File, name string) (st
 		return nil, err
 	}
 	if !slices.Contains(names, name) {
-		return nil, usageError{fmt.Errorf("the state file has no workspace %q yet: it has no sink to act on before its first sync", name)}
+		return nil, usageError{err: fmt.Errorf("the state file has no workspace %q yet: it has no sink to act on before its first sync", name)}
 	}
 	return file.Workspace(ctx, name)
 }

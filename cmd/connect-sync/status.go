@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/backend"
-	"github.com/connect-sync/connect-sync/internal/boltstate"
 	"github.com/connect-sync/connect-sync/internal/config"
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/service"
@@ -117,7 +116,7 @@ func readStatus(ctx context.Context, cfg *config.Config, list []config.Workspace
 			st.Workspaces = append(st.Workspaces, s)
 		}
 		return st, nil
-	case errors.Is(err, boltstate.ErrLocked) && cfg.HTTP.Listen != "":
+	case errors.Is(err, backend.ErrLocked) && cfg.HTTP.Listen != "":
 		var all service.Status
 		if herr := callService(ctx, cfg.HTTP.Listen, http.MethodGet, "/status", &all); herr != nil {
 			return st, fmt.Errorf("%w; asking the service on http.listen failed too: %w", err, herr)

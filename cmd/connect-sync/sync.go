@@ -67,10 +67,10 @@ func runSync(ctx context.Context, f *syncFlags, stdout, stderr io.Writer) error 
 	if f.only != "" {
 		ws, err := oneWorkspace(cfg, f.workspace)
 		if err != nil {
-			return usageError{fmt.Errorf("--sink: %w", err)}
+			return usageError{err: fmt.Errorf("--sink: %w", err)}
 		}
 		if _, ok := ws.Sink(f.only); !ok {
-			return usageError{fmt.Errorf("--sink: no sink named %q in workspace %s of %s", f.only, ws.Name, f.configPath)}
+			return usageError{err: fmt.Errorf("--sink: no sink named %q in workspace %s of %s", f.only, ws.Name, f.configPath)}
 		}
 	}
 	if f.dryRun {

@@ -1,4 +1,4 @@
-// Package state is connect-sync's checkpoint and outbox, kept in one bbolt
+// Package boltstate keeps connect-sync's state (state.Store) in one bbolt
 // file: for every Connect workspace, what each of its contacts looked like
 // at the last run, and for each of its sinks the queue of changes the sink
 // has not yet acknowledged. Workspaces share the file and nothing else.
@@ -187,7 +187,7 @@ func unmarshalEntry(b []byte, schema int) (state.Entry, error) {
 	}
 	const hashSize = 16
 	if len(b) < hashSize {
-		return state.Entry{}, errors.New("boltstate: corrupt checkpoint entry")
+		return state.Entry{}, errors.New("state: corrupt checkpoint entry")
 	}
 	return state.Entry{Hash: [16]byte(b), LastActivityAt: string(b[hashSize:])}, nil
 }

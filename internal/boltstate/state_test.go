@@ -27,13 +27,6 @@ func openTemp(t *testing.T) (*DB, string) {
 	return db, path
 }
 
-// openWorkspace returns the default workspace of a new state file.
-func openWorkspace(t *testing.T) *Workspace {
-	t.Helper()
-	db, _ := openTemp(t)
-	return workspace(t, db, state.DefaultWorkspace)
-}
-
 func workspace(t *testing.T, db *DB, name string) *Workspace {
 	t.Helper()
 	w, err := db.Workspace(name)

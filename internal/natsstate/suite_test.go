@@ -18,7 +18,9 @@ func TestSuite(t *testing.T) {
 		bucket := newBucket()
 		db := openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 		return statetest.Backend{
-			Open: func(name string) (state.Store, error) { return db.Workspace(context.Background(), context.Background(), name) },
+			Open: func(name string) (state.Store, error) {
+				return db.Workspace(context.Background(), context.Background(), name)
+			},
 			Reopen: func() error {
 				db = openDB(t, connect(t, srv.URL), Options{Bucket: bucket})
 				return nil

@@ -23,7 +23,7 @@ func TestNeverPrinted(t *testing.T) {
 		"%v":   fmt.Sprintf("%v", s),
 		"%+v":  fmt.Sprintf("%+v", s),
 		"%#v":  fmt.Sprintf("%#v", s),
-		"%s":   fmt.Sprintf("%s", s),
+		"%s":   fmt.Sprintf("%s", s), //lint:ignore S1025 the verbs of fmt are what is tested
 		"%q":   fmt.Sprintf("%q", s),
 		"%x":   fmt.Sprintf("%x", s),
 		"%v*":  fmt.Sprintf("%v", &s),

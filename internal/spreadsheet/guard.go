@@ -12,14 +12,14 @@ import (
 	"unicode/utf8"
 )
 
-// IsFormula reports whether a spreadsheet could take the cell for a
+// isFormula reports whether a spreadsheet could take the cell for a
 // formula: it starts with a tab or a carriage return, or its first
 // character that is not blank is one of = + - @ or their full-width forms
 // ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20), which East Asian input
 // methods type and a spreadsheet may read as the ASCII ones. Blank is
 // whitespace, Unicode spaces included, which import dialogs may trim. NUL
 // bytes, which some readers drop, do not count.
-func IsFormula(cell string) bool {
+func isFormula(cell string) bool {
 	cell = strings.ReplaceAll(cell, "\x00", "")
 	if cell == "" {
 		return false
@@ -36,7 +36,7 @@ func IsFormula(cell string) bool {
 }
 
 // Guard returns the cell as a file should hold it: without NUL bytes, and
-// with an apostrophe before a cell that IsFormula, or that is apostrophes
+// with an apostrophe before a cell that isFormula, or that is apostrophes
 // before such a cell. A CSV reader gives the cell back with each CRLF read
 // as LF (encoding/csv does); Guard decides on the cell as read, so that
 // Unguard, given what the reader read, returns exactly what it would have
@@ -63,5 +63,5 @@ func Unguard(cell string) string {
 // cell "'=1" is written "”=1", which Unguard reads back as "'=1" and a
 // spreadsheet shows as "'=1".
 func guarded(cell string) bool {
-	return IsFormula(strings.TrimLeft(cell, "'"))
+	return isFormula(strings.TrimLeft(cell, "'"))
 }

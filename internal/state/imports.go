@@ -1,6 +1,6 @@
 package state
 
-// Import is what the state file knows of one imported record.
+// Import is what the state knows of one imported record.
 type Import struct {
 	// ContactID is the contact the record was created as; empty while the
 	// import is pending: a create was (or was about to be) sent and its

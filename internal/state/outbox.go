@@ -22,8 +22,8 @@ type Queued struct {
 	Change contact.Change
 }
 
-// Record is how a change is stored: its JSON, in the changes bucket here
-// and in any other backend of the state, so the two agree byte for byte.
+// Record is how a change is stored, as JSON, in every backend of the
+// state alike, so that they agree byte for byte.
 type Record struct {
 	ID            string          `json:"id"`
 	Kind          contact.Kind    `json:"kind"`
@@ -66,7 +66,7 @@ func (r Record) Change() (contact.Change, error) {
 }
 
 // Refresh makes a dead letter's record carry its contact as it is now
-// (see Workspace.Redeliver): now is the contact's current snapshot, nil
+// (see Store.Redeliver): now is the contact's current snapshot, nil
 // when the contact is gone. The record keeps its id.
 func (r *Record) Refresh(now json.RawMessage) {
 	switch {

@@ -2,7 +2,7 @@ package state
 
 import "time"
 
-// SinkInfo is what the state file knows of one sink.
+// SinkInfo is what the state knows of one sink.
 type SinkInfo struct {
 	// Type and Target identify the destination; when either changes in the
 	// config, the sink starts over with a back-fill.

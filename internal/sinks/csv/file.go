@@ -35,9 +35,10 @@ type row struct {
 }
 
 // maxFile is the largest file the sink reads, which it holds in memory
-// while a run stages its changes: about 25 times the 170 MB that 1,000,000
-// contacts take, and a bound on what a file put in its place can cost.
-const maxFile = 4 << 30
+// while a run stages its changes: three times the 170 MB that 1,000,000
+// contacts take, and a bound on what a file put in its place can cost,
+// within the service unit's MemoryMax of 1 GiB.
+const maxFile = 512 << 20
 
 // load reads the file. A missing file holds no row, as long as its folder
 // exists. Anything but a regular file at the path (a link, a FIFO, a

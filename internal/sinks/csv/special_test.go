@@ -42,12 +42,12 @@ func TestSpecialFileRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"is a folder", "move it away"}},
-		{"over 4 GiB", func(t *testing.T, path string) {
+		{"over 512 MiB", func(t *testing.T, path string) {
 			writeFile(t, path, strings.Join(wantHeader, ",")+"\n")
-			if err := os.Truncate(path, 4<<30+1); err != nil { // sparse: no disk
+			if err := os.Truncate(path, 512<<20+1); err != nil { // sparse: no disk
 				t.Fatal(err)
 			}
-		}, []string{"is larger than 4 GiB", "connect-sync reset --sink sheet"}},
+		}, []string{"is larger than 512 MiB", "connect-sync reset --sink sheet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -223,7 +223,7 @@ func (s *Sink) ensureStream(ctx context.Context, js jetstream.JetStream) error {
 	name := s.stream.Name
 	stream, err := js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		stream, err = js.CreateStream(ctx, s.stream)
+		_, err = js.CreateStream(ctx, s.stream)
 		switch {
 		case err == nil:
 			s.logger.Info("created the stream", "stream", name, "subjects", s.stream.Subjects,

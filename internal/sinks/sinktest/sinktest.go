@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -336,13 +335,6 @@ func (m *Memo) Len(context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.values), nil
-}
-
-// Snapshot returns a copy of every value, by contact.
-func (m *Memo) Snapshot() map[string][]byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.values)
 }
 
 var _ sinks.Memo = (*Memo)(nil)
