@@ -1,7 +1,8 @@
 // Package card maps a Connect contact to a vCard 3.0 (RFC 2426) or 4.0
 // (RFC 6350) and encodes it. It is the one mapping that every vCard sink
 // shares, so a contact reads the same in a vdir folder as on a CardDAV
-// server.
+// server. Identify reads back whose a card is, so that a sink recognises
+// its own cards among others.
 //
 // The encoder is our own rather than go-vcard's, which leaves semicolons in
 // text and structured values unescaped, escapes the commas that separate

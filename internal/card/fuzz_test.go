@@ -1,6 +1,7 @@
 package card
 
 import (
+	"bytes"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // FuzzEncode maps arbitrary contact fields to a card and checks that
 // go-vcard reads it back as one card holding every mapped field as the
 // contact had it (cleaned of what no content line may hold), in lines of at
-// most 75 octets, and that PHOTO and URL only ever hold http or https URIs.
+// most 75 octets, that PHOTO and URL only ever hold http or https URIs, and
+// that Identify reads the card's UID and X-CONNECT-ID back.
 // The seeds in testdata/fuzz/FuzzEncode carry the hostile cases: traversal
 // names, NUL and other controls, bidi marks, emoji, escapes, and
 // javascript:, file: and odd http URLs.
@@ -46,6 +48,10 @@ func FuzzEncode(f *testing.F) {
 			if got := textValues(card, name); !slices.Equal(got, want) {
 				t.Errorf("%s = %q, want %q", name, got, want)
 			}
+		}
+		want := Identity{UID: UID(sourceURL, id), ConnectID: clean(id)}
+		if got, err := Identify(bytes.NewReader(data)); err != nil || got != want {
+			t.Errorf("Identify = %+v, %v; want %+v", got, err, want)
 		}
 		checkFN(t, card, c)
 		checkStructured(t, data, vcard.FieldName, ';', clean(last), clean(first), "", "", "")

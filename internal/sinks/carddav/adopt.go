@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"path"
 
-	"github.com/emersion/go-vcard"
-
 	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -62,7 +60,9 @@ func (s *Sink) adopt(ctx context.Context, book *url.URL, id string) (*record, er
 // fails the whole listing on one response it cannot read: Xandikos lists
 // the collection itself without address data, and any card another client
 // wrote may not parse. Neither is a card to adopt. There is no filter on
-// X-CONNECT-ID because Xandikos 0.2 fails every filtered query.
+// X-CONNECT-ID because Xandikos 0.2 fails every filtered query. Of each
+// card, only what card.Identify reads is looked at, in time linear in the
+// card's size, however the server folded its lines.
 func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 	const query = `<?xml version="1.0" encoding="utf-8"?>` +
 		`<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
@@ -85,13 +85,13 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 	idx := index{}
 	err = eachResponse(resp.Body, s.client.request.size, func(r *listed) {
 		for _, p := range r.Propstats {
-			c, err := vcard.NewDecoder(bytes.NewReader(p.Prop.AddressData)).Decode()
-			if err != nil || len(p.Prop.AddressData) == 0 {
+			c, err := card.Identify(bytes.NewReader(p.Prop.AddressData))
+			if err != nil {
 				continue
 			}
 			href, err := book.Parse(r.Href)
-			if id := c.Value(card.FieldConnectID); id != "" && err == nil {
-				idx[id] = append(idx[id], found{uid: c.Value(vcard.FieldUID), rec: record{Href: href.Path, ETag: p.Prop.ETag}})
+			if c.ConnectID != "" && err == nil {
+				idx[c.ConnectID] = append(idx[c.ConnectID], found{uid: c.UID, rec: record{Href: href.Path, ETag: p.Prop.ETag}})
 			}
 		}
 	})

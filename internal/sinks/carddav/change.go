@@ -181,8 +181,8 @@ func (s *Sink) get(ctx context.Context, href string) (*fetched, error) {
 // owns reports whether body is a card this sink wrote for the contact: its
 // X-CONNECT-ID and its UID, which derives from the source, both match.
 func (s *Sink) owns(body []byte, id string) bool {
-	c, err := vcard.NewDecoder(bytes.NewReader(body)).Decode()
-	return err == nil && c.Value(card.FieldConnectID) == id && c.Value(vcard.FieldUID) == card.UID(s.opts.SourceURL, id)
+	c, err := card.Identify(bytes.NewReader(body))
+	return err == nil && c.ConnectID == id && c.UID == card.UID(s.opts.SourceURL, id)
 }
 
 // at is the URL of href, a path on the server of the address book.

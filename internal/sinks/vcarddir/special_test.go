@@ -2,6 +2,7 @@ package vcarddir
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/card"
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -92,19 +94,40 @@ func TestSpecialFileAtALegacyName(t *testing.T) {
 			}
 		})
 	}
-	t.Run("too large", func(t *testing.T) {
+	t.Run("endless", func(t *testing.T) {
+		// The contact's UID, then a gigabyte of zeros without END:VCARD,
+		// which is more than is read: not a card, and it stays.
 		dir := t.TempDir()
 		legacy := filepath.Join(dir, "Ab.vcf")
-		if err := os.WriteFile(legacy, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(legacy, maxCard+1); err != nil { // sparse: no disk
+		writeFile(t, legacy, "BEGIN:VCARD\r\nUID:"+card.UID(sourceURL, upper.ID)+"\r\nNOTE:")
+		if err := os.Truncate(legacy, 1<<30); err != nil { // sparse: no disk
 			t.Fatal(err)
 		}
 		s := openSink(t, dir, "")
-		deliver(t, s, change(contact.Created, upper))
+		for i, err := range deliverWithin(t, s, change(contact.Created, upper)) {
+			if err != nil {
+				t.Fatalf("change %d: %v", i, err)
+			}
+		}
 		if _, err := os.Lstat(legacy); err != nil {
 			t.Errorf("the large file is gone: %v", err)
+		}
+	})
+	t.Run("huge folded line", func(t *testing.T) {
+		// The contact's card, with a folded line of 16 MiB before its UID:
+		// read in linear time, it is found to be the contact's, and goes.
+		dir := t.TempDir()
+		legacy := filepath.Join(dir, "Ab.vcf")
+		note := "NOTE:" + strings.Repeat(strings.Repeat("x", 72)+"\r\n ", 16<<20/72) + "\r\n"
+		writeFile(t, legacy, "BEGIN:VCARD\r\n"+note+"UID:"+card.UID(sourceURL, upper.ID)+"\r\nEND:VCARD\r\n")
+		s := openSink(t, dir, "")
+		for i, err := range deliverWithin(t, s, change(contact.Created, upper)) {
+			if err != nil {
+				t.Fatalf("change %d: %v", i, err)
+			}
+		}
+		if _, err := os.Lstat(legacy); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the contact's card under its legacy name stays: %v", err)
 		}
 	})
 }

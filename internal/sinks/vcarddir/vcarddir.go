@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
@@ -179,56 +178,37 @@ func refused(err error) error {
 	return fmt.Errorf("%w: the sink replaces and removes no folder: move it away, and the next sync finishes the contact's change", err)
 }
 
-// maxCard is the most read of a card under its legacy name to find whose
-// it is: more than any card of a contact the API lets through.
-const maxCard = 8 << 20
-
 // dropLegacy removes the contact's card under its legacy name (see
 // legacyName), so that it does not stay beside the card under its new one.
 // Only a card whose UID is the contact's goes: in a folder that ignores
 // case, "A.vcf" is also "a.vcf", which may hold contact a's card. Anything
-// else there (not a regular file, too large, another card) is not this
-// contact's card, and stays.
+// else there (not a regular file, not one card within what card.Identify
+// reads, another card) is not this contact's card, and stays.
 func (s *Sink) dropLegacy(id string) error {
 	name, ok := legacyName(id)
 	if !ok {
 		return nil
 	}
 	path := filepath.Join(s.dir, name)
-	data, err := atomicfile.ReadFile(path, maxCard)
+	f, _, err := atomicfile.Open(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, atomicfile.ErrNotRegular), errors.Is(err, atomicfile.ErrTooLarge):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, atomicfile.ErrNotRegular):
 		return nil
 	case err != nil:
 		return err
-	case cardUID(data) != card.UID(s.opts.SourceURL, id):
+	}
+	c, err := card.Identify(f)
+	f.Close()
+	switch {
+	case errors.Is(err, card.ErrNotCard):
+		return nil
+	case err != nil:
+		return err
+	case c.UID != card.UID(s.opts.SourceURL, id):
 		return nil
 	}
 	return s.remove(path)
 }
-
-// cardUID returns the value of the first UID property in a vCard, "" if
-// there is none. It unfolds the lines itself, in linear time: go-vcard
-// takes time quadratic in a folded line's length.
-func cardUID(data []byte) string {
-	unfolded := unfold.Replace(string(data))
-	for line := range strings.Lines(unfolded) {
-		name, value, ok := strings.Cut(strings.TrimRight(line, "\r\n"), ":")
-		if !ok {
-			continue
-		}
-		name, _, _ = strings.Cut(name, ";") // parameters
-		if _, bare, grouped := strings.Cut(name, "."); grouped {
-			name = bare
-		}
-		if strings.EqualFold(name, "UID") {
-			return value
-		}
-	}
-	return ""
-}
-
-var unfold = strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "")
 
 // folderErrors say that the folder cannot take changes at all, whichever
 // contact is written: it is missing or not a folder, not writable, full, or

@@ -373,20 +373,3 @@ func TestLegacyCardRemoved(t *testing.T) {
 		t.Errorf("after redelivery, folder holds %v, want %v", names(files), names(want))
 	}
 }
-
-func TestCardUID(t *testing.T) {
-	uid := "urn:uuid:0c8b7e5c-4b2e-5d0a-9d1a-1f0e8a6f2b11"
-	for name, data := range map[string]string{
-		"ours":       "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nEND:VCARD\r\n",
-		"folded":     "BEGIN:VCARD\r\nUID:urn:uuid:0c8b7e5c-4b2e-5d0a-\r\n 9d1a-1f0e8a6f2b11\r\nEND:VCARD\r\n",
-		"LF, params": "BEGIN:VCARD\nFN:x\nuid;VALUE=uri:" + uid + "\nEND:VCARD\n",
-		"grouped":    "BEGIN:VCARD\r\nitem1.UID:" + uid + "\r\n",
-	} {
-		if got := cardUID([]byte(data)); got != uid {
-			t.Errorf("%s: UID %q", name, got)
-		}
-	}
-	if got := cardUID([]byte("BEGIN:VCARD\r\nNOTE:UID:" + uid + "\r\nX-UID:1\r\nEND:VCARD\r\n")); got != "" {
-		t.Errorf("UID %q from a card without one", got)
-	}
-}
