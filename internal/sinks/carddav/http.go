@@ -34,9 +34,10 @@ const (
 // server cannot run the process out of memory.
 const (
 	// maxBody bounds any response but the book's listing: a card (the
-	// largest the sink writes, from a contact of 4 MiB, is under 9 MiB),
-	// a PROPFIND's multistatus, an error.
-	maxBody = 16 << 20
+	// largest the sink writes, from a contact just under the source's 4
+	// MiB, is 25 MiB: names in both FN and N, invalid UTF-8 written as
+	// three bytes), a PROPFIND's multistatus, an error.
+	maxBody = 32 << 20
 	// maxListing bounds the REPORT that lists the whole book, cards
 	// included: 100,000 cards of 2.5 KiB. It is decoded one response at a
 	// time, each within maxBody.

@@ -137,7 +137,7 @@ func TestHugeMultistatusFails(t *testing.T) {
 			name:       "endless card",
 			misbehave:  endless(`<multistatus xmlns="DAV:">`+strings.TrimSuffix(card, "END:VCARD\r\n</address-data></prop><status>HTTP/1.1 200 OK</status></propstat></response>"), "NOTE:x\r\n"),
 			maxListing: maxListing,
-			want:       "a response in the multistatus is larger than 16 MiB",
+			want:       "a response in the multistatus is larger than 32 MiB",
 		},
 	}
 	for _, tt := range tests {
