@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/state"
@@ -89,6 +90,29 @@ func enqueue(ws space, c contact.Change, queues []*bolt.Bucket) error {
 		q.FillPercent = appendFill
 		if err := q.Put(key, queued); err != nil {
 			return fmt.Errorf("state: enqueue: %w", err)
+		}
+	}
+	return nil
+}
+
+// Enqueue queues changes for one sink only, in transactions of a bounded
+// size.
+func (w *Workspace) Enqueue(_ context.Context, sink string, changes []contact.Change) error {
+	for chunk := range slices.Chunk(changes, 1000) {
+		err := w.update(func(ws space) error {
+			q, err := queue(ws, sink)
+			if err != nil {
+				return err
+			}
+			for _, c := range chunk {
+				if err := enqueue(ws, c, []*bolt.Bucket{q}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

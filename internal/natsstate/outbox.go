@@ -99,6 +99,24 @@ func (w *Workspace) Touch(ctx context.Context, batch []state.Touch) error {
 	})
 }
 
+// Enqueue queues changes for one sink only.
+func (w *Workspace) Enqueue(ctx context.Context, sink string, changes []contact.Change) error {
+	return w.do(ctx, "enqueue for sink "+sink, func(ctx context.Context) error {
+		gen, _, err := w.ix.sink(sink)
+		if err != nil {
+			return err
+		}
+		b := w.batch(func(int) []op { return []op{putJSON(keyMeta, w.ix.meta)} })
+		for _, c := range changes {
+			seq := w.ix.nextSeq()
+			if err := b.add(ctx, "change "+c.ID, putJSON(changeKey(seq), state.NewRecord(c)), putJSON(queueKey(seq), []uint64{gen})); err != nil {
+				return err
+			}
+		}
+		return b.done(ctx)
+	})
+}
+
 // backfillPage is how many snapshots a back-fill reads at once.
 const backfillPage = 500
 

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
@@ -74,6 +75,12 @@ type Outbox interface {
 	// that an interrupted back-fill can be told from a finished one. It
 	// returns how many it queued.
 	Backfill(ctx context.Context, sink string, now time.Time, newID func() string) (int, error)
+
+	// Enqueue queues changes for one sink only, each under a record of its
+	// own, after what the sink has queued: a repair of its destination,
+	// which the other sinks do not need. ErrNotFound for a sink that is
+	// not registered.
+	Enqueue(ctx context.Context, sink string, changes []contact.Change) error
 
 	// Queue returns up to limit of a sink's queued changes after sequence
 	// number after, in order.

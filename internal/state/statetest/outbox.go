@@ -326,3 +326,27 @@ func testUpdateSink(t *testing.T, h *harness) {
 	}
 	notFound(t, "update of an unknown sink", s.UpdateSink(t.Context(), "nope", func(*state.SinkInfo) {}))
 }
+
+func testEnqueue(t *testing.T, h *harness) {
+	s := h.open(ws)
+	register(t, s, "a", "b")
+	commit(t, s, created(t, "1"), created(t, "2"))
+	gone := contact.Change{ID: "msg_r1", Kind: contact.Deleted, DetectedAt: detectedAt, Contact: parse(t, raw("9", ""))}
+	again := updated(t, "1", "1@example.com").Change
+	again.ID = "msg_r2"
+	must(t, s.Enqueue(t.Context(), "a", []contact.Change{gone, again}))
+	q := queue(t, s, "a")
+	if got := ids(q); !slices.Equal(got, []string{"msg_c1", "msg_c2", "msg_r1", "msg_r2"}) {
+		t.Fatalf("a's queue %v, want the enqueued changes after the committed ones", got)
+	}
+	if c := q[2].Change; c.Kind != contact.Deleted || c.Contact.ID != "9" {
+		t.Errorf("enqueued change %+v, want the deletion of 9", c)
+	}
+	if got := ids(queue(t, s, "b")); !slices.Equal(got, []string{"msg_c1", "msg_c2"}) {
+		t.Errorf("b's queue %v: enqueueing for a touched b", got)
+	}
+	h.checkChanges(ws, 4, "two committed, two enqueued")
+	must(t, s.Ack(t.Context(), "a", seqs(q[2:])))
+	h.checkChanges(ws, 2, "the enqueued changes are gone with their one reference")
+	notFound(t, "enqueue for an unknown sink", s.Enqueue(t.Context(), "nope", []contact.Change{gone}))
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"BackfillQueuesEverySnapshotInOrder", testBackfill},
 		{"BackfillOfThousands", testBigBackfill},
 		{"AckRemovesUnreferencedRecords", testAck},
+		{"EnqueueForOneSink", testEnqueue},
 		{"DropSinkCollectsItsRecords", testDropSink},
 		{"RegisterAgainStartsOver", testRegisterAgain},
 		{"UpdateSink", testUpdateSink},
