@@ -54,6 +54,7 @@ func (w *Workspace) Status(_ context.Context) (state.Status, error) {
 				LastError:     info.LastError,
 				LastSuccessAt: info.LastSuccessAt,
 				Disabled:      info.Disabled,
+				LastDrift:     info.LastDrift,
 				Failures:      info.Failures,
 			}
 			if dead := b.Bucket(keyDead); dead != nil {

@@ -21,7 +21,7 @@ const deliverBatch = 500
 
 // deliverAll drains every selected sink's queue, each in its own goroutine
 // so that a slow destination does not hold up the others.
-func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
+func (e *Engine) deliverAll(ctx context.Context, opts Options, backfilled map[string]bool) []SinkReport {
 	selected := e.selected(opts.Only)
 	var (
 		wg        sync.WaitGroup
@@ -35,7 +35,10 @@ func (e *Engine) deliverAll(ctx context.Context, opts Options) []SinkReport {
 			continue
 		}
 		wg.Go(func() {
-			d := drain{engine: e, sink: s, stop: opts.Stop, blocked: map[string]bool{}, delivered: &delivered}
+			d := drain{
+				engine: e, sink: s, stop: opts.Stop, blocked: map[string]bool{}, delivered: &delivered,
+				seal: known[s.Name].Seal, fullAudit: backfilled[s.Name],
+			}
 			reports[i] = d.run(ctx)
 		})
 	}
@@ -66,10 +69,23 @@ type drain struct {
 	gone      bool  // the destination asked never to be sent to again
 	delivered *atomic.Int64
 	report    SinkReport
+	// seal is what the sink, an Auditor, said of its destination after its
+	// last run; fullAudit makes its audit look past it (a back-fill).
+	seal      []byte
+	fullAudit bool
+	drift     *state.Drift // what the audit found, if anything
 }
 
 func (d *drain) run(ctx context.Context) SinkReport {
 	d.report.Name = d.sink.Name
+	auditor, audits := d.sink.Sink.(sinks.Auditor)
+	var driftErr error
+	if audits {
+		driftErr = d.guard(func() error { return d.audit(ctx, auditor, d.seal, d.fullAudit) })
+		if driftErr != nil && !errors.Is(driftErr, ErrDrift) {
+			d.stopped = driftErr // a destination that cannot be read
+		}
+	}
 	err := d.guard(func() error { return d.deliverQueue(ctx) })
 	// A stopped run still commits what the sink accepted.
 	if c, ok := d.sink.Sink.(sinks.Committer); ok && (err == nil || errors.Is(err, ErrStopped)) && len(d.staged) > 0 {
@@ -77,6 +93,12 @@ func (d *drain) run(ctx context.Context) SinkReport {
 	}
 	if err == nil {
 		err = d.stopped
+	}
+	if errors.Is(driftErr, ErrDrift) {
+		err = errors.Join(err, driftErr)
+	}
+	if audits {
+		d.reseal(ctx, auditor)
 	}
 	d.report.Err = err
 	d.report.Failures = d.failures
@@ -219,6 +241,23 @@ func (d *drain) ack(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
+// reseal asks the sink for the seal of its destination as the run leaves
+// it, for the next audit, unless the audit found drift it left in place
+// (on_drift: report): then the old seal stays, so that the next run finds
+// and reports the drift again. A seal the sink cannot give is forgotten:
+// the next audit looks at everything.
+func (d *drain) reseal(ctx context.Context, a sinks.Auditor) {
+	if d.drift != nil && !d.drift.Repaired {
+		return
+	}
+	seal, err := a.Seal(ctx)
+	if err != nil {
+		d.engine.Logger.Warn("sink could not seal its destination: the next run reads it whole", "sink", d.sink.Name, "error", err)
+		seal = nil
+	}
+	d.seal = seal
+}
+
 // record keeps the sink's outcome in the state, for `status`. The
 // outcome itself is the run's to report: it is in the sink's report.
 func (d *drain) record(ctx context.Context, err error) {
@@ -226,6 +265,10 @@ func (d *drain) record(ctx context.Context, err error) {
 	uerr := d.engine.Store.UpdateSink(ctx, d.sink.Name, func(info *state.SinkInfo) {
 		info.Failures = d.failures
 		info.LastError = ""
+		info.Seal = d.seal
+		if d.drift != nil {
+			info.LastDrift = d.drift
+		}
 		if d.gone {
 			info.Disabled = d.stopped.Error()
 		}

@@ -36,7 +36,10 @@ type Sink struct {
 	Type   string
 	Target string // the destination (path, URL); a new target starts over
 	Format string // what is written there (sinks.Formatter); a new format starts over too
-	Sink   sinks.Sink
+	// OnDrift is what an Auditor's drifted destination gets: OnDriftRepair
+	// (also when empty) or OnDriftReport.
+	OnDrift string
+	Sink    sinks.Sink
 
 	// FormerTarget is how an older state recorded this same destination
 	// (sinks.FormerTarget); it is rewritten to Target without starting over.
@@ -103,7 +106,8 @@ type SinkReport struct {
 	Pending   int
 	Err       error // why the sink stopped early, if it did
 	Failures  []state.Failure
-	Buried    int // changes moved to the dead letters this run
+	Buried    int         // changes moved to the dead letters this run
+	Drift     sinks.Drift // how its destination had drifted from the source
 }
 
 // ErrPending means a run finished but some sink still has changes it did
@@ -160,7 +164,8 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	if err := ctx.Err(); err != nil {
 		return report, err
 	}
-	if err := e.registerSinks(ctx, opts.Only); err != nil {
+	backfilled, err := e.registerSinks(ctx, opts.Only)
+	if err != nil {
 		return report, err
 	}
 	report.Created, report.Updated, report.Deleted = plan.Created, plan.Updated, plan.Deleted
@@ -198,9 +203,12 @@ func (e *Engine) run(ctx context.Context, opts Options) (Report, error) {
 	// run's peak memory while the sinks hold theirs.
 	plan.Close()
 	crashpoint.Hit("after-queue")
-	report.Sinks = e.deliverAll(ctx, opts)
+	report.Sinks = e.deliverAll(ctx, opts, backfilled)
 	for _, s := range report.Sinks {
-		if s.Pending > 0 || s.Err != nil {
+		switch {
+		case s.Pending == 0 && errors.Is(s.Err, ErrDrift):
+			errs = append(errs, fmt.Errorf("sink %s: %w", s.Name, s.Err))
+		case s.Pending > 0 || s.Err != nil:
 			errs = append(errs, fmt.Errorf("sink %s: %d pending: %w", s.Name, s.Pending, errors.Join(ErrPending, s.Err)))
 		}
 		if s.Buried > 0 {
@@ -235,11 +243,13 @@ const commitBatch = 1000
 
 // registerSinks starts tracking configured sinks the state does not know
 // (or whose destination changed), back-filled with every current contact,
-// and forgets sinks that left the config.
-func (e *Engine) registerSinks(ctx context.Context, only string) error {
+// and forgets sinks that left the config. It returns the sinks it
+// back-filled, whose destinations are audited whole this run.
+func (e *Engine) registerSinks(ctx context.Context, only string) (map[string]bool, error) {
+	backfilled := map[string]bool{}
 	known, err := e.Store.Sinks(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, s := range e.selected(only) {
 		info, ok := known[s.Name]
@@ -248,7 +258,7 @@ func (e *Engine) registerSinks(ctx context.Context, only string) error {
 			// paths, or hashed URLs): the same destination.
 			info.Target = s.Target
 			if err := e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Target = s.Target }); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		same := ok && info.Type == s.Type && info.Target == s.Target && !info.Backfilling
@@ -259,7 +269,7 @@ func (e *Engine) registerSinks(ctx context.Context, only string) error {
 			// A state file from before formats were recorded: take the
 			// format as it is rather than re-send everything.
 			if err := e.Store.UpdateSink(ctx, s.Name, func(i *state.SinkInfo) { i.Format = s.Format }); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		case same:
@@ -275,12 +285,13 @@ func (e *Engine) registerSinks(ctx context.Context, only string) error {
 			err = e.Store.RegisterSink(ctx, s.Name, state.SinkInfo{Type: s.Type, Target: s.Target, Format: s.Format, Backfilling: true})
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		n, err := e.Store.Backfill(ctx, s.Name, e.now(), newChangeID)
 		if err != nil {
-			return fmt.Errorf("back-fill sink %s: %w", s.Name, err)
+			return nil, fmt.Errorf("back-fill sink %s: %w", s.Name, err)
 		}
+		backfilled[s.Name] = true
 		if n > 0 {
 			e.Logger.Info("back-filling sink", "sink", s.Name, "contacts", n)
 		}
@@ -290,11 +301,11 @@ func (e *Engine) registerSinks(ctx context.Context, only string) error {
 		if !configured {
 			e.Logger.Warn("sink no longer in the config: dropping its queue", "sink", name)
 			if err := e.Store.DropSink(ctx, name); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return backfilled, nil
 }
 
 // sameFile reports whether a recorded relative path names the file an

@@ -67,6 +67,7 @@ func (w *Workspace) sinkStatus(ctx context.Context, name string) (state.SinkStat
 		LastError:     info.LastError,
 		LastSuccessAt: info.LastSuccessAt,
 		Disabled:      info.Disabled,
+		LastDrift:     info.LastDrift,
 		Failures:      info.Failures,
 	}
 	seqs := slices.Sorted(maps.Keys(g.dead))

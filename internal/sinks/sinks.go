@@ -50,6 +50,45 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// Auditor is a Sink that can read its destination back and tell how it
+// has drifted from what the sink wrote there (edited or deleted by hand,
+// by another program), so that the next deliveries repair it.
+type Auditor interface {
+	// Audit compares the destination with want, the contacts it should
+	// hold, as the sink would write them, and returns how it differs. seal
+	// is what Seal returned after the sink's last run, nil before the
+	// first: while the destination still matches it, an audit may look
+	// no further, unless full. What the sink did not write it leaves out of
+	// the drift, never to be touched.
+	Audit(ctx context.Context, want Want, seal []byte, full bool) (Drift, error)
+	// Seal describes the destination as the sink has left it, for the
+	// next Audit; it is asked once a run's deliveries are over.
+	Seal(ctx context.Context) ([]byte, error)
+}
+
+// Want is what a destination should hold: every contact of the source,
+// but those the sink has changes of queued, whose copy in the destination
+// may be anything until they are delivered.
+type Want interface {
+	// IDs returns the contacts' ids, sorted.
+	IDs(ctx context.Context) ([]string, error)
+	// Queued reports whether the sink has changes of the contact queued:
+	// its copy is neither missing, modified nor extra.
+	Queued(ctx context.Context, id string) (bool, error)
+	// Contacts returns the contacts of ids, as the source last sent them.
+	Contacts(ctx context.Context, ids []string) ([]contact.Contact, error)
+}
+
+// Drift is how a destination differs from the source, by contact id.
+type Drift struct {
+	Missing  []string // the source has it, the destination does not
+	Modified []string // the destination's copy is not what the sink writes
+	Extra    []string // the sink's own copy of a contact the source no longer has
+}
+
+// Len counts the contacts that drifted.
+func (d Drift) Len() int { return len(d.Missing) + len(d.Modified) + len(d.Extra) }
+
 // The errors a sink wraps to tell the engine what to do; see Sink.Deliver.
 var (
 	// ErrUnavailable marks errors that concern the whole destination

@@ -36,6 +36,9 @@ type SinkStatus struct {
 	LastError     string     `json:"last_error"`
 	LastSuccessAt *time.Time `json:"last_success_at"`
 	Disabled      string     `json:"disabled,omitempty"`
+	// LastDrift is what the last audit of the destination found that
+	// differed from the source, nil when none ever did.
+	LastDrift *Drift `json:"last_drift,omitempty"`
 	Failures      []Failure  `json:"failures,omitempty"`
 	// DeadLetterList holds the oldest dead letters, up to
 	// StatusDeadLetters of them.

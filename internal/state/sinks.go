@@ -24,6 +24,23 @@ type SinkInfo struct {
 	// Failures lists the contacts whose changes the sink refused in its
 	// last run; they stay queued and are tried again.
 	Failures []Failure `json:"failures,omitempty"`
+	// Seal is the sink's own description of its destination as it left
+	// it (sinks.Auditor), for the next run's audit.
+	Seal []byte `json:"seal,omitempty"`
+	// LastDrift is what the last audit that found the destination
+	// drifted found.
+	LastDrift *Drift `json:"last_drift,omitempty"`
+}
+
+// Drift is what an audit found of a destination that differed from the
+// source: how many contacts were missing, modified by hand or left over,
+// and whether they were repaired (on_drift: repair) or only reported.
+type Drift struct {
+	At       time.Time `json:"at"`
+	Missing  int       `json:"missing"`
+	Modified int       `json:"modified"`
+	Extra    int       `json:"extra"`
+	Repaired bool      `json:"repaired"`
 }
 
 // Failure is a contact a sink could not take, and why.
