@@ -10,18 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
-
-// echoes are the ways a hostile server quotes a secret back: as is,
-// upper-cased, cut after 200 bytes with the secret's start at the end, and
-// ten characters from its middle.
-var echoes = map[string]func(secret string) string{
-	"as is":        func(s string) string { return "you sent " + s },
-	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
-	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
-	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
-}
 
 // echoServer is an address book whose every refusal quotes the request's
 // Authorization header back, as echo says: in a plain-text body (a 400
@@ -66,7 +57,7 @@ func echoServer(t *testing.T, echo func(string) string) *httptest.Server {
 // basic auth header made of it, nor a bearer token.
 func TestEchoedSecretsNeverShown(t *testing.T) {
 	const token = "dav-bearer-0123456789abcdef"
-	for name, echo := range echoes {
+	for name, echo := range secrettest.Echoes {
 		t.Run(name, func(t *testing.T) {
 			srv := echoServer(t, echo)
 			basic := DefaultConfig()
@@ -102,7 +93,7 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 				found.(*Sink).Close()
 				for _, text := range shown {
 					for _, s := range secrets {
-						if leak := sliceOf(text, s); leak != "" {
+						if leak := secrettest.Leak(text, s); leak != "" {
 							t.Errorf("%q shows %q of secret %q", text, leak, s)
 						}
 					}
@@ -113,16 +104,4 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sliceOf returns the first piece of secret, of 8 characters or more,
-// that text holds, regardless of case; "" for none.
-func sliceOf(text, secret string) string {
-	text, secret = strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+8 <= len(secret); i++ {
-		if strings.Contains(text, secret[i:i+8]) {
-			return secret[i : i+8]
-		}
-	}
-	return ""
 }

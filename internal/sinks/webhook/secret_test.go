@@ -11,6 +11,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 )
 
 // The signing secret, in any form, and the credentials in the URL never
@@ -61,16 +62,6 @@ func TestSecretNeverShown(t *testing.T) {
 	}
 }
 
-// echoes are the ways a hostile receiver quotes a secret back: as is,
-// upper-cased, cut after 200 bytes with the secret's start at the end, and
-// ten characters from its middle.
-var echoes = map[string]func(secret string) string{
-	"as is":        func(s string) string { return "you sent " + s },
-	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
-	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
-	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
-}
-
 // A receiver that quotes the request's secrets back (its Authorization
 // header, the token in the URL's path, the signing secret) in its error
 // body, its redirect or a malformed status line has none of them shown,
@@ -78,7 +69,7 @@ var echoes = map[string]func(secret string) string{
 func TestEchoedSecretsNeverShown(t *testing.T) {
 	const token, pathToken = "Bearer hdr-token-0123456789abcdef", "pathToken0123456789ABCDEFghij"
 	secrets := []string{token, pathToken, testSecret}
-	for name, echo := range echoes {
+	for name, echo := range secrettest.Echoes {
 		t.Run(name, func(t *testing.T) {
 			var quote func(req request) string
 			rc := newReceiver(t, func(w http.ResponseWriter, req request) {
@@ -115,7 +106,7 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 			shown = append(shown, h.logs.String(), h.target, (&Config{URL: hook}).Target())
 			for _, text := range shown {
 				for _, s := range secrets {
-					if leak := sliceOf(text, s); leak != "" {
+					if leak := secrettest.Leak(text, s); leak != "" {
 						t.Errorf("%q shows %q of secret %q", text, leak, s)
 					}
 				}
@@ -125,16 +116,4 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sliceOf returns the first piece of secret, of 8 characters or more,
-// that text holds, regardless of case; "" for none.
-func sliceOf(text, secret string) string {
-	text, secret = strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+8 <= len(secret); i++ {
-		if strings.Contains(text, secret[i:i+8]) {
-			return secret[i : i+8]
-		}
-	}
-	return ""
 }
