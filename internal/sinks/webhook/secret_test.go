@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,5 +117,81 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 				t.Errorf("nothing was redacted, or no retry logged: %q\n%s", shown[0], h.logs.String())
 			}
 		})
+	}
+}
+
+// Only the URL's parts that look like tokens are secrets: Make's, Slack's
+// and Zapier's, not a plain URL's words.
+func TestURLTokens(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []string
+	}{
+		{"https://hook.eu1.make.com/2ds9lq0hv3p6xyrbcaw7kf1emntu4go8", []string{"2ds9lq0hv3p6xyrbcaw7kf1emntu4go8"}},
+		{"https://hooks.slack.com/services/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", []string{"T0A1B2C3D", "B0E4F5G6H", "Mq8vY2kLp0TzQeRwNsHdBxYz"}},
+		{"https://hooks.zapier.com/hooks/catch/4071390/3gj8qqm/", []string{"3gj8qqm"}},
+		{"https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKLmnoPQR", []string{"123456789012345678", "abcDEF-ghi_JKLmnoPQR"}},
+		{"https://n8n.example/webhook/3f2504e0-4f89-11d3-9a0c-0305e82c3301", []string{"3f2504e0-4f89-11d3-9a0c-0305e82c3301"}},
+		{"https://x.example/hook?token=tok123&v=1", []string{"tok123"}},
+		{"https://x.example/api/v1/hook?v=1", nil},
+		{"https://x.example/webhooks/salesforce-contacts-sync?format=json", nil},
+		{"https://x.example/v2/contacts-v2/oauth2", nil},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range urlTokens(u) {
+			got = append(got, s.Reveal())
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("urlTokens(%s) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
+// The workspace's redactor gets the sink's credentials, never the URL's
+// words nor the values of headers that carry none.
+func TestSecrets(t *testing.T) {
+	c := DefaultConfig()
+	c.URL, c.Secret = "https://u:hookpass@x.example/api/webhook/3gj8qqm?v=1", secret.New(testSecret)
+	c.Headers = map[string]secret.String{
+		"Authorization":    secret.New("Bearer hdrtok"),
+		"X-Api-Key":        secret.New("k1"),
+		"Cookie":           secret.New("sid=abc"),
+		"X-Tenant":         secret.New("acme-0123456789abcdef"), // looks like a token
+		"Accept":           secret.New("application/json"),
+		"Content-Language": secret.New("en"),
+		"X-Source":         secret.New("webhook"),
+	}
+	var got []string
+	for _, s := range c.Secrets() {
+		got = append(got, s.Reveal())
+	}
+	slices.Sort(got)
+	want := []string{"Bearer hdrtok", "acme-0123456789abcdef", "hookpass", "k1", "sid=abc", testSecret}
+	if !slices.Equal(got, want) {
+		t.Errorf("Secrets() = %q, want %q", got, want)
+	}
+}
+
+// A receiver's message keeps its words when the sink's URL and headers
+// hold them: "webhook", "api", "v1" and "1" of the URL, "application/json"
+// of a header, are no secrets.
+func TestReceiverWordsKept(t *testing.T) {
+	const says = "webhook api v1 wants application/json, got 1 event; token 3gj8qqm"
+	rc := newReceiver(t, func(w http.ResponseWriter, req request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, says)
+	})
+	h := open(t, rc.URL+"/api/v1/webhook/3gj8qqm?v=1", func(c *Config) {
+		c.Headers = map[string]secret.String{"Accept": secret.New("application/json")}
+	})
+	err := h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created))[0]
+	prefix, suffix := "webhook: POST "+rc.URL+"/…: ", ": 400 Bad Request: "+strings.Replace(says, "3gj8qqm", "[redacted]", 1)
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) || !strings.HasSuffix(err.Error(), suffix) {
+		t.Errorf("error\n got %v\nwant %s…%s", err, prefix, suffix)
 	}
 }
