@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
@@ -103,5 +104,45 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 				t.Errorf("nothing was redacted: %s", shown[0])
 			}
 		})
+	}
+}
+
+// Secrets as short as "book" or "1" (another sink's password, say) are
+// redacted from what the server says, never from the sink's own words,
+// nor from the url of the config.
+func TestOwnWordsKept(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "PROPFIND":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"><response><href>/book/</href><propstat><prop><resourcetype><collection/><addressbook xmlns="urn:ietf:params:xml:ns:carddav"/></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`)
+		case r.Method == "REPORT":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"/>`)
+		case strings.Contains(r.URL.Path, contactFile("refused")):
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, "card 1 refused by the book server")
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Username, cfg.Password, cfg.Concurrency = srv.URL+"/book/", "alice", secretOf(password), 1
+	words := secret.NewRedactor(secret.New("book"), secret.New("1"), secret.New("carddav"), secret.New("username"))
+	s, err := cfg.Open(sinks.Env{Name: "dav", SourceURL: sourceURL, Memo: newMemo(), Redactor: words})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.(*Sink).Close()
+	errs := s.Deliver(t.Context(), created("refused", "other"))
+	for i, want := range []string{
+		"carddav: PUT " + srv.URL + "/book/" + contactFile("refused") + ".vcf: 400 Bad Request: card [redacted] refused by the [redacted] server",
+		"carddav: PUT " + srv.URL + "/book/" + contactFile("other") + ".vcf: 401 Unauthorized: check username and password",
+	} {
+		if errs[i] == nil || errs[i].Error() != want {
+			t.Errorf("error %d\n got %v\nwant %s", i, errs[i], want)
+		}
 	}
 }
