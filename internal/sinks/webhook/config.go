@@ -378,10 +378,14 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	u, _ := url.Parse(c.URL) // valid: checked above
+	// The secrets read above, and the URL's tokens, which are this sink's
+	// alone to look for: only its receiver's words are searched for them.
+	own := append(c.credentials(), signing)
+	own = append(own, urlTokens(u)...)
 	return &Sink{
 		url:        c.URL,
 		target:     shown(u),
-		redact:     env.Redactor.With(append(append(c.credentials(), signing), urlTokens(u)...)...),
+		redact:     env.Redactor.With(own...),
 		workspace:  env.Workspace,
 		sign:       newSigner(key),
 		events:     events,
