@@ -196,7 +196,9 @@ func (r *Redactor) Quote(text []byte, max int) string {
 // Error returns err with its text redacted; err itself when there is
 // nothing to redact. It is for an error whose text holds a server's words
 // (net/http's quoting a malformed status line, a NATS server's -ERR),
-// before the caller wraps it in its own.
+// before the caller wraps it in its own. The library's words around the
+// server's are searched too, there being no telling them apart: a word
+// of them that equals a short secret is blanked out.
 //
 // errors.Is still finds what err wraps (sinks.ErrUnavailable, a context's
 // error), but errors.As finds none of it: a wrapped error's fields hold
