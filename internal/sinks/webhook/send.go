@@ -148,7 +148,10 @@ func (s *Sink) statusError(resp *http.Response) error {
 	status := strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && loc.String() != "" {
-			to := s.redact.Redact(shown(resp.Request.URL.ResolveReference(loc))) // the receiver's words
+			to := shown(resp.Request.URL.ResolveReference(loc))
+			if loc.Host != "" { // the receiver's words
+				to = s.redact.Redact(to)
+			}
 			status += fmt.Sprintf(" to %s (redirects are not followed: set url to where it points)", to)
 		}
 	}
