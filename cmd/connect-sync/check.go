@@ -66,7 +66,8 @@ func runCheck(ctx context.Context, f *checkFlags, stdout, stderr io.Writer) erro
 // check reaches a workspace's API and checks its sinks' destinations. What
 // the API and the destinations answer is escaped for the terminal.
 func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
-	src, err := openSource(ws, logger, nil, "")
+	redact := redactor(ws)
+	src, err := openSource(ws, redact, logger, nil, "")
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdou
 	for _, s := range statuses {
 		fmt.Fprintf(stdout, "  %s  %-24s %s\n", terminal.Escape(s.ID), terminal.Escape(s.Label), terminal.Escape(s.Type))
 	}
-	opened, err := openSinks(ws, logger, nil, nil)
+	opened, err := openSinks(ws, redact, logger, nil, nil)
 	if err != nil {
 		return err
 	}

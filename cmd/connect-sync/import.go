@@ -67,7 +67,7 @@ func runImport(ctx context.Context, f *importFlags, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ws, logger, nil, "")
+	src, err := openSource(ws, redactor(ws), logger, nil, "")
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,10 @@ import (
 )
 
 // openSource builds the Connect API client of a workspace, counting its
-// requests in m unless m is nil. An instance sharing the workspaces with
-// others names itself in its User-Agent, so that the API's logs tell them
-// apart.
-func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace, instance string) (*source.Client, error) {
+// requests in m unless m is nil; redact is the workspace's redactor. An
+// instance sharing the workspaces with others names itself in its
+// User-Agent, so that the API's logs tell them apart.
+func openSource(ws *config.Workspace, redact *secret.Redactor, logger *slog.Logger, m *metrics.Workspace, instance string) (*source.Client, error) {
 	key, err := ws.Connect.Key()
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func openSource(ws *config.Workspace, logger *slog.Logger, m *metrics.Workspace,
 	return source.New(source.Options{
 		BaseURL:    ws.Connect.BaseURL,
 		APIKey:     key,
-		Redactor:   redactor(ws),
+		Redactor:   redact,
 		Timeout:    ws.Connect.Timeout,
 		MaxRetries: ws.Connect.MaxRetries,
 		UserAgent:  userAgent(instance),
@@ -49,10 +49,10 @@ func userAgent(instance string) string {
 
 // openSinks opens every sink of a workspace, each with its memo in st and
 // its counters in m (both nil for commands that deliver nothing, such as
-// check). The caller closes them with closeSinks.
-func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *metrics.Workspace) ([]engine.Sink, error) {
+// check); redact is the workspace's redactor. The caller closes them with
+// closeSinks.
+func openSinks(ws *config.Workspace, redact *secret.Redactor, logger *slog.Logger, st state.Store, m *metrics.Workspace) ([]engine.Sink, error) {
 	var opened []engine.Sink
-	redact := redactor(ws)
 	for _, s := range ws.Sinks {
 		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL, Redactor: redact}
 		env.Workspace = ws.Name
@@ -79,10 +79,11 @@ func openSinks(ws *config.Workspace, logger *slog.Logger, st state.Store, m *met
 }
 
 // redactor removes every secret of a workspace (its API key, its sinks'
-// passwords, tokens and header values) from what the source and the
+// passwords, tokens and credential headers) from what the source and the
 // sinks quote of a server's answers: one value may serve as two secrets,
-// so a server may quote another's. A secret that cannot be read is left
-// out: opening what uses it reports that.
+// so a server may quote another's. It reads the files that hold them, so
+// a command builds it once, for its run. A secret that cannot be read is
+// left out: opening what uses it reports that.
 func redactor(ws *config.Workspace) *secret.Redactor {
 	var all []secret.String
 	if key, err := ws.Connect.Key(); err == nil {

@@ -654,3 +654,49 @@ func (e *secretsEnv) read(path string) string {
 	}
 	return string(b)
 }
+
+// A webhook at a plain URL (/api/webhook?v=1) with a plain header
+// (Accept: application/json) gives the workspace no secrets of those
+// words: the API's errors keep "api" and "1" in the URLs they name, and
+// the receiver's message keeps "webhook", "application/json" and "1".
+func TestRedactionKeepsWords(t *testing.T) {
+	w := newWorkspace(t, 3)
+	receiver := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.WriteHeader(http.StatusBadRequest)
+		io.WriteString(rw, "webhook payload must be application/json, v 1")
+	}))
+	t.Cleanup(receiver.Close)
+	config := func(apiURL string) string {
+		return fmt.Sprintf(`connect:
+  base_url: %s
+  api_key: ${TEST_API_KEY}
+  max_retries: 0
+state:
+  path: %s
+sinks:
+  - name: hook
+    type: webhook
+    url: %s/api/webhook?v=1
+    secret: %s
+    headers:
+      Accept: application/json
+`, apiURL, w.path("state.db"), receiver.URL, whsec(canaryHookKey))
+	}
+	unreachable := closedURL(t)
+	w.writeConfig(config(unreachable))
+	r := w.run(nil, "sync")
+	if want := `Get "` + unreachable + `/api/connect/contacts`; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, want 1 and an error naming %s:\n%s", r.code, want, r.stderr)
+	}
+
+	srv := httptest.NewServer(w.api)
+	t.Cleanup(srv.Close)
+	w.writeConfig(config(srv.URL))
+	out := w.run(nil, "sync").stderr + w.run(nil, "status").stdout
+	if want := "400 Bad Request: webhook payload must be application/json, v 1"; !strings.Contains(out, want) {
+		t.Errorf("the receiver's message is not %q:\n%s", want, out)
+	}
+	if strings.Contains(r.stderr+out, "[redacted]") {
+		t.Errorf("a word was redacted:\n%s\n%s", r.stderr, out)
+	}
+}

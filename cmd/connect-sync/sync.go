@@ -183,10 +183,11 @@ type workspaceRun struct {
 // as a failed run, like the engine records its own.
 func (r workspaceRun) sync(ctx context.Context, st state.Store, opts engine.Options, progress *progressLine) (engine.Report, error) {
 	started := time.Now()
-	src, err := openSource(r.ws, r.logger, r.metrics, r.instance)
+	redact := redactor(r.ws)
+	src, err := openSource(r.ws, redact, r.logger, r.metrics, r.instance)
 	var sinkList []engine.Sink
 	if err == nil {
-		sinkList, err = openSinks(r.ws, r.logger, st, r.metrics)
+		sinkList, err = openSinks(r.ws, redact, r.logger, st, r.metrics)
 	}
 	if err != nil {
 		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}
@@ -259,7 +260,7 @@ func printDryRuns(ctx context.Context, cfg *config.Config, list []config.Workspa
 // no state file yet), and prints the plan, its ids, emails and field
 // names, which the API sent, escaped for the terminal.
 func printDryRun(ctx context.Context, file *backend.File, ws *config.Workspace, logger *slog.Logger, stdout io.Writer) error {
-	src, err := openSource(ws, logger, nil, "")
+	src, err := openSource(ws, redactor(ws), logger, nil, "")
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,9 @@ func TestCheckEscapesForTheTerminal(t *testing.T) {
 }
 
 // TestErrorsEscapeForTheTerminal has the API answer an error that quotes
-// hostile text: the message the command exits with carries it escaped.
+// hostile text: the message the command exits with carries it without its
+// control and format characters, which the client takes out of what it
+// quotes of a server (secret.Redactor.Quote).
 func TestErrorsEscapeForTheTerminal(t *testing.T) {
 	w := newWorkspace(t, 1)
 	w.api.Fail(fakeconnect.Fault{Endpoint: "/api/connect/contacts/lead-statuses", Status: 403, Body: mustJSON(t, map[string]string{"error": "Zoë " + hostile})})
@@ -85,7 +87,7 @@ func TestErrorsEscapeForTheTerminal(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("sync against a failing API: exit %d", r.code)
 	}
-	assertNoEscapes(t, "sync", r.stderr, `the Connect API answered 403: Zoë \x1b]0;pwned\aEve`)
+	assertNoEscapes(t, "sync", r.stderr, "the Connect API answered 403: Zoë ]0;pwnedEve[8m31mgpj.exe")
 }
 
 func TestStatusEscapesForTheTerminal(t *testing.T) {

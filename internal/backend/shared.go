@@ -16,6 +16,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/natsconn"
 	"github.com/connect-sync/connect-sync/internal/natsstate"
+	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -28,6 +29,9 @@ type Shared struct {
 	db      *natsstate.DB
 	leases  *lease.Manager
 	timeout time.Duration // of a status read
+	// redact removes the credentials of state.nats from every error
+	// returned, which may quote the servers (redact.go).
+	redact *secret.Redactor
 
 	mu     sync.Mutex
 	opened map[string]*leased // by workspace
@@ -41,18 +45,23 @@ var ErrNotHeld = errors.New("this instance does not hold the workspace's lease")
 type leased struct {
 	mu    sync.Mutex
 	lease context.Context
-	ws    *natsstate.Workspace
+	ws    *redactedStore
 }
 
 // OpenShared connects to the state's JetStream and opens its state and
 // lease buckets, creating them when missing. The connection reconnects for
 // as long as the process lives: a cluster restarting must not end the
-// service.
+// service. The errors of the Shared, of the states it hands out, and
+// those the leases log are redacted of state.nats's credentials.
 func OpenShared(ctx context.Context, s config.StateNATS, logger *slog.Logger) (*Shared, error) {
+	o, redact, err := options(s)
+	if err != nil {
+		return nil, err
+	}
 	// Writes that failed while disconnected must not go out once
 	// reconnected, when another instance may hold the workspace: no
 	// reconnect buffer.
-	nc, js, err := dial(ctx, s, natsclient.MaxReconnects(-1), natsclient.ReconnectBufSize(-1))
+	nc, js, err := dial(ctx, o, redact, natsclient.MaxReconnects(-1), natsclient.ReconnectBufSize(-1))
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +69,14 @@ func OpenShared(ctx context.Context, s config.StateNATS, logger *slog.Logger) (*
 	if instance == "" {
 		instance = lease.NewInstanceID()
 	}
-	b := &Shared{conn: nc, opened: map[string]*leased{}, timeout: s.Timeout}
+	b := &Shared{conn: nc, opened: map[string]*leased{}, timeout: s.Timeout, redact: redact}
 	// A cluster that has just started may not place a new bucket yet.
 	err = retry(ctx, s.Timeout, func() error {
 		var err error
 		if b.leases == nil {
 			b.leases, err = lease.Open(ctx, js, lease.Options{
-				Bucket: s.LeaseBucket(), Replicas: s.Replicas, Instance: instance, TTL: s.LeaseTTL, Logger: logger,
+				Bucket: s.LeaseBucket(), Replicas: s.Replicas, Instance: instance, TTL: s.LeaseTTL,
+				Logger: redactedLogger(logger, redact),
 			})
 		}
 		if err == nil {
@@ -79,7 +89,7 @@ func OpenShared(ctx context.Context, s config.StateNATS, logger *slog.Logger) (*
 	})
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("state.nats: %w", err)
+		return nil, fmt.Errorf("state.nats: %w", redact.Error(err))
 	}
 	return b, nil
 }
@@ -99,14 +109,14 @@ func (b *Shared) Workspace(ctx context.Context, name string) (state.Store, error
 	}
 	ws, err := b.load(ctx, name, current)
 	if err != nil {
-		return nil, err // not a nil *Workspace in the interface
+		return nil, err // not a nil *redactedStore in the interface
 	}
 	return ws, nil
 }
 
 // load returns the workspace's state as loaded under its current lease,
 // loading it under ctx if it was loaded under an earlier one, or not yet.
-func (b *Shared) load(ctx context.Context, name string, current context.Context) (*natsstate.Workspace, error) {
+func (b *Shared) load(ctx context.Context, name string, current context.Context) (*redactedStore, error) {
 	if current == nil || current.Err() != nil {
 		return nil, fmt.Errorf("workspace %s: %w", name, ErrNotHeld)
 	}
@@ -122,9 +132,9 @@ func (b *Shared) load(ctx context.Context, name string, current context.Context)
 	if o.lease != current {
 		ws, err := b.db.Workspace(ctx, current, name)
 		if err != nil {
-			return nil, err
+			return nil, b.redact.Error(err)
 		}
-		o.lease, o.ws = current, ws
+		o.lease, o.ws = current, &redactedStore{st: ws, redact: b.redact}
 		// The index goes with the lease: another instance may write the
 		// workspace once this one has let it go.
 		context.AfterFunc(current, func() {
@@ -155,7 +165,8 @@ func (b *Shared) Status(ctx context.Context, name string) (state.Status, error) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	return b.db.Status(ctx, name)
+	st, err := b.db.Status(ctx, name)
+	return st, b.redact.Error(err)
 }
 
 // Redeliver writes a held workspace's state as a run does: within its
@@ -182,16 +193,21 @@ func (b *Shared) Close() error {
 
 // SharedStatus reads the workspaces' state and who holds their leases from
 // JetStream, creating and writing nothing: the instances holding them may
-// be writing meanwhile.
+// be writing meanwhile. Its errors are redacted of state.nats's
+// credentials.
 func SharedStatus(ctx context.Context, s config.StateNATS, names []string) ([]state.Status, []lease.Holder, error) {
-	nc, js, err := dial(ctx, s)
+	o, redact, err := options(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, js, err := dial(ctx, o, redact)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer nc.Close()
 	holders, err := lease.Holders(ctx, js, s.LeaseBucket())
 	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, nil, fmt.Errorf("state.nats: %w", err)
+		return nil, nil, fmt.Errorf("state.nats: %w", redact.Error(err))
 	}
 	// A missing bucket is a bucket_prefix no instance has used.
 	db, err := natsstate.Open(ctx, js, natsstate.Options{Bucket: s.StateBucket(), Timeout: s.Timeout, ReadOnly: true})
@@ -199,30 +215,37 @@ func SharedStatus(ctx context.Context, s config.StateNATS, names []string) ([]st
 		return nil, nil, fmt.Errorf("state.nats: bucket %s: %w (has any instance run with this bucket_prefix?)", s.StateBucket(), err)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("state.nats: %w", err)
+		return nil, nil, fmt.Errorf("state.nats: %w", redact.Error(err))
 	}
 	defer db.Close()
 	var statuses []state.Status
 	for _, name := range names {
 		st, err := db.Status(ctx, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, redact.Error(err)
 		}
 		statuses = append(statuses, st)
 	}
 	return statuses, holders, nil
 }
 
-// dial connects to the state backend's servers.
-func dial(ctx context.Context, s config.StateNATS, extra ...natsclient.Option) (*natsclient.Conn, jetstream.JetStream, error) {
+// options reads the state backend's connection settings, and makes the
+// redactor of the credentials they send.
+func options(s config.StateNATS) (*natsconn.Options, *secret.Redactor, error) {
 	o, err := s.Options("connect-sync state")
 	if err != nil {
 		return nil, nil, fmt.Errorf("state.nats: %w", err)
 	}
+	return o, secret.NewRedactor(o.Secrets...), nil
+}
+
+// dial connects to the state backend's servers. What they say in the
+// error (an -ERR) is redacted.
+func dial(ctx context.Context, o *natsconn.Options, redact *secret.Redactor, extra ...natsclient.Option) (*natsclient.Conn, jetstream.JetStream, error) {
 	o.Client = append(o.Client, extra...)
 	nc, err := natsconn.Dial(ctx, o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("state.nats: connect to %s: %w", o.Servers, err)
+		return nil, nil, fmt.Errorf("state.nats: connect to %s: %w", o.Servers, redact.Error(err))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

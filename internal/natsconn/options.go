@@ -24,6 +24,10 @@ type Options struct {
 	// name, reconnecting. A caller may append its own (an error handler),
 	// before Dial.
 	Client []natsclient.Option
+	// Secrets are the token or the password that Client sends, as read:
+	// what the server may quote back, for the caller to redact from what
+	// it says.
+	Secrets []secret.String
 }
 
 // Options reads and parses every file the settings name (creds_file,
@@ -32,11 +36,11 @@ type Options struct {
 // of every connect, and returns the options of a connection that the
 // server knows by name. It does not connect. The settings must be valid.
 func (c *Config) Options(name string) (*Options, error) {
-	auth, err := c.auth()
+	auth, secrets, err := c.auth()
 	if err != nil {
 		return nil, err
 	}
-	o := &Options{Servers: strings.Join(c.URLs, ","), Timeout: c.Timeout}
+	o := &Options{Servers: strings.Join(c.URLs, ","), Timeout: c.Timeout, Secrets: secrets}
 	o.Client = append(auth,
 		natsclient.Name(name),
 		natsclient.Timeout(c.Timeout),
@@ -63,35 +67,35 @@ func (c *Config) Options(name string) (*Options, error) {
 }
 
 // auth returns the connection options that authenticate, reading the
-// files that hold secrets.
-func (c *Config) auth() ([]natsclient.Option, error) {
+// files that hold secrets, and the secrets they send.
+func (c *Config) auth() ([]natsclient.Option, []secret.String, error) {
 	switch {
 	case c.CredsFile != "":
 		opt, err := readCreds(c.CredsFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []natsclient.Option{opt}, nil
+		return []natsclient.Option{opt}, nil, nil
 	case c.NkeyFile != "":
 		opt, err := natsclient.NkeyOptionFromSeed(c.NkeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("nkey_file %s: %w", c.NkeyFile, err)
+			return nil, nil, fmt.Errorf("nkey_file %s: %w", c.NkeyFile, err)
 		}
-		return []natsclient.Option{opt}, nil
+		return []natsclient.Option{opt}, nil, nil
 	case !c.Token.IsZero() || c.TokenFile != "":
 		token, err := readSecret(c.Token, "token_file", c.TokenFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []natsclient.Option{natsclient.Token(token)}, nil
+		return []natsclient.Option{natsclient.Token(token.Reveal())}, []secret.String{token}, nil
 	case c.User != "":
 		password, err := readSecret(c.Password, "password_file", c.PasswordFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []natsclient.Option{natsclient.UserInfo(c.User, password)}, nil
+		return []natsclient.Option{natsclient.UserInfo(c.User, password.Reveal())}, []secret.String{password}, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // Secrets returns what a server may quote back that must not be shown:
@@ -112,12 +116,12 @@ func (c *Config) Secrets() []secret.String {
 }
 
 // readSecret is secret.Read, its error on key.
-func readSecret(value secret.String, key, file string) (string, error) {
+func readSecret(value secret.String, key, file string) (secret.String, error) {
 	s, err := secret.Read(value, file)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", key, err)
+		return secret.String{}, fmt.Errorf("%s: %w", key, err)
 	}
-	return s.Reveal(), nil
+	return s, nil
 }
 
 // readCreds reads a credentials file and checks that it holds a user JWT

@@ -3,15 +3,20 @@
 // loopback ports with their storage in temporary folders, through
 // internal/servertest: without nats-server installed a test is skipped,
 // unless servertest.EnvVar makes that a failure. Silent listens like
-// servers that never answer, for the tests of a connect's bounds.
+// servers that never answer, for the tests of a connect's bounds; Echo
+// like one that quotes the credentials it got back, for the tests of
+// their redaction.
 package natstest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,4 +235,43 @@ func Silent(t testing.TB, n int) []string {
 		urls = append(urls, "nats://"+l.Addr().String())
 	}
 	return urls
+}
+
+// Echo listens like a server that wants credentials, and answers every
+// CONNECT with an -ERR quoting the token or password it got, upper-cased,
+// as a hostile server (or whoever answers as one) may. It returns its
+// nats:// URL, and closes when the test ends.
+func Echo(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	credential := regexp.MustCompile(`"(?:auth_token|pass)":"([^"]*)"`)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Minute))
+				fmt.Fprint(c, `INFO {"server_id":"echo","version":"2.10.0","proto":1,"max_payload":1048576,"auth_required":true}`+"\r\n")
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				sent := ""
+				if m := credential.FindStringSubmatch(line); m != nil {
+					sent = m[1]
+				}
+				fmt.Fprintf(c, "-ERR 'Bad credentials %s'\r\n", strings.ToUpper(sent))
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	return "nats://" + l.Addr().String()
 }

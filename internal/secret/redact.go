@@ -2,23 +2,20 @@ package secret
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // sliceLen is the length, in characters, of the shortest piece of a
 // secret that a Redactor finds anywhere: a secret at least this long is
 // found whole, in part, or cut off, by any slice of it this long.
 const sliceLen = 8
-
-// edgeLen is the shortest piece of a secret a Redactor finds at the start
-// or the end of a text, where a cut leaves the secret's first (or last)
-// few characters.
-const edgeLen = 4
 
 // slice is sliceLen characters of a secret, lower-cased.
 type slice [sliceLen]rune
@@ -28,16 +25,21 @@ type slice [sliceLen]rune
 // quote the request's credentials back. It finds each secret, and its
 // URL-escaped and JSON-escaped forms, regardless of case; a secret of at
 // least 8 characters also by any slice of 8 of them (an echo cut short, or
-// the middle of it), and at the start or end of the text by as few as 4
-// (a quote cut in the middle of the secret).
-// A shorter secret is found whole, as a word of its own: a header value
-// such as "1" or "en" must not blank out every digit of a message.
+// the middle of it). A shorter secret is found whole, as a word of its
+// own, so that a short password does not blank out the same letters
+// inside other words. Fewer than 8 characters of a longer secret, as a text cut
+// short may end with, are not found: so few give nothing away, and
+// looking for them would blank out ordinary words.
 // Each place found becomes "[redacted]".
+//
+// A Redactor belongs on the text a server sent, before the caller builds
+// its error around it (Quote, Error): run over the caller's own words, the
+// URLs it built or Go's error text, a short secret would blank out a word
+// that happens to equal it.
 //
 // A nil Redactor removes nothing. A Redactor is safe for concurrent use.
 type Redactor struct {
 	slices map[slice]struct{}
-	long   [][]rune // the secrets with slices, lower-cased, for the edges
 	short  [][]rune // the secrets shorter than sliceLen, lower-cased
 }
 
@@ -57,7 +59,6 @@ func (r *Redactor) With(secrets ...String) *Redactor {
 		for k := range r.slices {
 			out.slices[k] = struct{}{}
 		}
-		out.long = append(out.long, r.long...)
 		out.short = append(out.short, r.short...)
 	}
 	for _, s := range secrets {
@@ -84,7 +85,6 @@ func (r *Redactor) add(s []rune) {
 	case len(s) < sliceLen:
 		r.short = append(r.short, s)
 	default:
-		r.long = append(r.long, s)
 		for i := 0; i+sliceLen <= len(s); i++ {
 			r.slices[slice(s[i:i+sliceLen])] = struct{}{}
 		}
@@ -111,7 +111,7 @@ func forms(s string) []string {
 
 // Redact returns text with every secret found replaced by "[redacted]".
 func (r *Redactor) Redact(text string) string {
-	if r == nil || text == "" || len(r.long) == 0 && len(r.short) == 0 {
+	if r == nil || text == "" || len(r.slices) == 0 && len(r.short) == 0 {
 		return text
 	}
 	// Where each rune of text starts, and its end.
@@ -132,14 +132,6 @@ func (r *Redactor) Redact(text string) string {
 	for i := 0; i+sliceLen <= len(low); i++ {
 		if _, ok := r.slices[slice(low[i:i+sliceLen])]; ok {
 			mark(i, i+sliceLen)
-		}
-	}
-	for _, s := range r.long {
-		if n := edge(low, s); n > 0 {
-			mark(0, n)
-		}
-		if n := edgeEnd(low, s); n > 0 {
-			mark(len(low)-n, len(low))
 		}
 	}
 	for _, s := range r.short {
@@ -166,27 +158,6 @@ func (r *Redactor) Redact(text string) string {
 	return b.String()
 }
 
-// edge returns how many runes at the start of text are the last of s's:
-// at least edgeLen, fewer than sliceLen (longer ones are slices).
-func edge(text, s []rune) int {
-	for n := min(sliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
-		if slices.Equal(text[:n], s[len(s)-n:]) {
-			return n
-		}
-	}
-	return 0
-}
-
-// edgeEnd returns how many runes at the end of text are the first of s's.
-func edgeEnd(text, s []rune) int {
-	for n := min(sliceLen-1, len(text), len(s)); n >= edgeLen; n-- {
-		if slices.Equal(text[len(text)-n:], s[:n]) {
-			return n
-		}
-	}
-	return 0
-}
-
 // word reports whether the n runes of text at i stand apart from the
 // letters and digits around them.
 func word(text []rune, i, n int) bool {
@@ -194,8 +165,45 @@ func word(text []rune, i, n int) bool {
 	return (i == 0 || !inWord(text[i-1])) && (i+n == len(text) || !inWord(text[i+n]))
 }
 
-// Error returns err with its text redacted, still wrapping err for
-// errors.Is and errors.As; err itself when there is nothing to redact.
+// Quote returns what a server sent (an error body, a message in it) as
+// an error may quote it: on one line, without control or format
+// characters (a terminal's escapes, zero-width spaces, bidirectional
+// overrides), without the secrets r finds, and cut to at most max bytes
+// on a rune boundary, with "…" where it was cut. The characters go before
+// the secrets are looked for, so that a secret they break up is found;
+// the cut comes after, so that a secret it would shorten is found whole.
+func (r *Redactor) Quote(text []byte, max int) string {
+	s := strings.Map(func(c rune) rune {
+		switch {
+		case unicode.IsSpace(c):
+			return ' '
+		case unicode.IsControl(c), unicode.Is(unicode.Cf, c):
+			return -1
+		}
+		return c
+	}, strings.ToValidUTF8(string(text), "\uFFFD"))
+	s = r.Redact(strings.Join(strings.Fields(s), " "))
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// Error returns err with its text redacted; err itself when there is
+// nothing to redact. It is for an error whose text holds a server's words
+// (net/http's quoting a malformed status line, a NATS server's -ERR),
+// before the caller wraps it in its own. The library's words around the
+// server's are searched too, there being no telling them apart: a word
+// of them that equals a short secret is blanked out.
+//
+// errors.Is still finds what err wraps (sinks.ErrUnavailable, a context's
+// error), but errors.As finds none of it: a wrapped error's fields hold
+// the text unredacted (a *url.Error's URL, say), and printing one would
+// undo the redaction.
 func (r *Redactor) Error(err error) error {
 	if err == nil {
 		return nil
@@ -207,11 +215,14 @@ func (r *Redactor) Error(err error) error {
 	return &redactedError{text: text, err: err}
 }
 
-// redactedError is an error whose text is redacted.
+// redactedError is an error whose text is redacted. It has no Unwrap, so
+// that errors.As cannot hand out the original.
 type redactedError struct {
 	text string
 	err  error
 }
 
 func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
+
+// Is reports whether the original error is, or wraps, target.
+func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }

@@ -17,14 +17,15 @@ func TestRedact(t *testing.T) {
 		{"upper-cased", "AUTHORIZATION: BEARER " + strings.ToUpper(token), "AUTHORIZATION: BEARER [redacted]"},
 		{"lower-cased", "got " + strings.ToLower(token) + ".", "got [redacted]."},
 		{"cut", "your token was " + token[:12], "your token was [redacted]"},
-		{"cut to its first four", "your token was " + token[:4], "your token was [redacted]"},
-		{"its last five first", token[len(token)-5:] + " was the rest", "[redacted] was the rest"},
-		{"three at the end are not enough", "ends in " + token[:3], "ends in " + token[:3]},
+		{"cut to its first eight", "your token was " + token[:8], "your token was [redacted]"},
+		{"seven at the end are not enough", "ends in " + token[:7], "ends in " + token[:7]},
+		{"four at the start are not enough", token[len(token)-4:] + " was the rest", token[len(token)-4:] + " was the rest"},
 		{"a middle slice", "seen: x" + token[5:15] + "y", "seen: x[redacted]y"},
 		{"one slice too short", "seen: " + token[5:12] + "!", "seen: " + token[5:12] + "!"},
 		{"twice", token + " and " + token, "[redacted] and [redacted]"},
 		{"short, whole", "password pa55 refused", "password [redacted] refused"},
 		{"short, within a word", "spa55word", "spa55word"},
+		{"short, at an edge", "pa55: refused", "[redacted]: refused"},
 		{"query-escaped", "url: /x?k=a%2Fb%2Bc+d%22e%26f%3Dgh", "url: /x?k=[redacted]"},
 		{"JSON-escaped", `{"error": "a/b+c d\"e\u0026f=gh"}`, `{"error": "[redacted]"}`},
 		{"not UTF-8", "\xff" + token + "\xfe", "\xff[redacted]\xfe"},
@@ -74,9 +75,62 @@ func TestRedactError(t *testing.T) {
 	if err.Error() != "open [redacted]: file does not exist" {
 		t.Errorf("Error() = %q", err)
 	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Error("errors.Is no longer finds what the original wraps")
+	}
+	// The original's fields hold the secret: errors.As must not reach them.
 	var pe *fs.PathError
-	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) {
-		t.Error("the redacted error no longer wraps the original")
+	if errors.As(err, &pe) {
+		t.Errorf("errors.As reaches the original, whose Path is %q", pe.Path)
+	}
+	if errors.Unwrap(err) != nil {
+		t.Error("the redacted error unwraps to the original")
+	}
+}
+
+// Short secrets are found only as words of their own, and long ones by
+// no fewer than 8 characters: the words around them stay.
+func TestRedactKeepsWords(t *testing.T) {
+	r := NewRedactor(New("api"), New("1"), New("webhook"), New("sk_live_0123456789abcdef"))
+	for _, text := range []string{
+		"rapid webhooks: 11 failed at port 8081",
+		"the key starts sk_l and ends cdef", // 4 characters of a long secret, at each end
+		"sk_live was cut",                   // 7
+	} {
+		if got := r.Redact(text); got != text {
+			t.Errorf("Redact(%q) = %q", text, got)
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	const token = "tok_Live_0123456789abcdef"
+	r := NewRedactor(New(token))
+	tests := []struct {
+		name string
+		body string
+		max  int
+		want string
+	}{
+		{"one line", "line one\r\n\tline two  ", 200, "line one line two"},
+		{"controls out", "a\x1b]0;title\x07b\x1b[8mc", 200, "a]0;titleb[8mc"},
+		{"a secret broken up by controls", "Bearer tok_Live_\x000123\u200b456789abcdef!", 200, "Bearer [redacted]!"},
+		{"redacted before the cut", "you sent " + token, 14, "you sent [reda…"},
+		{"cut on a rune boundary", "ééééé", 5, "éé…"},
+		{"not UTF-8", "a\xffb", 200, "a\uFFFDb"},
+		{"short enough", "400 bad request", 15, "400 bad request"},
+		{"empty", " \n ", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.Quote([]byte(tt.body), tt.max); got != tt.want {
+				t.Errorf("Quote(%q, %d)\n got %q\nwant %q", tt.body, tt.max, got, tt.want)
+			}
+		})
+	}
+	var none *Redactor
+	if got := none.Quote([]byte("a\nb\x00c"), 200); got != "a bc" {
+		t.Errorf("a nil Redactor's Quote: %q", got)
 	}
 }
 

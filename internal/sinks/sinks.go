@@ -155,10 +155,12 @@ type FormerTarget interface {
 }
 
 // SecretHolder is a Config with secrets that its destination, or a server
-// on the way, might quote back in an error (a password, a token, a header
-// value): every part of connect-sync that quotes what a server sent
-// redacts them (Env.Redactor). Secrets read from a file are read here too;
-// one that cannot be read is left out, for Open to report.
+// on the way, might quote back in an error (a password, a token, a
+// credential header): every part of connect-sync that quotes what a server
+// sent redacts them (Env.Redactor). Secrets read from a file are read here
+// too; one that cannot be read is left out, for Open to report. Only
+// credentials belong here: a value that may be an ordinary word ("api",
+// "application/json") would be blanked out of every server's messages.
 type SecretHolder interface {
 	Secrets() []secret.String
 }
@@ -189,7 +191,9 @@ type Env struct {
 	Conflict func(resolution string)
 	// Redactor removes the workspace's secrets (its API key, every sink's
 	// SecretHolder secrets) from what the sink quotes of a server's
-	// answers; a sink adds its own to it, so that nil still hides those.
+	// answers, and from nothing else. A sink adds the secrets Open reads
+	// to it, so that nil still hides those, without reading their files
+	// again through Secrets.
 	Redactor *secret.Redactor
 	// Memo keeps what the sink must remember per contact between runs
 	// (a CardDAV card's href and ETag). It is forgotten when the sink is

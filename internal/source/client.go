@@ -103,14 +103,11 @@ func New(opts Options) (*Client, error) {
 		copied := *opts.HTTPClient
 		hc = &copied
 	}
-	if hc.CheckRedirect == nil {
-		hc.CheckRedirect = sameHostRedirect
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{
+	c := &Client{
 		base:       base,
 		apiKey:     opts.APIKey,
 		redact:     opts.Redactor.With(opts.APIKey),
@@ -122,7 +119,11 @@ func New(opts Options) (*Client, error) {
 		observe:    opts.Observe,
 		sleep:      backoff.Sleep,
 		now:        time.Now,
-	}, nil
+	}
+	if hc.CheckRedirect == nil {
+		hc.CheckRedirect = c.sameHostRedirect
+	}
+	return c, nil
 }
 
 // errRedirect is why a redirect was not followed; it is never retried.
@@ -130,10 +131,12 @@ var errRedirect = errors.New("redirect to another host or to plain http refused,
 
 // sameHostRedirect follows redirects like net/http does, except to another
 // host or from https to http: net/http forwards custom headers such as
-// X-Api-Key there.
-func sameHostRedirect(req *http.Request, via []*http.Request) error {
+// X-Api-Key there. It names where the redirect went by scheme and host:
+// the rest of the location, like the host, is the server's, and may echo
+// a secret.
+func (c *Client) sameHostRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
-		return fmt.Errorf("%w (%s)", errRedirect, req.URL.Redacted())
+		return fmt.Errorf("%w (%s)", errRedirect, c.redact.Redact(req.URL.Scheme+"://"+req.URL.Host))
 	}
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 )
 
 const testKey = "sk_live_test_0123456789abcdef"
@@ -337,13 +338,7 @@ func TestResponseErrors(t *testing.T) {
 // bytes with a secret's start at the end, or ten characters of the middle.
 func TestKeyNeverShown(t *testing.T) {
 	const other = "whsec_OtherSecretOfTheWorkspace42"
-	echoes := map[string]func(string) string{
-		"as is":        func(s string) string { return "bad key " + s },
-		"upper-cased":  func(s string) string { return "BAD KEY " + strings.ToUpper(s) },
-		"cut":          func(s string) string { return (strings.Repeat("x", 180) + " bad key " + s)[:200] }, // 11 of s
-		"middle slice": func(s string) string { return "bad key …" + s[len(s)/2-5:len(s)/2+5] + "…" },
-	}
-	for name, echo := range echoes {
+	for name, echo := range secrettest.Echoes {
 		quote := func(r *http.Request) string { return echo(r.Header.Get("X-Api-Key")) + " and " + echo(other) }
 		tests := []struct {
 			name    string
@@ -377,7 +372,7 @@ func TestKeyNeverShown(t *testing.T) {
 				}
 				for what, text := range map[string]string{"error": err.Error(), "logs": h.logs.String()} {
 					for _, s := range []string{testKey, other} {
-						if leak := sliceOf(text, s); leak != "" {
+						if leak := secrettest.Leak(text, s); leak != "" {
 							t.Errorf("%q of a secret is in the %s: %s", leak, what, text)
 						}
 					}
@@ -387,16 +382,35 @@ func TestKeyNeverShown(t *testing.T) {
 	}
 }
 
-// sliceOf returns the first piece of secret, of 8 characters or more,
-// that text holds, regardless of case; "" for none.
-func sliceOf(text, secret string) string {
-	text, secret = strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+8 <= len(secret); i++ {
-		if strings.Contains(text, secret[i:i+8]) {
-			return secret[i : i+8]
-		}
+// Secrets as short as "api" or "1" (a header value, a password) are
+// redacted from what the API says, never from the client's own words or
+// the URLs it built: run over a whole error, they made one read
+// `Get "http://127.0.0.1:…/[redacted]/[redacted]/[redacted]": … after [redacted] [redacted]`.
+func TestOwnWordsKept(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string // with the server's address as ADDR
+	}{
+		{"the API's message", apiError(400, "api 1 contacts refused"),
+			"source: contacts: the Connect API answered 400: [redacted] [redacted] [redacted] refused"},
+		{"a body cut short", drop(`[{"id":1,"email":"a@example.com"},`),
+			"source: contacts: response ended before the contact array did (after 1 contacts): unexpected EOF"},
+		{"a redirect elsewhere", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://api.example/api/1/contacts", http.StatusFound)
+		}, `source: contacts: Get "http://ADDR/api/connect/contacts": redirect to another host or to plain http refused, it would receive the API key (http://[redacted].example)`},
 	}
-	return ""
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			words := secret.NewRedactor(secret.New("api"), secret.New("1"), secret.New("contacts"), secret.New("connect"))
+			h := newHarness(t, Options{Redactor: words}, tt.handler)
+			_, err := h.contacts(context.Background(), "")
+			want := strings.ReplaceAll(tt.want, "ADDR", strings.TrimPrefix(h.server.URL, "http://"))
+			if err == nil || err.Error() != want {
+				t.Errorf("error\n got %v\nwant %s", err, want)
+			}
+		})
+	}
 }
 
 // A base URL with credentials is refused: net/http would send them as

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 )
 
 // ErrUnauthorized is returned, wrapped, when the API answers 401: the key is
@@ -33,7 +32,7 @@ func (e *APIError) Error() string {
 // maxErrorBody is how much of an error body is read for its message.
 const maxErrorBody = 4 << 10
 
-// maxMessage bounds a message taken from an error body that is not JSON.
+// maxMessage bounds what an error quotes of the API's message.
 const maxMessage = 200
 
 // statusError turns a non-2xx response into ErrUnauthorized or an APIError.
@@ -42,34 +41,29 @@ func (c *Client) statusError(endpoint string, resp *http.Response) error {
 		return ErrUnauthorized
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	// Redacted before it is cut: a secret the API echoes (the key, in any
-	// case) must not reach an error, nor the start of one cut short.
-	msg, plain := errorMessage(body, resp.Header.Get("Content-Type"))
-	msg = c.redact.Redact(msg)
-	if plain && len(msg) > maxMessage {
-		msg = strings.ToValidUTF8(msg[:maxMessage], "")
-	}
+	// Quoted without a secret the API echoes (the key, in any case), nor
+	// the start of one cut short.
+	msg := c.redact.Quote(errorMessage(body, resp.Header.Get("Content-Type")), maxMessage)
 	return &APIError{Endpoint: endpoint, Status: resp.StatusCode, Message: msg}
 }
 
 // errorMessage reads the API's {"error": "..."} body. Failing that, the
-// first line of a plain-text body (a proxy's, say) is better than nothing,
-// and plain says the caller should cut it short; an HTML page is not worth
-// quoting.
-func errorMessage(body []byte, contentType string) (msg string, plain bool) {
+// first line of a plain-text body (a proxy's, say) is better than nothing;
+// an HTML page is not worth quoting.
+func errorMessage(body []byte, contentType string) []byte {
 	var parsed struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &parsed) == nil {
-		return cmp.Or(parsed.Error, parsed.Message), false
+		return []byte(cmp.Or(parsed.Error, parsed.Message))
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] == '<' || isHTML(contentType) {
-		return "", false
+		return nil
 	}
 	line, _, _ := bytes.Cut(body, []byte("\n"))
-	return strings.ToValidUTF8(string(bytes.TrimSpace(line)), string(utf8.RuneError)), true
+	return line
 }
 
 // isHTML reports whether a Content-Type announces an HTML page.

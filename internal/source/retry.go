@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/connect-sync/connect-sync/internal/backoff"
@@ -64,9 +65,6 @@ func (c *Client) attempt(ctx context.Context, r request, read func(*http.Respons
 		if err != nil && attemptCtx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no complete response within %v: %w", c.timeout, err)
 		}
-		// net/http quotes a redirect's location and a malformed status
-		// line, either of which may echo a secret.
-		err = c.redact.Error(err)
 	}()
 	req, err := c.newRequest(attemptCtx, r)
 	if err != nil {
@@ -75,7 +73,7 @@ func (c *Client) attempt(ctx context.Context, r request, read func(*http.Respons
 	resp, err := c.http.Do(req)
 	if err != nil {
 		retry = !errors.Is(err, errRedirect) && (r.method == http.MethodGet || isDialError(err))
-		return retry, 0, err
+		return retry, 0, c.transportError(req, err)
 	}
 	status = resp.StatusCode
 	body := &recordingBody{ReadCloser: resp.Body}
@@ -99,6 +97,22 @@ func retryStatus(method string, status int) bool {
 		return status >= 500
 	}
 	return false
+}
+
+// transportError is an error of the client's Do, naming the request's
+// URL, which is ours, rather than a redirect's, which is the server's.
+// What net/http says may quote the server's answer too (a malformed
+// status line): it is redacted.
+func (c *Client) transportError(req *http.Request, err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return c.redact.Error(err)
+	}
+	inner := ue.Err
+	if !errors.Is(inner, errRedirect) { // which says where, redacted
+		inner = c.redact.Error(inner)
+	}
+	return &url.Error{Op: ue.Op, URL: req.URL.String(), Err: inner}
 }
 
 // isDialError reports whether err happened while connecting, before any

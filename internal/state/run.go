@@ -38,8 +38,8 @@ type SinkStatus struct {
 	Disabled      string     `json:"disabled,omitempty"`
 	// LastDrift is what the last audit of the destination found that
 	// differed from the source, nil when none ever did.
-	LastDrift *Drift `json:"last_drift,omitempty"`
-	Failures      []Failure  `json:"failures,omitempty"`
+	LastDrift *Drift    `json:"last_drift,omitempty"`
+	Failures  []Failure `json:"failures,omitempty"`
 	// DeadLetterList holds the oldest dead letters, up to
 	// StatusDeadLetters of them.
 	DeadLetterList []DeadLetter `json:"dead_letter_list,omitempty"`

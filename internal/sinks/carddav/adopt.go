@@ -96,7 +96,8 @@ func (s *Sink) list(ctx context.Context, book *url.URL) (index, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("carddav: REPORT %s: %w: %w", book, sinks.ErrUnavailable, err)
+		// An XML error may quote what the server sent.
+		return nil, fmt.Errorf("carddav: REPORT %s: %w: %w", s.client.shown(book.String()), sinks.ErrUnavailable, s.client.redact.Error(err))
 	}
 	return idx, nil
 }

@@ -42,14 +42,12 @@ type Sink struct {
 // connection), the changes not yet sent get that error too, unsent;
 // requests in flight finish.
 func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
-	// go-webdav's errors quote what the server answered: redacted here,
-	// with every other, before they are logged or stored.
 	book, err := s.addressBook(ctx)
 	if err != nil {
-		return sinks.Fail(batch, s.client.redact.Error(err))
+		return sinks.Fail(batch, err)
 	}
 	return s.pool.Deliver(ctx, batch, func(_ context.Context, ch contact.Change) error {
-		return s.client.redact.Error(s.deliver(ctx, book, ch))
+		return s.deliver(ctx, book, ch)
 	})
 }
 
@@ -89,7 +87,7 @@ func fileName(uid string) string {
 func (s *Sink) Check(ctx context.Context) error {
 	probe := &Sink{cfg: s.cfg, client: s.client, logger: s.logger, conflict: s.conflict, checking: true}
 	_, err := probe.addressBook(ctx)
-	return s.client.redact.Error(err)
+	return err
 }
 
 // Close closes the idle connections.

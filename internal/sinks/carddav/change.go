@@ -25,7 +25,7 @@ func (s *Sink) upload(ctx context.Context, id string, rec *record, body []byte) 
 	done, err := s.put(ctx, id, rec.Href, rec.ETag, body)
 	for attempt := 0; !done && err == nil; attempt++ {
 		if attempt == maxAttempts {
-			return fmt.Errorf("carddav: %s keeps changing on the server; it is tried again next run", s.at(rec.Href))
+			return fmt.Errorf("carddav: %s keeps changing on the server; it is tried again next run", s.where(rec.Href))
 		}
 		var cur *fetched
 		if cur, err = s.get(ctx, rec.Href); err != nil {
@@ -79,7 +79,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 		}
 		etag = cur.tag()
 	}
-	return fmt.Errorf("carddav: %s keeps changing on the server; it is tried again next run", s.at(rec.Href))
+	return fmt.Errorf("carddav: %s keeps changing on the server; it is tried again next run", s.where(rec.Href))
 }
 
 // mayChange decides whether the sink may write over or delete cur, the
@@ -87,7 +87,7 @@ func (s *Sink) remove(ctx context.Context, id string, rec *record) error {
 // lost state it is the sink's own; when the memo knew it, someone changed
 // it on the server, and the conflict policy decides.
 func (s *Sink) mayChange(id string, rec *record, cur *fetched) error {
-	target := s.at(rec.Href)
+	target := s.where(rec.Href)
 	if cur != nil && !s.owns(cur.body, id) {
 		return fmt.Errorf("carddav: %s: %w: the card there is not connect-sync's (its %s is not %s)", target, sinks.ErrPermanent, card.FieldConnectID, id)
 	}
@@ -125,7 +125,7 @@ func (s *Sink) put(ctx context.Context, id, href, etag string, body []byte) (boo
 		return false, nil
 	case resp.StatusCode == http.StatusNotFound:
 		resp.Body.Close()
-		return false, fmt.Errorf("carddav: PUT %s: %s: %w: the address book is gone", s.at(href), resp.Status, sinks.ErrUnavailable)
+		return false, fmt.Errorf("carddav: PUT %s: %s: %w: the address book is gone", s.where(href), s.client.redact.Redact(resp.Status), sinks.ErrUnavailable)
 	case resp.StatusCode/100 != 2:
 		return false, s.client.fail(resp)
 	}
@@ -173,7 +173,7 @@ func (s *Sink) get(ctx context.Context, href string) (*fetched, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("carddav: GET %s: %w", s.at(href), err)
+		return nil, fmt.Errorf("carddav: GET %s: %w", s.where(href), err)
 	}
 	return &fetched{body: body, etag: resp.Header.Get("ETag")}, nil
 }
@@ -189,3 +189,6 @@ func (s *Sink) owns(body []byte, id string) bool {
 func (s *Sink) at(href string) string {
 	return s.book.ResolveReference(&url.URL{Path: href}).String()
 }
+
+// where is the URL of href as errors and logs show it (client.shown).
+func (s *Sink) where(href string) string { return s.client.shown(s.at(href)) }

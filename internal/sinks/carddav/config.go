@@ -190,11 +190,11 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
-	auth, err := c.authorization()
+	auth, secrets, err := c.credentials()
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
-	client, err := newHTTPClient(c, auth, env.Redactor.With(c.Secrets()...))
+	client, err := newHTTPClient(c, auth, env.Redactor.With(secrets...))
 	if err != nil {
 		return nil, fmt.Errorf("carddav: %w", err)
 	}
@@ -217,34 +217,31 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	}, nil
 }
 
-// authorization is the Authorization header value, empty for none.
-func (c *Config) authorization() (secret.String, error) {
+// credentials returns the Authorization header value, empty for none,
+// and the secrets a server may quote back that must not be shown: the
+// password or the bearer token, and the header made of it. It reads the
+// files that hold them; on an error, the secrets read before it.
+func (c *Config) credentials() (auth secret.String, secrets []secret.String, err error) {
 	password, err := readSecret(c.Password, c.PasswordFile, "password_file")
 	if err != nil {
-		return secret.String{}, err
+		return secret.String{}, nil, err
 	}
 	if c.Username != "" {
-		return basicAuth(c.Username, password), nil
+		auth = basicAuth(c.Username, password)
+		return auth, []secret.String{password, auth}, nil
 	}
 	token, err := readSecret(c.BearerToken, c.BearerTokenFile, "bearer_token_file")
 	if err != nil || token.IsZero() {
-		return secret.String{}, err
+		return secret.String{}, nil, err
 	}
-	return secret.New("Bearer " + token.Reveal()), nil
+	return secret.New("Bearer " + token.Reveal()), []secret.String{token}, nil
 }
 
-// Secrets returns what the server may quote back that must not be shown:
-// the password and the bearer token, and the Authorization header made of
-// them. A file that cannot be read is left out (Open reports it).
+// Secrets returns credentials' secrets. A file that cannot be read is
+// left out (Open reports it).
 func (c *Config) Secrets() []secret.String {
-	var out []secret.String
-	if password, err := secret.Read(c.Password, c.PasswordFile); err == nil && !password.IsZero() {
-		out = append(out, password, basicAuth(c.Username, password))
-	}
-	if token, err := secret.Read(c.BearerToken, c.BearerTokenFile); err == nil && !token.IsZero() {
-		out = append(out, token)
-	}
-	return out
+	_, secrets, _ := c.credentials()
+	return secrets
 }
 
 // readSecret is secret.Read, its error on key.

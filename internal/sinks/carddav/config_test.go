@@ -76,7 +76,7 @@ func TestSecretFiles(t *testing.T) {
 	writeFile(t, file, password+"\n")
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Username, cfg.PasswordFile = "https://dav.example.com/book/", "alice", file
-	auth, err := cfg.authorization()
+	auth, _, err := cfg.credentials()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestSecretFiles(t *testing.T) {
 	writeFile(t, token, " tok-123 \n")
 	cfg = DefaultConfig()
 	cfg.URL, cfg.BearerTokenFile = "https://dav.example.com/book/", token
-	if auth, err := cfg.authorization(); err != nil || auth.Reveal() != "Bearer tok-123" {
+	if auth, _, err := cfg.credentials(); err != nil || auth.Reveal() != "Bearer tok-123" {
 		t.Errorf("bearer: %q, %v", auth.Reveal(), err)
 	}
 

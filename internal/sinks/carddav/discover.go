@@ -66,11 +66,11 @@ func (s *Sink) collection(ctx context.Context, raw string) (*url.URL, error) {
 		isBook, found, err := addressBookStatus(resp.Body)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("carddav: PROPFIND %s: %w", book, err)
+			return nil, fmt.Errorf("carddav: PROPFIND %s: %w", s.client.shown(book.String()), s.client.redact.Error(err))
 		case isBook:
 			return book, nil
 		case found:
-			return nil, fmt.Errorf("carddav: %s is not an address book", book)
+			return nil, fmt.Errorf("carddav: %s is not an address book", s.client.shown(book.String()))
 		}
 		missing = true
 	}
@@ -78,7 +78,7 @@ func (s *Sink) collection(ctx context.Context, raw string) (*url.URL, error) {
 	case missing && s.cfg.CreateAddressBook:
 		return book, s.create(ctx, book, path.Base(book.Path))
 	case missing:
-		return nil, fmt.Errorf("carddav: no address book at %s; set create_addressbook: true to create it", book)
+		return nil, fmt.Errorf("carddav: no address book at %s; set create_addressbook: true to create it", s.client.shown(book.String()))
 	}
 	return nil, s.client.fail(resp)
 }
@@ -120,28 +120,30 @@ func addressBookStatus(body io.Reader) (isBook, found bool, err error) {
 // discover finds the book through the server's context path
 // (/.well-known/carddav, RFC 6764), the current user's principal and its
 // address book home set (RFC 6352, 7.1), and picks it by display name or
-// path.
+// path. What the server answers goes into the errors redacted: the paths
+// and names it gives, and go-webdav's errors, which quote its answers.
 func (s *Sink) discover(ctx context.Context) (*url.URL, error) {
 	root, err := s.contextURL(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dav, err := carddav.NewClient(s.client, root.String())
+	c := s.client
+	dav, err := carddav.NewClient(c, root.String())
 	if err != nil {
-		return nil, fmt.Errorf("carddav: %w", err)
+		return nil, fmt.Errorf("carddav: %w", c.redact.Error(err))
 	}
 	principal, err := dav.FindCurrentUserPrincipal(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("carddav: current user principal at %s: %w", root, err)
+		return nil, fmt.Errorf("carddav: current user principal at %s: %w", c.shown(root.String()), c.redact.Error(err))
 	}
 	home, err := dav.FindAddressBookHomeSet(ctx, principal)
 	if err != nil {
-		return nil, fmt.Errorf("carddav: address book home set of %s: %w", root.JoinPath(principal), err)
+		return nil, fmt.Errorf("carddav: address book home set of %s: %w", c.shown(root.JoinPath(principal).String()), c.redact.Error(err))
 	}
 	homeURL := root.ResolveReference(&url.URL{Path: home})
 	books, err := dav.FindAddressBooks(ctx, home)
 	if err != nil {
-		return nil, fmt.Errorf("carddav: address books in %s: %w", homeURL, err)
+		return nil, fmt.Errorf("carddav: address books in %s: %w", c.shown(homeURL.String()), c.redact.Error(err))
 	}
 	want := s.cfg.AddressBook
 	var names []string
@@ -153,7 +155,7 @@ func (s *Sink) discover(ctx context.Context) (*url.URL, error) {
 	}
 	if !s.cfg.CreateAddressBook {
 		return nil, fmt.Errorf("carddav: no address book %q in %s (there are: %s); set create_addressbook: true to create it",
-			want, homeURL, strings.Join(names, ", "))
+			want, c.shown(homeURL.String()), c.redact.Redact(strings.Join(names, ", ")))
 	}
 	book := homeURL.JoinPath(slug(want) + "/")
 	return book, s.create(ctx, book, want)
@@ -183,11 +185,11 @@ func (s *Sink) contextURL(ctx context.Context) (*url.URL, error) {
 	case resp.StatusCode/100 == 3 && resp.Header.Get("Location") != "":
 		loc, err := wellKnown.Parse(resp.Header.Get("Location"))
 		if err != nil {
-			return nil, fmt.Errorf("carddav: PROPFIND %s: redirect: %w", wellKnown, err)
+			return nil, fmt.Errorf("carddav: PROPFIND %s: redirect: %w", wellKnown, s.client.redact.Error(err))
 		}
 		if loc.Scheme != wellKnown.Scheme || loc.Host != wellKnown.Host {
 			// Not followed by the client either (checkRedirect).
-			return nil, fmt.Errorf("carddav: PROPFIND %s: %w: %w", wellKnown, sinks.ErrUnavailable, &redirectError{to: loc})
+			return nil, fmt.Errorf("carddav: PROPFIND %s: %w: %w", wellKnown, sinks.ErrUnavailable, s.client.redirected(loc))
 		}
 		return loc, nil
 	case resp.StatusCode == http.StatusMultiStatus:
@@ -220,7 +222,7 @@ func (s *Sink) create(ctx context.Context, book *url.URL, name string) error {
 		return s.client.fail(resp)
 	}
 	resp.Body.Close()
-	s.logger.Info("created the address book", "url", book.String(), "name", name)
+	s.logger.Info("created the address book", "url", s.client.shown(book.String()), "name", name)
 	return nil
 }
 

@@ -10,18 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 	"github.com/connect-sync/connect-sync/internal/sinks"
 )
-
-// echoes are the ways a hostile server quotes a secret back: as is,
-// upper-cased, cut after 200 bytes with the secret's start at the end, and
-// ten characters from its middle.
-var echoes = map[string]func(secret string) string{
-	"as is":        func(s string) string { return "you sent " + s },
-	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
-	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
-	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
-}
 
 // echoServer is an address book whose every refusal quotes the request's
 // Authorization header back, as echo says: in a plain-text body (a 400
@@ -66,7 +58,7 @@ func echoServer(t *testing.T, echo func(string) string) *httptest.Server {
 // basic auth header made of it, nor a bearer token.
 func TestEchoedSecretsNeverShown(t *testing.T) {
 	const token = "dav-bearer-0123456789abcdef"
-	for name, echo := range echoes {
+	for name, echo := range secrettest.Echoes {
 		t.Run(name, func(t *testing.T) {
 			srv := echoServer(t, echo)
 			basic := DefaultConfig()
@@ -102,7 +94,7 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 				found.(*Sink).Close()
 				for _, text := range shown {
 					for _, s := range secrets {
-						if leak := sliceOf(text, s); leak != "" {
+						if leak := secrettest.Leak(text, s); leak != "" {
 							t.Errorf("%q shows %q of secret %q", text, leak, s)
 						}
 					}
@@ -115,14 +107,42 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 	}
 }
 
-// sliceOf returns the first piece of secret, of 8 characters or more,
-// that text holds, regardless of case; "" for none.
-func sliceOf(text, secret string) string {
-	text, secret = strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+8 <= len(secret); i++ {
-		if strings.Contains(text, secret[i:i+8]) {
-			return secret[i : i+8]
+// Secrets as short as "book" or "1" (another sink's password, say) are
+// redacted from what the server says, never from the sink's own words,
+// nor from the url of the config.
+func TestOwnWordsKept(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "PROPFIND":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"><response><href>/book/</href><propstat><prop><resourcetype><collection/><addressbook xmlns="urn:ietf:params:xml:ns:carddav"/></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`)
+		case r.Method == "REPORT":
+			w.WriteHeader(http.StatusMultiStatus)
+			fmt.Fprint(w, `<multistatus xmlns="DAV:"/>`)
+		case strings.Contains(r.URL.Path, contactFile("refused")):
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, "card 1 refused by the book server")
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Username, cfg.Password, cfg.Concurrency = srv.URL+"/book/", "alice", secretOf(password), 1
+	words := secret.NewRedactor(secret.New("book"), secret.New("1"), secret.New("carddav"), secret.New("username"))
+	s, err := cfg.Open(sinks.Env{Name: "dav", SourceURL: sourceURL, Memo: newMemo(), Redactor: words})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.(*Sink).Close()
+	errs := s.Deliver(t.Context(), created("refused", "other"))
+	for i, want := range []string{
+		"carddav: PUT " + srv.URL + "/book/" + contactFile("refused") + ".vcf: 400 Bad Request: card [redacted] refused by the [redacted] server",
+		"carddav: PUT " + srv.URL + "/book/" + contactFile("other") + ".vcf: 401 Unauthorized: check username and password",
+	} {
+		if errs[i] == nil || errs[i].Error() != want {
+			t.Errorf("error %d\n got %v\nwant %s", i, errs[i], want)
 		}
 	}
-	return ""
 }

@@ -17,7 +17,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/connect-sync/connect-sync/internal/secret"
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -64,6 +63,9 @@ type client struct {
 	// redact removes the secrets a server may quote back from what the
 	// errors quote of its answers.
 	redact *secret.Redactor
+	// configured is the url or server of the config, which errors show
+	// as it is.
+	configured string
 	// request bounds every request but the listing, which has its own.
 	request, listing bounds
 }
@@ -91,16 +93,27 @@ func newHTTPClient(c *Config, auth secret.String, redact *secret.Redactor) (*cli
 	case !auth.IsZero():
 		hint = "check the bearer token"
 	}
-	return &client{
-		http: &http.Client{
-			Transport:     &authTransport{next: tr, scheme: base.Scheme, host: base.Host, auth: auth},
-			CheckRedirect: checkRedirect,
-		},
-		hint:    hint,
-		redact:  redact,
-		request: bounds{time: c.Timeout, size: maxBody},
-		listing: bounds{time: max(c.Timeout, minListingTime), size: maxListing},
-	}, nil
+	cl := &client{
+		http:       &http.Client{Transport: &authTransport{next: tr, scheme: base.Scheme, host: base.Host, auth: auth}},
+		hint:       hint,
+		redact:     redact,
+		configured: cmp.Or(c.URL, c.Server),
+		request:    bounds{time: c.Timeout, size: maxBody},
+		listing:    bounds{time: max(c.Timeout, minListingTime), size: maxListing},
+	}
+	cl.http.CheckRedirect = cl.checkRedirect
+	return cl, nil
+}
+
+// shown is a URL as errors and logs show it, without the secrets the
+// server may have put in it: after the configured url or server, the
+// path may be the server's words (a book found by discovery, an href it
+// listed, a redirect's location).
+func (c *client) shown(u string) string {
+	if rest, ok := strings.CutPrefix(u, c.configured); ok && c.configured != "" {
+		return c.configured + c.redact.Redact(rest)
+	}
+	return c.redact.Redact(u)
 }
 
 // caPool is the system's CA certificates and those in file.
@@ -125,9 +138,9 @@ func caPool(file string) (*x509.CertPool, error) {
 // turns a PROPFIND answered with 301 into a GET, which would read a web
 // page as a multistatus. The 3xx is returned instead, for discovery to
 // follow.
-func checkRedirect(req *http.Request, via []*http.Request) error {
+func (c *client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if from := via[0].URL; req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
-		return &redirectError{to: req.URL}
+		return c.redirected(req.URL)
 	}
 	if len(via) >= 10 || req.Method != via[0].Method {
 		return http.ErrUseLastResponse
@@ -136,12 +149,19 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // redirectError is a redirect to another server, not followed.
-type redirectError struct{ to *url.URL }
+type redirectError struct {
+	to string // its scheme and host, redacted
+}
+
+// redirected is the error of a redirect to u. It names u's scheme and
+// host only: the rest may hold a token, and all of it is the server's.
+func (c *client) redirected(u *url.URL) *redirectError {
+	return &redirectError{to: c.shown(u.Scheme + "://" + u.Host)}
+}
 
 func (e *redirectError) Error() string {
-	// Scheme and host only: the rest of a URL may hold a token.
-	return fmt.Sprintf("the server redirected to another server, %s://%s, which connect-sync does not follow: "+
-		"cards and credentials go only to the configured one (if the address book lives there, configure its URL)", e.to.Scheme, e.to.Host)
+	return fmt.Sprintf("the server redirected to another server, %s, which connect-sync does not follow: "+
+		"cards and credentials go only to the configured one (if the address book lives there, configure its URL)", e.to)
 }
 
 // authTransport adds the Authorization header to requests for the
@@ -168,13 +188,21 @@ func basicAuth(username string, password secret.String) secret.String {
 
 // Do sends a request for go-webdav. Credentials the server refuses become
 // an error here, since go-webdav's own errors do not expose the status.
+// go-webdav quotes the body of any other failure in its error, whole and
+// as it came: it gets the body as Quote makes it instead.
 func (c *client) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.do(req, c.request)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, c.fail(resp)
+	case resp.StatusCode/100 != 2:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		resp.Header.Set("Content-Type", "text/plain")
+		resp.Body = io.NopCloser(strings.NewReader(c.redact.Quote(b, maxQuote)))
 	}
 	return resp, nil
 }
@@ -190,7 +218,8 @@ func (c *client) send(ctx context.Context, method, target string, header http.He
 func (c *client) sendWithin(ctx context.Context, method, target string, header http.Header, body []byte, b bounds) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("carddav: %s %s: %w", method, target, err)
+		// The target is made of the server's hrefs; the error quotes it.
+		return nil, fmt.Errorf("carddav: %s %s: %w", method, c.shown(target), c.redact.Error(err))
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -211,6 +240,8 @@ func (c *client) do(req *http.Request, b bounds) (*http.Response, error) {
 	if err != nil {
 		if context.Cause(ctx) == errTimeout {
 			err = fmt.Errorf("no response within %v (see the sink's timeout)", b.time)
+		} else {
+			err = c.netError(err)
 		}
 		cancel()
 		return nil, c.transportError(req, err)
@@ -282,7 +313,7 @@ func (e *statusError) Unwrap() error { return e.kind }
 func (c *client) fail(resp *http.Response) error {
 	defer resp.Body.Close()
 	// The URL may be a redirect's, and the status line is the server's.
-	e := &statusError{method: resp.Request.Method, url: c.redact.Redact(resp.Request.URL.String()), status: c.redact.Redact(resp.Status)}
+	e := &statusError{method: resp.Request.Method, url: c.shown(resp.Request.URL.String()), status: c.redact.Redact(resp.Status)}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		e.kind, e.detail = sinks.ErrUnavailable, c.hint
@@ -323,40 +354,45 @@ func precondition(resp *http.Response) string {
 
 // serverSays is the start of a plain-text error body, which often names
 // the offending property, without the secrets the server may quote back
-// (the Authorization header, say). The body is redacted before it is cut,
-// so that a secret cut short is found too.
+// (the Authorization header, say).
 func (c *client) serverSays(resp *http.Response) string {
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		return ""
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	text := c.redact.Redact(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " "))
-	if len(text) <= maxQuote {
-		return text
-	}
-	n := maxQuote
-	for !utf8.RuneStart(text[n]) {
-		n--
-	}
-	return text[:n] + "…"
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return c.redact.Quote(b, maxQuote)
 }
 
-// maxQuote bounds what an error quotes of a server's body.
-const maxQuote = 200
+// maxErrorBody bounds what is read of an error body, and maxQuote what
+// an error quotes of it.
+const (
+	maxErrorBody = 4 << 10
+	maxQuote     = 200
+)
+
+// netError is an error of the client's Do without the URL, which
+// transportError names, and without the secrets the server may have put
+// in what net/http says (a malformed status line). A redirect's error is
+// the sink's own, and names the server's part redacted already.
+func (c *client) netError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		return err
+	}
+	return c.redact.Error(err)
+}
 
 // transportError wraps a failed request. Unless the run itself was
 // cancelled, the server is taken as unavailable for the rest of the run:
 // one that cannot be reached, times out or drops connections would make
 // every card of the batch wait out the same failure.
 func (c *client) transportError(req *http.Request, err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		err = ue.Err // it would name the URL twice
-	}
 	if req.Context().Err() == nil {
-		err = fmt.Errorf("carddav: %s %s: %w: %w", req.Method, req.URL, sinks.ErrUnavailable, err)
-	} else {
-		err = fmt.Errorf("carddav: %s %s: %w", req.Method, req.URL, err)
+		return fmt.Errorf("carddav: %s %s: %w: %w", req.Method, c.shown(req.URL.String()), sinks.ErrUnavailable, err)
 	}
-	// A redirect's URL, a malformed status line: the server's words.
-	return c.redact.Error(err)
+	return fmt.Errorf("carddav: %s %s: %w", req.Method, c.shown(req.URL.String()), err)
 }

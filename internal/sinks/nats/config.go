@@ -201,7 +201,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		timeout:   c.Timeout,
 		pool:      sinks.Pool{Workers: c.Concurrency, Logger: logger},
 		logger:    logger,
-		redact:    env.Redactor.With(c.Secrets()...),
+		redact:    env.Redactor.With(conn.Secrets...),
 	}
 	conn.Client = append(conn.Client, natsclient.ErrorHandler(s.asyncError))
 	return s, nil

@@ -66,7 +66,8 @@ type Sink struct {
 	pool      sinks.Pool
 	logger    *slog.Logger
 	// redact removes the secrets a server may quote back (in an -ERR, a
-	// JetStream API error) from the sink's errors and logs.
+	// JetStream API error) from what the sink's errors and logs quote of
+	// what it says.
 	redact *secret.Redactor
 
 	mu sync.Mutex // guards nc and js against Close during Deliver
@@ -99,7 +100,7 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 	s.asyncLogged.Store(false)
 	js, err := s.connect(ctx)
 	if err != nil {
-		return sinks.Fail(batch, s.redact.Error(err))
+		return sinks.Fail(batch, err)
 	}
 	turns := sinks.NewTurns(len(batch))
 	return s.pool.Run(ctx, len(batch), nil, func(halted context.Context, i int) error {
@@ -109,9 +110,9 @@ func (s *Sink) Deliver(ctx context.Context, batch []contact.Change) []error {
 			return err
 		})
 		if err != nil {
-			return s.redact.Error(err)
+			return err
 		}
-		return s.redact.Error(s.await(ctx, batch[i], f))
+		return s.await(ctx, batch[i], f)
 	})
 }
 
@@ -148,20 +149,21 @@ func (s *Sink) await(ctx context.Context, ch contact.Change, f jetstream.PubAckF
 }
 
 // publishError says why a publish failed, wrapping the sentinel that
-// tells the engine what to do.
+// tells the engine what to do. The server's words in err are redacted.
 func (s *Sink) publishError(subject string, err error) error {
 	var apiErr *jetstream.APIError
+	said := s.redact.Error(err)
 	switch {
 	case errors.Is(err, natsclient.ErrMaxPayload), errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
-		return fmt.Errorf("nats: publish %s: %w: %w", subject, sinks.ErrPermanent, err)
+		return fmt.Errorf("nats: publish %s: %w: %w", subject, sinks.ErrPermanent, said)
 	case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
-		err = fmt.Errorf("no acknowledgement within %v%s: %w", s.timeout, s.asyncHint(), err)
+		said = fmt.Errorf("no acknowledgement within %v%s: %w", s.timeout, s.asyncHint(), said)
 	case errors.Is(err, jetstream.ErrNoStreamResponse):
-		err = fmt.Errorf("no stream answered for %s: %w", subject, err)
+		said = fmt.Errorf("no stream answered for %s: %w", subject, said)
 	case errors.As(err, &apiErr):
-		err = fmt.Errorf("stream %s refused: %w", s.stream.Name, err)
+		said = fmt.Errorf("stream %s refused: %w", s.stream.Name, said)
 	}
-	return fmt.Errorf("nats: publish %s to %s: %w: %w", subject, s.target, sinks.ErrUnavailable, err)
+	return fmt.Errorf("nats: publish %s to %s: %w: %w", subject, s.target, sinks.ErrUnavailable, said)
 }
 
 // asyncHint is the server's last asynchronous error in this Deliver, for
@@ -233,11 +235,11 @@ func (s *Sink) ensureStream(ctx context.Context, js jetstream.JetStream) error {
 			// Another client created it meanwhile, with other settings.
 			stream, err = js.Stream(ctx, name)
 		default:
-			return fmt.Errorf("create stream %s: %w", name, err)
+			return fmt.Errorf("create stream %s: %w", name, s.redact.Error(err))
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("look up stream %s: %w", name, err)
+		return fmt.Errorf("look up stream %s: %w", name, s.redact.Error(err))
 	}
 	have := stream.CachedInfo().Config
 	if err := s.covered(have); err != nil {
@@ -255,7 +257,7 @@ func (s *Sink) covered(have jetstream.StreamConfig) error {
 		if !slices.ContainsFunc(have.Subjects, func(filter string) bool { return subjectMatches(filter, subject) }) {
 			return fmt.Errorf("stream %s takes the subjects [%s], which do not cover %s*: "+
 				"configure another stream, subject_prefix or workspace, or add the subjects to the stream",
-				have.Name, strings.Join(have.Subjects, ", "), s.subjects)
+				have.Name, s.redact.Redact(strings.Join(have.Subjects, ", ")), s.subjects)
 		}
 	}
 	return nil
@@ -290,11 +292,11 @@ func (s *Sink) warnSettings(have jetstream.StreamConfig) {
 }
 
 // dial connects within the timeout and the run's context; a failure stops
-// the sink for the run.
+// the sink for the run. A server's -ERR is in the error, redacted.
 func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 	nc, err := natsconn.Dial(ctx, s.conn)
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect to %s: %w: %w", s.conn.Servers, sinks.ErrUnavailable, err)
+		return nil, fmt.Errorf("nats: connect to %s: %w: %w", s.conn.Servers, sinks.ErrUnavailable, s.redact.Error(err))
 	}
 	return nc, nil
 }
@@ -303,10 +305,6 @@ func (s *Sink) dial(ctx context.Context) (*natsclient.Conn, error) {
 // answer from JetStream proves the servers, the credentials and TLS work,
 // and an existing stream must take the sink's subjects.
 func (s *Sink) Check(ctx context.Context) error {
-	return s.redact.Error(s.check(ctx))
-}
-
-func (s *Sink) check(ctx context.Context) error {
 	nc, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -319,14 +317,14 @@ func (s *Sink) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if _, err := js.AccountInfo(ctx); err != nil {
-		return fmt.Errorf("nats: %s: %w: jetstream: %w", s.target, sinks.ErrUnavailable, err)
+		return fmt.Errorf("nats: %s: %w: jetstream: %w", s.target, sinks.ErrUnavailable, s.redact.Error(err))
 	}
 	stream, err := js.Stream(ctx, s.stream.Name)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return nil
 	case err != nil:
-		return fmt.Errorf("nats: %s: %w: stream %s: %w", s.target, sinks.ErrUnavailable, s.stream.Name, err)
+		return fmt.Errorf("nats: %s: %w: stream %s: %w", s.target, sinks.ErrUnavailable, s.stream.Name, s.redact.Error(err))
 	}
 	if err := s.covered(stream.CachedInfo().Config); err != nil {
 		return fmt.Errorf("nats: %s: %w: %w", s.target, sinks.ErrUnavailable, err)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/connect-sync/connect-sync/internal/backoff"
 	"github.com/connect-sync/connect-sync/internal/contact"
@@ -251,33 +253,104 @@ func shown(u *url.URL) string {
 	return out
 }
 
-// Secrets returns what a receiver may quote back that must not be shown:
-// the signing secret, the header values, and the URL's userinfo password,
-// path and query. A secret_file that cannot be read is left out (Open
-// reports it).
+// Secrets returns what the receiver, or another server, may quote back
+// that must not be shown: the signing secret, the credentials the
+// requests carry (credentials) and the URL's password. The URL's tokens
+// are the sink's own to redact (urlTokens), from what its receiver says
+// only. A secret_file that cannot be read is left out (Open reports it).
 func (c *Config) Secrets() []secret.String {
 	var out []secret.String
 	if s, err := secret.Read(c.Secret, c.SecretFile); err == nil {
 		out = append(out, s)
 	}
-	for _, v := range c.Headers {
-		out = append(out, v)
+	return append(out, c.credentials()...)
+}
+
+// credentials are the header values that are credentials (credentialHeader,
+// or a value that looks like a token) and the URL's password. Other
+// header values ("application/json", "en") are not: redacted, they would
+// blank out those words in every message.
+func (c *Config) credentials() []secret.String {
+	var out []secret.String
+	for name, value := range c.Headers {
+		if credentialHeader(name) || tokenLike(value.Reveal()) {
+			out = append(out, value)
+		}
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return out
-	}
-	if p, ok := u.User.Password(); ok {
-		out = append(out, secret.New(p))
-	}
-	// As sent, and as a receiver that decoded them may quote them.
-	out = append(out, secret.New(strings.Trim(u.EscapedPath(), "/")), secret.New(strings.Trim(u.Path, "/")), secret.New(u.RawQuery))
-	for _, values := range u.Query() {
-		for _, v := range values {
-			out = append(out, secret.New(v))
+	if u, err := url.Parse(c.URL); err == nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, secret.New(p))
 		}
 	}
 	return out
+}
+
+// credentialHeader reports whether a header's name says it carries a
+// credential: Authorization, Cookie, or any name with auth, key, token,
+// secret, signature, password, session or credential in it (X-Api-Key,
+// X-Auth-Token).
+func credentialHeader(name string) bool {
+	name = strings.ToLower(name)
+	if name == "cookie" {
+		return true
+	}
+	for _, word := range []string{"auth", "key", "token", "secret", "signature", "password", "session", "credential"} {
+		if strings.Contains(name, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// urlTokens are the path segments and query values of u that look like
+// tokens (tokenLike), decoded: Make's, Slack's and Zapier's URLs carry
+// the receiver's token there. The other segments and values ("api",
+// "v1", "hooks") are left alone, so that a receiver's message keeps those
+// words.
+func urlTokens(u *url.URL) []secret.String {
+	var out []secret.String
+	for _, segment := range strings.Split(u.Path, "/") {
+		if tokenLike(segment) {
+			out = append(out, secret.New(segment))
+		}
+	}
+	for _, values := range u.Query() {
+		for _, v := range values {
+			if tokenLike(v) {
+				out = append(out, secret.New(v))
+			}
+		}
+	}
+	return out
+}
+
+// tokenLike reports whether s holds what looks like a token rather than
+// words: a run of at least 16 characters without white space and with a
+// digit or a capital letter in it, or of at least 6 with two letters and
+// two digits (Zapier's "3gj8qqm", "tok123"). Lowercase words
+// ("salesforce-contacts-sync", "application/json") are not: a token is
+// found by any 8 of its characters, and their words ("contacts") would be
+// blanked out wherever they appear.
+func tokenLike(s string) bool {
+	for _, run := range strings.Fields(s) {
+		var letters, digits, capitals int
+		for _, r := range run {
+			switch {
+			case unicode.IsDigit(r):
+				digits++
+			case unicode.IsUpper(r):
+				letters++
+				capitals++
+			case unicode.IsLetter(r):
+				letters++
+			}
+		}
+		n := utf8.RuneCountInString(run)
+		if n >= 16 && digits+capitals > 0 || n >= 6 && letters >= 2 && digits >= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 // Open creates the sink: it reads secret_file and tls_ca_file and makes
@@ -287,7 +360,7 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	key, err := c.key()
+	signing, key, err := c.key()
 	if err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
@@ -305,10 +378,14 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	u, _ := url.Parse(c.URL) // valid: checked above
+	// The secrets read above, and the URL's tokens, which are this sink's
+	// alone to look for: only its receiver's words are searched for them.
+	own := append(c.credentials(), signing)
+	own = append(own, urlTokens(u)...)
 	return &Sink{
 		url:        c.URL,
 		target:     shown(u),
-		redact:     env.Redactor.With(c.Secrets()...),
+		redact:     env.Redactor.With(own...),
 		workspace:  env.Workspace,
 		sign:       newSigner(key),
 		events:     events,
@@ -325,17 +402,17 @@ func (c *Config) Open(env sinks.Env) (sinks.Sink, error) {
 	}, nil
 }
 
-// key returns the signing key from secret or secret_file.
-func (c *Config) key() ([]byte, error) {
+// key returns the secret of secret or secret_file, and its signing key.
+func (c *Config) key() (secret.String, []byte, error) {
 	s, err := secret.Read(c.Secret, c.SecretFile)
 	if err != nil {
-		return nil, fmt.Errorf("secret_file: %w", err)
+		return secret.String{}, nil, fmt.Errorf("secret_file: %w", err)
 	}
 	key, err := parseSecret(s.Reveal())
 	if err != nil && c.SecretFile != "" {
-		return nil, fmt.Errorf("secret_file %s: %w", c.SecretFile, err)
+		return secret.String{}, nil, fmt.Errorf("secret_file %s: %w", c.SecretFile, err)
 	}
-	return key, err
+	return s, key, err
 }
 
 // roots returns the CAs of tls_ca_file, or nil for the system's.

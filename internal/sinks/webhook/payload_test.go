@@ -157,19 +157,3 @@ func TestBatchID(t *testing.T) {
 		t.Error("batchID ignores the order of the events")
 	}
 }
-
-func TestSnippet(t *testing.T) {
-	long := bytes.Repeat([]byte("é"), 150) // 300 bytes
-	tests := []struct{ body, want string }{
-		{"", ""},
-		{"  {\"error\":\n\t\"bad\"}\r\n", `{"error": "bad"}`},
-		{"a\x00b\x1bc", "abc"},
-		{"\xff\xfeok", "\uFFFDok"},
-		{string(long), string(long[:200]) + "…"},
-	}
-	for _, tt := range tests {
-		if got := snippet([]byte(tt.body), nil); got != tt.want {
-			t.Errorf("snippet(%q) = %q, want %q", tt.body, got, tt.want)
-		}
-	}
-}

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/event/eventtest"
 	"github.com/connect-sync/connect-sync/internal/secret"
+	"github.com/connect-sync/connect-sync/internal/secret/secrettest"
 )
 
 // The signing secret, in any form, and the credentials in the URL never
@@ -61,16 +64,6 @@ func TestSecretNeverShown(t *testing.T) {
 	}
 }
 
-// echoes are the ways a hostile receiver quotes a secret back: as is,
-// upper-cased, cut after 200 bytes with the secret's start at the end, and
-// ten characters from its middle.
-var echoes = map[string]func(secret string) string{
-	"as is":        func(s string) string { return "you sent " + s },
-	"upper-cased":  func(s string) string { return "YOU SENT " + strings.ToUpper(s) },
-	"cut":          func(s string) string { return (strings.Repeat("x", 178) + " you sent " + s)[:200] }, // 12 of s
-	"middle slice": func(s string) string { return "you sent …" + s[len(s)/2-5:len(s)/2+5] + "…" },
-}
-
 // A receiver that quotes the request's secrets back (its Authorization
 // header, the token in the URL's path, the signing secret) in its error
 // body, its redirect or a malformed status line has none of them shown,
@@ -78,7 +71,7 @@ var echoes = map[string]func(secret string) string{
 func TestEchoedSecretsNeverShown(t *testing.T) {
 	const token, pathToken = "Bearer hdr-token-0123456789abcdef", "pathToken0123456789ABCDEFghij"
 	secrets := []string{token, pathToken, testSecret}
-	for name, echo := range echoes {
+	for name, echo := range secrettest.Echoes {
 		t.Run(name, func(t *testing.T) {
 			var quote func(req request) string
 			rc := newReceiver(t, func(w http.ResponseWriter, req request) {
@@ -115,7 +108,7 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 			shown = append(shown, h.logs.String(), h.target, (&Config{URL: hook}).Target())
 			for _, text := range shown {
 				for _, s := range secrets {
-					if leak := sliceOf(text, s); leak != "" {
+					if leak := secrettest.Leak(text, s); leak != "" {
 						t.Errorf("%q shows %q of secret %q", text, leak, s)
 					}
 				}
@@ -127,14 +120,78 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 	}
 }
 
-// sliceOf returns the first piece of secret, of 8 characters or more,
-// that text holds, regardless of case; "" for none.
-func sliceOf(text, secret string) string {
-	text, secret = strings.ToLower(text), strings.ToLower(secret)
-	for i := 0; i+8 <= len(secret); i++ {
-		if strings.Contains(text, secret[i:i+8]) {
-			return secret[i : i+8]
+// Only the URL's parts that look like tokens are secrets: Make's, Slack's
+// and Zapier's, not a plain URL's words.
+func TestURLTokens(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []string
+	}{
+		{"https://hook.eu1.make.com/2ds9lq0hv3p6xyrbcaw7kf1emntu4go8", []string{"2ds9lq0hv3p6xyrbcaw7kf1emntu4go8"}},
+		{"https://hooks.slack.com/services/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", []string{"T0A1B2C3D", "B0E4F5G6H", "Mq8vY2kLp0TzQeRwNsHdBxYz"}},
+		{"https://hooks.zapier.com/hooks/catch/4071390/3gj8qqm/", []string{"3gj8qqm"}},
+		{"https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKLmnoPQR", []string{"123456789012345678", "abcDEF-ghi_JKLmnoPQR"}},
+		{"https://n8n.example/webhook/3f2504e0-4f89-11d3-9a0c-0305e82c3301", []string{"3f2504e0-4f89-11d3-9a0c-0305e82c3301"}},
+		{"https://x.example/hook?token=tok123&v=1", []string{"tok123"}},
+		{"https://x.example/api/v1/hook?v=1", nil},
+		{"https://x.example/webhooks/salesforce-contacts-sync?format=json", nil},
+		{"https://x.example/v2/contacts-v2/oauth2", nil},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range urlTokens(u) {
+			got = append(got, s.Reveal())
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("urlTokens(%s) = %q, want %q", tt.url, got, tt.want)
 		}
 	}
-	return ""
+}
+
+// The workspace's redactor gets the sink's credentials, never the URL's
+// words nor the values of headers that carry none.
+func TestSecrets(t *testing.T) {
+	c := DefaultConfig()
+	c.URL, c.Secret = "https://u:hookpass@x.example/api/webhook/3gj8qqm?v=1", secret.New(testSecret)
+	c.Headers = map[string]secret.String{
+		"Authorization":    secret.New("Bearer hdrtok"),
+		"X-Api-Key":        secret.New("k1"),
+		"Cookie":           secret.New("sid=abc"),
+		"X-Tenant":         secret.New("acme-0123456789abcdef"), // looks like a token
+		"Accept":           secret.New("application/json"),
+		"Content-Language": secret.New("en"),
+		"X-Source":         secret.New("webhook"),
+	}
+	var got []string
+	for _, s := range c.Secrets() {
+		got = append(got, s.Reveal())
+	}
+	slices.Sort(got)
+	want := []string{"Bearer hdrtok", "acme-0123456789abcdef", "hookpass", "k1", "sid=abc", testSecret}
+	if !slices.Equal(got, want) {
+		t.Errorf("Secrets() = %q, want %q", got, want)
+	}
+}
+
+// A receiver's message keeps its words when the sink's URL and headers
+// hold them: "webhook", "api", "v1" and "1" of the URL, "application/json"
+// of a header, are no secrets.
+func TestReceiverWordsKept(t *testing.T) {
+	const says = "webhook api v1 wants application/json, got 1 event; token 3gj8qqm"
+	rc := newReceiver(t, func(w http.ResponseWriter, req request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, says)
+	})
+	h := open(t, rc.URL+"/api/v1/webhook/3gj8qqm?v=1", func(c *Config) {
+		c.Headers = map[string]secret.String{"Accept": secret.New("application/json")}
+	})
+	err := h.Deliver(t.Context(), eventtest.Changes(t, 1, contact.Created))[0]
+	prefix, suffix := "webhook: POST "+rc.URL+"/…: ", ": 400 Bad Request: "+strings.Replace(says, "3gj8qqm", "[redacted]", 1)
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) || !strings.HasSuffix(err.Error(), suffix) {
+		t.Errorf("error\n got %v\nwant %s…%s", err, prefix, suffix)
+	}
 }

@@ -13,11 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/connect-sync/connect-sync/internal/backoff"
-	"github.com/connect-sync/connect-sync/internal/secret"
 )
 
 // retries is the timing of retries: waits of up to 1 s, then 2 s, 4 s…
@@ -151,36 +148,18 @@ func (s *Sink) statusError(resp *http.Response) error {
 	status := strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		if loc, err := url.Parse(resp.Header.Get("Location")); err == nil && loc.String() != "" {
-			status += fmt.Sprintf(" to %s (redirects are not followed: set url to where it points)", shown(resp.Request.URL.ResolveReference(loc)))
+			to := shown(resp.Request.URL.ResolveReference(loc))
+			if loc.Host != "" { // the receiver's words
+				to = s.redact.Redact(to)
+			}
+			status += fmt.Sprintf(" to %s (redirects are not followed: set url to where it points)", to)
 		}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
-	if text := snippet(body, s.redact); text != "" {
+	if text := s.redact.Quote(body, snippetLen); text != "" {
 		status += ": " + text
 	}
-	return errors.New(s.redact.Redact(status))
-}
-
-// snippet returns the start of a body on one line, for an error message,
-// without the secrets redact finds. The body is redacted once on one
-// line and before it is cut: a secret cut short, or broken up by control
-// characters that are then dropped, would escape.
-func snippet(body []byte, redact *secret.Redactor) string {
-	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
-	text = redact.Redact(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, text))
-	if len(text) <= snippetLen {
-		return text
-	}
-	cut := snippetLen
-	for !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut] + "…"
+	return errors.New(status)
 }
 
 // discard reads what is left of a body, within drainLimit, so that its
@@ -191,9 +170,10 @@ func discard(body io.ReadCloser) {
 }
 
 // transportError describes an error from the client, saying so when the
-// attempt timed out.
+// attempt timed out. What net/http says may quote the receiver's answer
+// (a malformed status line), which may echo a secret: it is redacted
+// before the sink's own words go around it.
 func (s *Sink) transportError(ctx, attemptCtx context.Context, err error) error {
-	// net/http quotes a malformed status line, which may echo a secret.
 	err = s.redact.Error(withoutURL(err))
 	if attemptCtx.Err() != nil && ctx.Err() == nil {
 		return fmt.Errorf("no response within %v: %w", s.timeout, err)
