@@ -66,7 +66,7 @@ func (p Pool) Run(ctx context.Context, n int, lane func(i int) string, do func(c
 			for l := next.Add(1) - 1; l < int64(len(lanes)); l = next.Add(1) - 1 {
 				var failed error
 				for _, i := range lanes[l] {
-					if failed != nil {
+					if failed != nil && halted.Err() == nil { // else unit says why
 						errs[i] = fmt.Errorf("not sent: an earlier change of the same contact or file failed (%v)", failed)
 						continue
 					}
