@@ -73,6 +73,9 @@ func openSinks(ws *config.Workspace, redact *secret.Redactor, logger *slog.Logge
 		if f, ok := s.Config.(sinks.FormerTarget); ok {
 			es.FormerTarget = f.FormerTarget()
 		}
+		if d, ok := s.Config.(sinks.Drifting); ok {
+			es.OnDrift = d.DriftPolicy()
+		}
 		opened = append(opened, es)
 	}
 	return opened, nil

@@ -198,7 +198,7 @@ func TestAliases(t *testing.T) {
 		{"a sink entry under an unknown key",
 			"x: &s {name: a, type: csv, pathh: a.csv}\nsinks: [*s]\n",
 			"config.yaml:1: x: unknown key (known here: connect, http, run_on_start, schedule, schedule_jitter, shutdown_timeout, sinks, state, sync, workspaces)\n" +
-				"config.yaml:1: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)"},
+				"config.yaml:1: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, on_drift, path, type)"},
 		{"a whole workspace twice",
 			"workspaces:\n  - &w\n    name: a\n    connect: {api_key_file: /run/secrets/a.key}\n    sinks: [" + sheet + "]\n  - *w\n",
 			"config.yaml:6: workspaces[1].name: \"a\" is already the name of workspaces[0]\n" +
@@ -233,7 +233,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown-sink-type.yaml", []string{`testdata/unknown-sink-type.yaml:8: sinks[1].type: unknown sink type "csvv" (known: carddav, csv, nats, vcard-dir, webhook)`}},
 		{"unknown-key.yaml", []string{`testdata/unknown-key.yaml:3: connect.base_ulr: unknown key (known here: api_key, api_key_file, base_url, max_retries, query, timeout)`}},
-		{"unknown-sink-key.yaml", []string{`testdata/unknown-sink-key.yaml:4: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, path, type)`}},
+		{"unknown-sink-key.yaml", []string{`testdata/unknown-sink-key.yaml:4: sinks[0].pathh: unknown key (known here: csv_formula_guard, name, on_drift, path, type)`}},
 		{"duplicate-name.yaml", []string{`testdata/duplicate-name.yaml:5: sinks[1].name: "out" is already the name of another sink`}},
 		{"bad-values.yaml", []string{
 			`testdata/bad-values.yaml:2: connect.base_url: must be an http or https URL, not "ftp://example.com"`,

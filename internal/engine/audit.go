@@ -13,15 +13,6 @@ import (
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
-// What a sink does about a destination that drifted from the source
-// (Sink.OnDrift).
-const (
-	// OnDriftRepair queues the changes that make it equal the source again.
-	OnDriftRepair = "repair"
-	// OnDriftReport leaves it as it is and fails the sink's part of the run.
-	OnDriftReport = "report"
-)
-
 // ErrDrift means a destination differs from the source and was left so
 // (on_drift: report).
 var ErrDrift = errors.New("the destination differs from the source")
@@ -41,7 +32,7 @@ func (d *drain) audit(ctx context.Context, a sinks.Auditor, seal []byte, full bo
 		return nil
 	}
 	d.report.Drift = drift
-	repair := d.sink.OnDrift != OnDriftReport
+	repair := d.sink.OnDrift != sinks.OnDriftReport
 	d.drift = &state.Drift{
 		At: d.engine.now(), Missing: len(drift.Missing), Modified: len(drift.Modified), Extra: len(drift.Extra), Repaired: repair,
 	}

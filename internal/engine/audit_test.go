@@ -151,7 +151,7 @@ func TestDriftIsRepairedByTheNextRun(t *testing.T) {
 // reports it again on every run until it is repaired by hand.
 func TestDriftReported(t *testing.T) {
 	m := newMirror()
-	h := newHarness(t, 5, Sink{Name: "m", Type: "test", Sink: m, OnDrift: OnDriftReport})
+	h := newHarness(t, 5, Sink{Name: "m", Type: "test", Sink: m, OnDrift: sinks.OnDriftReport})
 	h.mustRun()
 	m.touch(func(held map[string]string) { held["3"] = "edited@example.com" })
 	for run := range 2 {

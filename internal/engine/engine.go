@@ -36,8 +36,8 @@ type Sink struct {
 	Type   string
 	Target string // the destination (path, URL); a new target starts over
 	Format string // what is written there (sinks.Formatter); a new format starts over too
-	// OnDrift is what an Auditor's drifted destination gets: OnDriftRepair
-	// (also when empty) or OnDriftReport.
+	// OnDrift is what an Auditor's drifted destination gets:
+	// sinks.OnDriftRepair (also when empty) or sinks.OnDriftReport.
 	OnDrift string
 	Sink    sinks.Sink
 

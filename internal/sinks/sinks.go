@@ -66,6 +66,46 @@ type Auditor interface {
 	Seal(ctx context.Context) ([]byte, error)
 }
 
+// What a sink does about a destination that drifted from the source: its
+// on_drift setting.
+const (
+	// OnDriftRepair queues the changes that make it equal the source
+	// again: the default.
+	OnDriftRepair = "repair"
+	// OnDriftReport leaves it as it is, logs what differs and fails the
+	// sink's part of the run, every run until it is repaired by hand.
+	OnDriftReport = "report"
+)
+
+// DriftSetting is the on_drift key of a sink that reads its destination
+// back, which its Config embeds inline.
+type DriftSetting struct {
+	OnDrift string `yaml:"on_drift"`
+}
+
+// DriftPolicy returns OnDriftRepair or OnDriftReport.
+func (d DriftSetting) DriftPolicy() string {
+	if d.OnDrift == "" {
+		return OnDriftRepair
+	}
+	return d.OnDrift
+}
+
+// Validate refuses another value.
+func (d DriftSetting) Validate() error {
+	switch d.OnDrift {
+	case "", OnDriftRepair, OnDriftReport:
+		return nil
+	}
+	return &FieldError{Key: "on_drift", Err: fmt.Errorf("%q is not repair or report", d.OnDrift)}
+}
+
+// Drifting is a Config of a sink that reads its destination back: what a
+// drift it finds gets.
+type Drifting interface {
+	DriftPolicy() string
+}
+
 // Want is what a destination should hold: every contact of the source,
 // but those the sink has changes of queued, whose copy in the destination
 // may be anything until they are delivered.

@@ -12,7 +12,8 @@ type Config struct {
 	Path string `yaml:"path"`
 	// FormulaGuard prefixes cells that a spreadsheet would run as a formula
 	// with an apostrophe and removes NUL bytes (spreadsheet.Guard).
-	FormulaGuard bool `yaml:"csv_formula_guard"`
+	FormulaGuard       bool `yaml:"csv_formula_guard"`
+	sinks.DriftSetting `yaml:",inline"`
 }
 
 // DefaultConfig returns the settings that apply before the config file is
@@ -26,7 +27,7 @@ func (c *Config) Validate() error {
 	if c.Path == "" {
 		return &sinks.FieldError{Key: "path", Err: errors.New("is required")}
 	}
-	return nil
+	return c.DriftSetting.Validate()
 }
 
 // Target is the file's absolute path.

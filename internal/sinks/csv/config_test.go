@@ -40,3 +40,18 @@ func TestFormat(t *testing.T) {
 		t.Errorf("guard off: format %q, want csv_formula_guard=false as before", got)
 	}
 }
+
+func TestOnDrift(t *testing.T) {
+	for value, want := range map[string]string{"": "repair", "repair": "repair", "report": "report"} {
+		c := csv.DefaultConfig()
+		c.Path, c.OnDrift = "x.csv", value
+		if err := c.Validate(); err != nil || c.DriftPolicy() != want {
+			t.Errorf("on_drift %q: %v, policy %q; want %q", value, err, c.DriftPolicy(), want)
+		}
+	}
+	c := csv.DefaultConfig()
+	c.Path, c.OnDrift = "x.csv", "ignore"
+	if err := c.Validate(); err == nil || err.Error() != `on_drift: "ignore" is not repair or report` {
+		t.Errorf("on_drift ignore: %v", err)
+	}
+}

@@ -34,6 +34,9 @@ type Sink struct {
 	// their rename are removed: once per process, so that a copy another
 	// writer of the file is making later is left alone.
 	swept bool
+	// sealed is the file as the sink last saw it, by its audit or its
+	// write, nil until then.
+	sealed *seal
 }
 
 // run is what the current run has staged: the file as it began, and the

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -44,29 +45,38 @@ const maxFile = 512 << 20
 // exists. Anything but a regular file at the path (a link, a FIFO, a
 // folder) is refused, not followed (see atomicfile.Open).
 func (s *Sink) load() (*file, error) {
-	sinks.WarnExposedFolder(s.logger, filepath.Dir(s.path))
-	data, err := atomicfile.ReadFile(s.path, maxFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if _, err := os.Stat(filepath.Dir(s.path)); err != nil {
-			return nil, unavailable("read", s.path, err)
-		}
-		return &file{}, nil
-	case errors.Is(err, atomicfile.ErrNotRegular):
-		return nil, fmt.Errorf("csv: %w: %w: the sink reads and replaces only a regular file, and never follows a link: "+
-			"move it away, or set path to another file", sinks.ErrUnavailable, err)
-	case errors.Is(err, atomicfile.ErrTooLarge):
-		return nil, fmt.Errorf("csv: %w: %w (it holds the file in memory): if connect-sync wrote it, "+
-			"use a vcard-dir, webhook or nats sink for this many contacts; if not, move it away and run "+
-			"`connect-sync reset --sink %s`", sinks.ErrUnavailable, err, s.name)
-	case err != nil:
-		return nil, unavailable("read", s.path, err)
+	data, found, err := s.read()
+	if err != nil || !found {
+		return &file{}, err
 	}
 	rows, err := s.parse(data)
 	if err != nil {
 		return nil, err
 	}
 	return &file{found: true, rows: rows}, nil
+}
+
+// read returns the file's bytes, and whether there is a file.
+func (s *Sink) read() ([]byte, bool, error) {
+	sinks.WarnExposedFolder(s.logger, filepath.Dir(s.path))
+	data, err := atomicfile.ReadFile(s.path, maxFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, err := os.Stat(filepath.Dir(s.path)); err != nil {
+			return nil, false, unavailable("read", s.path, err)
+		}
+		return nil, false, nil
+	case errors.Is(err, atomicfile.ErrNotRegular):
+		return nil, false, fmt.Errorf("csv: %w: %w: the sink reads and replaces only a regular file, and never follows a link: "+
+			"move it away, or set path to another file", sinks.ErrUnavailable, err)
+	case errors.Is(err, atomicfile.ErrTooLarge):
+		return nil, false, fmt.Errorf("csv: %w: %w (it holds the file in memory): if connect-sync wrote it, "+
+			"use a vcard-dir, webhook or nats sink for this many contacts; if not, move it away and run "+
+			"`connect-sync reset --sink %s`", sinks.ErrUnavailable, err, s.name)
+	case err != nil:
+		return nil, false, unavailable("read", s.path, err)
+	}
+	return data, true, nil
 }
 
 // parse splits the file into records sorted by their id cell, keeping the
@@ -76,6 +86,10 @@ func (s *Sink) load() (*file, error) {
 // contacts that did not change. The file is written sorted, so sorting
 // costs nothing unless someone edited it.
 func (s *Sink) parse(data []byte) ([]row, error) {
+	// A spreadsheet that saved the file may have put a byte order mark
+	// before the header: the file is still this sink's, written anew
+	// without it.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	r := stdcsv.NewReader(bytes.NewReader(data))
 	r.ReuseRecord = true
 	head, err := r.Read()
@@ -154,8 +168,9 @@ func (s *Sink) write(f *file, staged map[string]string) error {
 		s.swept = true
 	}
 	ids := slices.SortedFunc(maps.Keys(staged), compareIDs)
+	sum := sha256.New() // for the seal: what an audit compares the file with
 	err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 256<<10) // the file is rewritten whole: few, large writes
+		bw := bufio.NewWriterSize(io.MultiWriter(w, sum), 256<<10) // the file is rewritten whole: few, large writes
 		bw.WriteString(strings.Join(header(), ",") + "\n")
 		put := func(id string) {
 			if line := staged[id]; line != "" { // "" is a deleted contact's
@@ -182,6 +197,13 @@ func (s *Sink) write(f *file, staged map[string]string) error {
 	if err != nil {
 		return unavailable("write", s.path, err)
 	}
+	sealed, err := s.stat()
+	if err != nil {
+		s.sealed = nil // the next audit reads the file whole
+		return nil
+	}
+	sealed.Sum = sum.Sum(nil)
+	s.sealed = &sealed
 	return nil
 }
 

@@ -51,6 +51,32 @@ func TestSinkContract(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
+			Lose: func(id string) {
+				rewriteRow(t, path, id, func(string) string { return "" })
+			},
+			Edit: func(id string) {
+				rewriteRow(t, path, id, func(line string) string { return strings.Replace(line, "@example.com", "@edited.example", 1) })
+			},
 		}
 	})
+}
+
+// rewriteRow changes the file's row of the contact as an editor would,
+// keeping the file's other lines.
+func rewriteRow(t *testing.T, path, id string, change func(line string) string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if strings.HasPrefix(line, id+",") {
+			line = change(line)
+		}
+		out = append(out, line)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(out, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

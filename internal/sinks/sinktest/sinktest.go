@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,13 @@ type Destination struct {
 	// of that id, for a sink type that has a place to make it panic (an
 	// HTTP transport).
 	Panic func(contactID string)
+	// Lose and Edit, set for a sink that reads its destination back
+	// (sinks.Auditor), change the destination behind the sink's back:
+	// Lose removes a contact's copy, Edit changes what it holds. Foreign,
+	// when set, puts there something the sink did not write, which it must
+	// leave alone.
+	Lose, Edit func(contactID string)
+	Foreign    func()
 }
 
 // Run runs the suite. newDestination is called once per test.
@@ -52,6 +60,7 @@ func Run(t *testing.T, newDestination func(t *testing.T) Destination) {
 		{"AFailedDestinationAcknowledgesNothing", testUnavailable},
 		{"ACancelledRunAcknowledgesNothing", testCancelled},
 		{"APanicFailsItsChangeOnly", testPanic},
+		{"AuditFindsDriftAndDeliveriesRepairIt", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,6 +305,97 @@ func testPanic(t *testing.T, h *harness) {
 	if !strings.Contains(h.logs.String(), "panic") {
 		t.Errorf("the panic is not logged: %s", h.logs.String())
 	}
+}
+
+// testAudit: an untouched destination has no drift, with or without its
+// seal; one touched behind the sink's back (a copy lost, one edited, one
+// of a contact the source no longer has) is found, and the changes that
+// repair it make it equal the source again, leaving alone what the sink
+// did not write.
+func testAudit(t *testing.T, h *harness) {
+	h.open()
+	a, ok := h.sink.(sinks.Auditor)
+	if !ok {
+		t.Skip("the sink type does not read its destination back")
+	}
+	h.deliverAll(h.changes(contact.Created, ids(1, 10)...))
+	h.deliverAll(h.changes(contact.Created, "77"))
+	delete(h.model, "77") // the source no longer has it: a copy left over
+	seal, err := a.Seal(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.dest.Lose("1")
+	h.dest.Edit("2")
+	if h.dest.Foreign != nil {
+		h.dest.Foreign()
+	}
+	drift, err := a.Audit(t.Context(), h.want(), seal, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(drift.Missing, []string{"1"}) || !slices.Equal(drift.Modified, []string{"2"}) || !slices.Equal(drift.Extra, []string{"77"}) {
+		t.Fatalf("drift %+v, want 1 missing, 2 modified, 77 left over", drift)
+	}
+	h.deliverAll([]contact.Change{h.again(contact.Created, "1"), h.again(contact.Updated, "2"), h.change(contact.Deleted, "77")})
+	h.expectHolds()
+	if seal, err = a.Seal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{false, true} {
+		if drift, err := a.Audit(t.Context(), h.want(), seal, full); err != nil || drift.Len() != 0 {
+			t.Errorf("after the repair (full %v): drift %+v, %v", full, drift, err)
+		}
+	}
+}
+
+// again is a change that sends the contact's current version again.
+func (h *harness) again(kind contact.Kind, id string) contact.Change {
+	c := h.contact(id, h.version[id])
+	return contact.Change{ID: fmt.Sprintf("msg_repair_%s", id), Kind: kind, DetectedAt: time.Now(), Contact: c}
+}
+
+// expectHolds checks the model's contacts are in the destination, each
+// in its last version, beside whatever it holds that the sink did not
+// write.
+func (h *harness) expectHolds() {
+	h.t.Helper()
+	got := h.dest.Contents()
+	for id, email := range h.model {
+		n := 0
+		for _, entry := range got {
+			if strings.Contains(entry, email) {
+				n++
+			}
+		}
+		if n != 1 {
+			h.t.Errorf("contact %s (%s) is in the destination %d times, want once", id, email, n)
+		}
+	}
+	for _, entry := range got {
+		if strings.Contains(entry, "c77-") {
+			h.t.Errorf("the copy left over is still there: %s", entry)
+		}
+	}
+}
+
+// want is the sinks.Want of the model: nothing queued.
+func (h *harness) want() sinks.Want { return modelWant{h} }
+
+type modelWant struct{ h *harness }
+
+func (w modelWant) IDs(context.Context) ([]string, error) {
+	return slices.Sorted(maps.Keys(w.h.model)), nil
+}
+
+func (w modelWant) Queued(context.Context, string) (bool, error) { return false, nil }
+
+func (w modelWant) Contacts(_ context.Context, ids []string) ([]contact.Contact, error) {
+	var list []contact.Contact
+	for _, id := range ids {
+		list = append(list, w.h.contact(id, w.h.version[id]))
+	}
+	return list, nil
 }
 
 // Memo is a sinks.Memo in memory, for the tests of sinks that keep one.
