@@ -170,6 +170,14 @@ func printStatus(w io.Writer, st state.Status, several bool) {
 		if s.Disabled != "" {
 			fmt.Fprintf(w, "%s: DISABLED: %s; `%s --sink %s --all` enables it again\n", s.Name, terminal.Escape(s.Disabled), redeliver, s.Name)
 		}
+		if d := s.LastDrift; d != nil {
+			what := "repaired"
+			if !d.Repaired {
+				what = "left as it is (on_drift: report)"
+			}
+			fmt.Fprintf(w, "%s: last drift from the source, %s: %d missing, %d modified, %d left over; %s\n",
+				s.Name, d.At.Local().Format(time.DateTime), d.Missing, d.Modified, d.Extra, what)
+		}
 		for _, f := range s.Failures {
 			fmt.Fprintf(w, "%s: contact %s: %s\n", s.Name, terminal.Escape(f.Contact), terminal.Escape(f.Error))
 		}

@@ -46,6 +46,7 @@ type Metrics struct {
 	pending         *prometheus.GaugeVec
 	deadLetters     *prometheus.GaugeVec
 	conflicts       *prometheus.CounterVec
+	drift           *prometheus.CounterVec
 	sinkLastSuccess *prometheus.GaugeVec
 }
 
@@ -110,6 +111,10 @@ func New(version string, runtimeCollectors bool) *Metrics {
 			Name: "connect_sync_sink_conflicts_total",
 			Help: "Changes that met a destination changed behind connect-sync's back (a CardDAV card edited on the server), by resolution.",
 		}, []string{"workspace", "sink", "resolution"}),
+		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connect_sync_sink_drift_total",
+			Help: "Contacts whose copy in a sink's destination was found differing from the source (edited or deleted by hand), by kind: missing, modified or extra.",
+		}, []string{"workspace", "sink", "kind"}),
 		sinkLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "connect_sync_sink_last_success_timestamp_seconds",
 			Help: "When a sink last finished a run with nothing left pending.",
@@ -196,7 +201,7 @@ type vec interface {
 func (m *Metrics) vecs() []vec {
 	return []vec{
 		m.runs, m.runsSkipped, m.runDuration, m.lastRun, m.lastSuccess, m.contacts, m.changes, m.requests,
-		m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.conflicts, m.sinkLastSuccess,
+		m.requestDuration, m.deliveries, m.pending, m.deadLetters, m.conflicts, m.drift, m.sinkLastSuccess,
 	}
 }
 
@@ -239,6 +244,11 @@ func (w *Workspace) ObserveRun(started, finished time.Time, r engine.Report, err
 	for _, s := range r.Sinks {
 		m.deliveries.WithLabelValues(w.name, s.Name, "success").Add(float64(s.Delivered))
 		m.deliveries.WithLabelValues(w.name, s.Name, "failure").Add(float64(s.Failed))
+		if n := s.Drift.Len(); n > 0 {
+			m.drift.WithLabelValues(w.name, s.Name, "missing").Add(float64(len(s.Drift.Missing)))
+			m.drift.WithLabelValues(w.name, s.Name, "modified").Add(float64(len(s.Drift.Modified)))
+			m.drift.WithLabelValues(w.name, s.Name, "extra").Add(float64(len(s.Drift.Extra)))
+		}
 	}
 }
 

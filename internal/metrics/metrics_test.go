@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/connect-sync/connect-sync/internal/engine"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/state"
 )
 
@@ -24,7 +25,7 @@ func observed() *Metrics {
 	w.ObserveRequest("contacts", 0, time.Second)
 	w.ObserveRequest("lead-statuses", 503, 10*time.Millisecond)
 	w.ObserveRun(t0, t0.Add(2*time.Second), engine.Report{Created: 3, Updated: 1, Sinks: []engine.SinkReport{
-		{Name: "csv", Delivered: 4}, {Name: "hook", Delivered: 1, Failed: 3},
+		{Name: "csv", Delivered: 4, Drift: sinks.Drift{Missing: []string{"1", "2"}, Extra: []string{"9"}}}, {Name: "hook", Delivered: 1, Failed: 3},
 	}}, nil)
 	w.ObserveRun(t0.Add(time.Minute), t0.Add(time.Minute+time.Second), engine.Report{Deleted: 1}, errors.New("boom"))
 	w.RunSkipped()
@@ -83,6 +84,11 @@ connect_sync_sink_pending{sink="hook",workspace="acme"} 3
 # HELP connect_sync_sink_conflicts_total Changes that met a destination changed behind connect-sync's back (a CardDAV card edited on the server), by resolution.
 # TYPE connect_sync_sink_conflicts_total counter
 connect_sync_sink_conflicts_total{resolution="overwritten",sink="phone",workspace="acme"} 1
+# HELP connect_sync_sink_drift_total Contacts whose copy in a sink's destination was found differing from the source (edited or deleted by hand), by kind: missing, modified or extra.
+# TYPE connect_sync_sink_drift_total counter
+connect_sync_sink_drift_total{kind="extra",sink="csv",workspace="acme"} 1
+connect_sync_sink_drift_total{kind="missing",sink="csv",workspace="acme"} 2
+connect_sync_sink_drift_total{kind="modified",sink="csv",workspace="acme"} 0
 # HELP connect_sync_sink_dead_letters Changes a sink refused for good, kept for ` + "`connect-sync redeliver`" + `.
 # TYPE connect_sync_sink_dead_letters gauge
 connect_sync_sink_dead_letters{sink="csv",workspace="acme"} 0
@@ -96,7 +102,7 @@ connect_sync_sink_last_success_timestamp_seconds{sink="csv",workspace="acme"} 1.
 		"connect_sync_last_run_timestamp_seconds", "connect_sync_last_success_timestamp_seconds",
 		"connect_sync_source_requests_total", "connect_sync_sink_deliveries_total", "connect_sync_sink_pending",
 		"connect_sync_sink_last_success_timestamp_seconds", "connect_sync_sink_dead_letters",
-		"connect_sync_sink_conflicts_total",
+		"connect_sync_sink_conflicts_total", "connect_sync_sink_drift_total",
 	}
 	if err := testutil.GatherAndCompare(observed().Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
