@@ -29,7 +29,7 @@ func TestContactTooLargeIsSkipped(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "created=0 updated=1 deleted=0 skipped=2") {
 		t.Fatalf("exit %d, want 1 with one update and two skipped:\n%s", r.code, r.stderr)
 	}
-	if n := strings.Count(r.stderr, `level=WARN msg="skipping a contact the API sent too large to take`); n != 2 {
+	if n := strings.Count(r.stderr, `level=WARN msg="skipping a contact the API sent that connect-sync does not take`); n != 2 {
 		t.Errorf("%d warnings, want one per contact:\n%s", n, r.stderr)
 	}
 	_, errLine, _ := strings.Cut(r.stderr, "connect-sync: skipped 2 contacts: ")
