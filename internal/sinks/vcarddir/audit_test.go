@@ -60,7 +60,16 @@ type folder struct {
 
 func newFolder(t *testing.T, n int) *folder {
 	t.Helper()
-	f := &folder{t: t, dir: filepath.Join(t.TempDir(), "cards"), want: &fakeWant{contacts: map[string]contact.Contact{}, queued: map[string]bool{}}, auditRuns: DefaultAuditRuns}
+	return newFolderWith(t, n, nil)
+}
+
+// newFolderWith makes a folder of n cards whose runs keep residents.
+func newFolderWith(t *testing.T, n int, residents *sinks.Residents) *folder {
+	t.Helper()
+	f := &folder{
+		t: t, dir: filepath.Join(t.TempDir(), "cards"), auditRuns: DefaultAuditRuns, residents: residents,
+		want: &fakeWant{contacts: map[string]contact.Contact{}, queued: map[string]bool{}},
+	}
 	for i := range n {
 		c := person(i + 1)
 		f.want.contacts[c.ID] = c
