@@ -22,9 +22,9 @@ import (
 )
 
 // minSlice is the fewest cards the sampled sweep looks at in a run: a
-// folder of up to that many is looked at whole every run, for a few
-// milliseconds.
-const minSlice = 1000
+// folder of up to that many is looked at whole every run, in well under
+// a millisecond.
+const minSlice = 100
 
 // compareRounds is how many sweeps go by between two readings of each
 // card whatever its status says: every card is read once in that many

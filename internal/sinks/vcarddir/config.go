@@ -20,14 +20,14 @@ type Config struct {
 	Version string `yaml:"version"`
 	// AuditRuns is how many runs the sampled sweep of the audit takes to
 	// look at every card (see Sink.Audit): each run looks at that
-	// fraction of them, or at 1,000, whichever is more.
+	// fraction of them, or at 100, whichever is more.
 	AuditRuns          int `yaml:"audit_runs"`
 	sinks.DriftSetting `yaml:",inline"`
 }
 
-// DefaultAuditRuns is AuditRuns' default: a run looks at 2,000 cards of
-// 100,000, about 6 ms.
-const DefaultAuditRuns = 50
+// DefaultAuditRuns is AuditRuns' default: a run looks at 1,000 cards of
+// 100,000, in about 7 ms (BenchmarkAuditUntouched).
+const DefaultAuditRuns = 100
 
 // DefaultConfig returns the settings that apply before the entry is decoded.
 func DefaultConfig() *Config {

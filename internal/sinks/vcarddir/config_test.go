@@ -46,7 +46,7 @@ func TestValidate(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	cfg := DefaultConfig()
-	if cfg.Version != "3.0" || cfg.Path != "" || cfg.AuditRuns != 50 || cfg.DriftPolicy() != sinks.OnDriftRepair {
+	if cfg.Version != "3.0" || cfg.Path != "" || cfg.AuditRuns != 100 || cfg.DriftPolicy() != sinks.OnDriftRepair {
 		t.Errorf("DefaultConfig() = %+v", cfg)
 	}
 	cfg.Path = "/srv/cards"
