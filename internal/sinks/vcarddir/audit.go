@@ -65,9 +65,14 @@ func (s *Sink) Audit(ctx context.Context, want sinks.Want, prev []byte, full boo
 	}
 	last := readSeal(prev)
 	next := seal{Folder: folder, RoundStart: start}
-	if last != nil && folder.Found {
-		next.Checked, next.Written = last.Checked, last.Written
+	if last != nil {
 		next.Cursor, next.Round, next.RoundStart = last.Cursor, last.Round, last.RoundStart
+		// What the seal trusts is of the cards of this very folder: one
+		// put in its place (a backup moved back) holds cards whose ctimes
+		// say nothing of what the sink wrote.
+		if last.Folder.Found && last.Folder.Inode == folder.Inode && last.Folder.Dev == folder.Dev {
+			next.Checked, next.Written = last.Checked, last.Written
+		}
 	}
 	a := &audit{sink: s, want: want, ids: ids, trust: &next, drift: map[string]string{}}
 	switch {
@@ -85,8 +90,9 @@ func (s *Sink) Audit(ctx context.Context, want sinks.Want, prev []byte, full boo
 			err = a.whole(ctx, false)
 			next.check(start - skew.Nanoseconds())
 		} else if err == nil {
-			a.sweep(start, &next, s.auditRuns)
-			err = a.compare(ctx)
+			if err = a.sweep(start, &next, s.auditRuns); err == nil {
+				err = a.compare(ctx)
+			}
 		}
 	}
 	if err != nil {
@@ -157,10 +163,10 @@ func (a *audit) whole(ctx context.Context, full bool) error {
 // wrapping round, and moves the cursor on: a slice of a runs'th of them,
 // or minSlice. A round gone through means every card was looked at since
 // it began: their status changed before then is checked.
-func (a *audit) sweep(start int64, next *seal, runs int) {
+func (a *audit) sweep(start int64, next *seal, runs int) error {
 	n := len(a.ids)
 	if n == 0 {
-		return
+		return nil
 	}
 	k := min(n, max(minSlice, (n+runs-1)/runs))
 	i, found := slices.BinarySearch(a.ids, next.Cursor)
@@ -174,22 +180,21 @@ func (a *audit) sweep(start int64, next *seal, runs int) {
 			next.Round++
 			next.RoundStart = start
 		}
-		id := a.ids[i]
-		a.lookDue(id, next.Round)
+		if err := a.look(a.ids[i], due(a.ids[i], next.Round)); err != nil {
+			return err
+		}
 		i++
 	}
 	next.Cursor = a.ids[i-1]
+	return nil
 }
 
-// lookDue looks at a card in the sweep: read when the round is its turn.
-func (a *audit) lookDue(id string, round int) {
+// due reports whether a card is to be read in the round whatever its
+// status: in one round of compareRounds, by a hash of its id.
+func due(id string, round int) bool {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	// An error of look is the folder's, which the stat of the folder
-	// itself found fine a moment ago: the card's part is the drift's.
-	if err := a.look(id, int(h.Sum32()%compareRounds) == round%compareRounds); err != nil {
-		a.drift[id] = modified
-	}
+	return int(h.Sum32()%compareRounds) == round%compareRounds
 }
 
 // marked looks at the cards at the names others changed, which the watch
@@ -291,6 +296,14 @@ func (a *audit) other(ctx context.Context, name string) error {
 	if strings.HasPrefix(name, atomicfile.TempPrefix) || !namedLikeCard(name) {
 		return nil
 	}
+	if id, ok := idOf(name); ok {
+		// Whatever is at the name of a contact with changes queued is
+		// theirs to settle: not read, which after a back-fill, when every
+		// contact is queued, saves reading every card.
+		if queued, err := a.want.Queued(ctx, id); err != nil || queued {
+			return err
+		}
+	}
 	f, _, err := atomicfile.Open(filepath.Join(a.sink.dir, name))
 	if err != nil {
 		return nil // gone, not a regular file, or unreadable: not a card the sink wrote
@@ -354,7 +367,8 @@ func (a *audit) names() []string {
 
 // Seal describes the folder as the run leaves it, for the next Audit:
 // what the audit found, the span of the cards the run wrote, and the
-// names the watch saw others change meanwhile. The folder's own stamp is
+// names the watch saw others change meanwhile (unless it missed some:
+// then the next audit is whole, and the span is left out). The folder's own stamp is
 // the one the audit found, unless the run added or removed cards itself:
 // then a card that someone else added or removed while it ran is known
 // only by the watch. Without an audit this run, or after one that
@@ -374,14 +388,17 @@ func (s *Sink) Seal(context.Context) ([]byte, error) {
 		}
 		next.Folder = folder
 	}
-	if written.To != 0 {
-		next.wrote(written)
-	}
 	dirty, lost := s.watchPending()
 	if lost {
-		next.Folder = stamp{} // the next audit is whole
-	} else {
-		next.Dirty = dirty
+		// Others' changes meanwhile may have gone unseen: the next audit
+		// is whole, and reads the cards this run wrote, which an edit may
+		// have met while it wrote them.
+		next.Folder.MTime = 0
+		return json.Marshal(next)
+	}
+	next.Dirty = dirty
+	if written.To != 0 {
+		next.wrote(written)
 	}
 	return json.Marshal(next)
 }

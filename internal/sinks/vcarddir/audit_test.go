@@ -419,3 +419,54 @@ func ctimeOf(t *testing.T, info os.FileInfo) int64 {
 	}
 	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano() //nolint:unconvert // int32 on some systems
 }
+
+// deliverRun is a run that delivers changes of the source, queued
+// while it audits.
+func (f *folder) deliverRun(changes ...contact.Change) {
+	f.t.Helper()
+	s := f.open()
+	defer s.Close()
+	for _, ch := range changes {
+		f.want.queued[ch.Contact.ID] = true
+	}
+	if d, err := s.Audit(f.t.Context(), f.want, f.seal, false); err != nil || d.Len() != 0 {
+		f.t.Fatalf("drift %+v, %v", d, err)
+	}
+	deliver(f.t, s, changes...)
+	clear(f.want.queued)
+	var err error
+	if f.seal, err = s.Seal(f.t.Context()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// A folder moved back from a backup holds cards whose ctimes are those
+// the sink gave them then: nothing the seal trusted of the folder it
+// replaced is trusted of it.
+func TestAuditFolderRestoredFromBackup(t *testing.T) {
+	f := newFolder(t, 5)
+	backup := f.dir + ".bak"
+	if err := os.Rename(f.dir, backup); err != nil {
+		t.Fatal(err)
+	}
+	f.converges(sinks.Drift{Missing: []string{"1", "2", "3", "4", "5"}})
+	c := f.want.contacts["3"]
+	c.Note = "changed since the backup"
+	f.want.contacts["3"] = c
+	f.deliverRun(change(contact.Updated, c))
+	if err := os.RemoveAll(f.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(backup, f.dir); err != nil {
+		t.Fatal(err)
+	}
+	// As if every card's ctime were older than what the seal checked of
+	// the folder it replaced.
+	s := f.sealed()
+	s.Checked = time.Now().Add(time.Hour).UnixNano()
+	var err error
+	if f.seal, err = json.Marshal(s); err != nil {
+		t.Fatal(err)
+	}
+	f.converges(sinks.Drift{Modified: []string{"3"}})
+}
