@@ -93,7 +93,7 @@ func statFolder(dir string) (stamp, error) {
 	case err != nil:
 		return stamp{}, fmt.Errorf("vcarddir: %w: stat %s: %w", sinks.ErrUnavailable, dir, err)
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return stamp{}, fmt.Errorf("vcarddir: %w: %s is not a folder", sinks.ErrUnavailable, dir)
+		return stamp{}, fmt.Errorf("vcarddir: %w: %s: %w", sinks.ErrUnavailable, dir, unix.ENOTDIR)
 	}
 	return stamp{Found: true, MTime: st.Mtim.Nano(), CTime: st.Ctim.Nano(), Inode: st.Ino, Dev: uint64(st.Dev)}, nil //nolint:unconvert // Dev is not uint64 everywhere
 }
