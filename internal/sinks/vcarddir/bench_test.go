@@ -86,7 +86,7 @@ func benchSink(b *testing.B, dir string) *Sink {
 // BenchmarkAuditUntouched measures the audit of a no-change run of a
 // folder of 100,000 cards, the budget being 17 ms (5% of a
 // 0.34 s poll): "sweep" is every run's, one stat of the folder and the
-// sampled slice (1,000 lstats at the default audit_runs, and a tenth of
+// sampled slice (1,000 lstats at the default audit_runs, and a twentieth of
 // them read); "whole" is a run's after the folder's entries changed,
 // every card looked at and the folder's names read.
 func BenchmarkAuditUntouched(b *testing.B) {

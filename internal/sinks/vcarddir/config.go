@@ -26,7 +26,7 @@ type Config struct {
 }
 
 // DefaultAuditRuns is AuditRuns' default: a run looks at 1,000 cards of
-// 100,000, in about 7 ms (BenchmarkAuditUntouched).
+// 100,000, and reads 50, in about 6 ms (BenchmarkAuditUntouched).
 const DefaultAuditRuns = 100
 
 // DefaultConfig returns the settings that apply before the entry is decoded.

@@ -95,7 +95,9 @@ func (s *Sink) prepare() error {
 		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
 	}
 	if s.watch == nil {
-		// The folder was only just made: watched from its first card.
+		// Watched from the run's first card on, so that a card someone
+		// changes while the run writes others is told from the run's own
+		// (see Seal); also the service's watch of a folder only just made.
 		if folder, err := statFolder(s.dir); err == nil {
 			s.watched(folder)
 		}

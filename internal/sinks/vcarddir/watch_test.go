@@ -30,8 +30,9 @@ func waitMarked(t *testing.T, w *watch, want ...string) {
 	}
 }
 
-// The watch marks what others change in the folder, and not what the
-// sink itself writes and removes, nor temporary files.
+// A one-shot run watches the folder from its first write on, and the
+// watch marks what others change in the folder, not what the sink itself
+// writes and removes, nor temporary files.
 func TestWatchMarksOthersChangesOnly(t *testing.T) {
 	f := newFolder(t, 5)
 	s := f.open()
@@ -39,12 +40,15 @@ func TestWatchMarksOthersChangesOnly(t *testing.T) {
 	if _, err := s.Audit(t.Context(), f.want, f.seal, false); err != nil {
 		t.Fatal(err)
 	}
-	if s.watch == nil {
-		t.Fatal("no watch")
+	if s.watch != nil {
+		t.Fatal("a one-shot run watches the folder before it writes")
 	}
 	c := person(1)
 	c.Note = "changed"
 	deliver(t, s, change(contact.Updated, c), change(contact.Deleted, person(2)), change(contact.Created, person(6)))
+	if s.watch == nil {
+		t.Fatal("a run that writes does not watch the folder")
+	}
 	editInPlace(t, f.path("3"))
 	if err := os.Remove(f.path("4")); err != nil {
 		t.Fatal(err)
@@ -151,6 +155,7 @@ func TestWatchLostMakesAuditWhole(t *testing.T) {
 	if _, err := s.Audit(t.Context(), f.want, f.seal, false); err != nil {
 		t.Fatal(err)
 	}
+	deliver(t, s, change(contact.Deleted, person(3)))
 	s.watch.lose()
 	sealed, err := s.Seal(t.Context())
 	if err != nil {
