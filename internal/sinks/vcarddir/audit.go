@@ -401,7 +401,7 @@ func (s *Sink) Seal(context.Context) ([]byte, error) {
 		next.Folder = folder
 	}
 	dirty, lost := s.watchPending()
-	if lost {
+	if lost || len(dirty) > maxDirty {
 		// Others' changes meanwhile may have gone unseen: the next audit
 		// is whole, and reads the cards this run wrote, which an edit may
 		// have met while it wrote them.

@@ -62,6 +62,10 @@ type span struct {
 // sweep, which costs time but never misses one.
 const maxSpans = 64
 
+// maxDirty bounds the names a seal keeps for the next audit to read: with
+// more, the next audit is whole instead, and the state keeps no long list.
+const maxDirty = 1000
+
 // skew is how far behind this machine's clock the file system's may be
 // (a network share's, whose server sets the ctimes) when the sink takes
 // a time of its own clock for one of the file system's: when a sweep

@@ -20,8 +20,9 @@ const maxMarked = 10_000
 // changed (inotify on Linux), so that the next audit reads those cards at
 // once rather than when the sweep comes to them. The sink's own changes
 // are expected before it makes them, and not marked: a card renamed into
-// place, a card removed. Temporary files and changes of status alone
-// (chmod, touch: an edit also writes) are not marked either.
+// place, a card removed. Names the sink gives no card, temporary files
+// and changes of status alone (chmod, touch: an edit also writes) are not
+// marked either.
 type watch struct {
 	w      *fsnotify.Watcher
 	dir    string
@@ -80,7 +81,7 @@ func (w *watch) event(ev fsnotify.Event) {
 		return
 	}
 	name := filepath.Base(ev.Name)
-	if strings.HasPrefix(name, atomicfile.TempPrefix) || !ev.Has(fsnotify.Create|fsnotify.Remove|fsnotify.Rename|fsnotify.Write) {
+	if strings.HasPrefix(name, atomicfile.TempPrefix) || !namedLikeCard(name) || !ev.Has(fsnotify.Create|fsnotify.Remove|fsnotify.Rename|fsnotify.Write) {
 		return
 	}
 	w.mu.Lock()

@@ -2,6 +2,7 @@ package vcarddir
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,5 +168,32 @@ func TestWatchLostMakesAuditWhole(t *testing.T) {
 	}
 	if now, err := statFolder(f.dir); err != nil || sl.Folder == now {
 		t.Errorf("the seal keeps the folder's stamp after the watch lost events: %+v (%v)", sl.Folder, err)
+	}
+}
+
+// Too many names marked for the seal to keep make the next audit whole.
+func TestWatchTooManyMarkedMakesAuditWhole(t *testing.T) {
+	f := newFolder(t, 3)
+	s := f.open()
+	defer s.Close()
+	if _, err := s.Audit(t.Context(), f.want, f.seal, false); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, s, change(contact.Deleted, person(3)))
+	var names []string
+	for i := range maxDirty + 1 {
+		names = append(names, fileName(fmt.Sprint(1000+i)))
+	}
+	s.watch.mark(names)
+	sealed, err := s.Seal(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sl seal
+	if err := json.Unmarshal(sealed, &sl); err != nil {
+		t.Fatal(err)
+	}
+	if now, err := statFolder(f.dir); err != nil || sl.Folder == now || len(sl.Dirty) > 0 {
+		t.Errorf("the seal keeps the folder's stamp and %d names", len(sl.Dirty))
 	}
 }
