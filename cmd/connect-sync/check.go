@@ -84,7 +84,7 @@ func check(ctx context.Context, ws *config.Workspace, logger *slog.Logger, stdou
 	for _, s := range statuses {
 		fmt.Fprintf(stdout, "  %s  %-24s %s\n", terminal.Escape(s.ID), terminal.Escape(s.Label), terminal.Escape(s.Type))
 	}
-	opened, err := openSinks(ws, redact, logger, nil, nil)
+	opened, err := openSinks(ws, redact, logger, nil, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -49,12 +49,13 @@ func userAgent(instance string) string {
 
 // openSinks opens every sink of a workspace, each with its memo in st and
 // its counters in m (both nil for commands that deliver nothing, such as
-// check); redact is the workspace's redactor. The caller closes them with
-// closeSinks.
-func openSinks(ws *config.Workspace, redact *secret.Redactor, logger *slog.Logger, st state.Store, m *metrics.Workspace) ([]engine.Sink, error) {
+// check); redact is the workspace's redactor, and residents what the
+// service's sinks keep from run to run (nil in a one-shot command). The
+// caller closes them with closeSinks.
+func openSinks(ws *config.Workspace, redact *secret.Redactor, logger *slog.Logger, st state.Store, m *metrics.Workspace, residents *sinks.Residents) ([]engine.Sink, error) {
 	var opened []engine.Sink
 	for _, s := range ws.Sinks {
-		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL, Redactor: redact}
+		env := sinks.Env{Name: s.Name, Logger: logger.With("sink", s.Name), SourceURL: ws.Connect.BaseURL, Redactor: redact, Residents: residents}
 		env.Workspace = ws.Name
 		if st != nil {
 			env.Memo = st.Memo(s.Name)

@@ -19,6 +19,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/lease"
 	"github.com/connect-sync/connect-sync/internal/metrics"
 	"github.com/connect-sync/connect-sync/internal/service"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 )
 
 var runCommand = command{
@@ -53,7 +54,7 @@ func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 	if err := checkKeys(cfg, logger); err != nil {
 		return err
 	}
-	d := &daemon{configPath: c.configPath, initial: cfg, metrics: metrics.New(version(), true), logger: logger}
+	d := &daemon{configPath: c.configPath, initial: cfg, metrics: metrics.New(version(), true), logger: logger, residents: &sinks.Residents{}}
 	svc := &service.Service{Reload: d.reload, Metrics: d.metrics, Logger: logger, HTTP: httpSettings(cfg.HTTP)}
 	// The service holds the state for its whole life: a bbolt file (so
 	// `status` asks the HTTP listener instead), or the leases of the
@@ -101,7 +102,7 @@ func runRun(ctx context.Context, c *common, stdout, stderr io.Writer) error {
 	}
 	stopLeases()
 	logger.Info("connect-sync stopped")
-	return errors.Join(err, d.backend.Close())
+	return errors.Join(err, d.residents.Close(), d.backend.Close())
 }
 
 // daemon is what the service's runs share: the state file, the metrics,
@@ -113,6 +114,10 @@ type daemon struct {
 	instance   string // this instance's name among those sharing the state; "" alone
 	metrics    *metrics.Metrics
 	logger     *slog.Logger
+	// residents is what the sinks keep from one run to the next, for the
+	// service's life: a sink removed by a reload leaves its part until
+	// the service stops.
+	residents *sinks.Residents
 }
 
 // settings turns a config into the service's settings; its runs use that
@@ -124,7 +129,7 @@ func (d *daemon) settings(cfg *config.Config) service.Settings {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	}
 	for _, ws := range cfg.Workspaces {
-		run := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(d.logger, cfg, ws.Name), metrics: d.metrics.Workspace(ws.Name), instance: d.instance}
+		run := workspaceRun{cfg: cfg, ws: &ws, logger: workspaceLogger(d.logger, cfg, ws.Name), metrics: d.metrics.Workspace(ws.Name), instance: d.instance, residents: d.residents}
 		settings.Workspaces = append(settings.Workspaces, service.Workspace{
 			Name:     ws.Name,
 			Schedule: ws.Cron,

@@ -19,6 +19,7 @@ import (
 	"github.com/connect-sync/connect-sync/internal/contact"
 	"github.com/connect-sync/connect-sync/internal/engine"
 	"github.com/connect-sync/connect-sync/internal/metrics"
+	"github.com/connect-sync/connect-sync/internal/sinks"
 	"github.com/connect-sync/connect-sync/internal/state"
 	"github.com/connect-sync/connect-sync/internal/terminal"
 )
@@ -175,6 +176,9 @@ type workspaceRun struct {
 	// instance is this instance's name when it shares the workspaces with
 	// others (state.backend nats).
 	instance string
+	// residents is what the service's sinks keep from run to run (a
+	// vcard-dir folder's watch); nil in a one-shot run.
+	residents *sinks.Residents
 }
 
 // sync builds the workspace's source and sinks, runs one sync with its
@@ -187,7 +191,7 @@ func (r workspaceRun) sync(ctx context.Context, st state.Store, opts engine.Opti
 	src, err := openSource(r.ws, redact, r.logger, r.metrics, r.instance)
 	var sinkList []engine.Sink
 	if err == nil {
-		sinkList, err = openSinks(r.ws, redact, r.logger, st, r.metrics)
+		sinkList, err = openSinks(r.ws, redact, r.logger, st, r.metrics, r.residents)
 	}
 	if err != nil {
 		run := state.Run{StartedAt: started, FinishedAt: time.Now(), Result: state.RunFailed, Error: err.Error()}

@@ -239,6 +239,11 @@ type Env struct {
 	// (a CardDAV card's href and ETag). It is forgotten when the sink is
 	// reset or its target changes.
 	Memo Memo
+	// Residents, set by a process that runs the sinks again and again
+	// (the service), keeps what a sink holds open from one run to the
+	// next (a vcard-dir sink's watch of its folder); nil in a one-shot
+	// command, whose sinks hold nothing past their run.
+	Residents *Residents
 }
 
 // Memo is a sink's small record per contact in the state. Each call is

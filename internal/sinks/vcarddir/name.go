@@ -49,3 +49,31 @@ func lane(id string) string {
 	}
 	return fileName(id) // lower case, and with a dot no safe id has
 }
+
+// hashedName is the form of fileName's names for ids it hashes.
+var hashedName = regexp.MustCompile(`^x-[0-9a-f]{64}\.vcf$`)
+
+// idOf returns the id whose card is named name, by fileName or
+// legacyName; false for a hashed name, which does not say, and for a name
+// the sink gives no card.
+func idOf(name string) (string, bool) {
+	base, ok := strings.CutSuffix(name, ".vcf")
+	if !ok {
+		return "", false
+	}
+	if safeID.MatchString(base) {
+		return base, true // its card's name, or its legacy one
+	}
+	id, _, ok := strings.Cut(base, ".")
+	if ok && safeID.MatchString(id) && fileName(id) == name {
+		return id, true
+	}
+	return "", false
+}
+
+// namedLikeCard reports whether name is one the sink gives a card: any
+// other file in the folder is never the sink's.
+func namedLikeCard(name string) bool {
+	_, ok := idOf(name)
+	return ok || hashedName.MatchString(name)
+}

@@ -3,6 +3,7 @@ package vcarddir
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/connect-sync/connect-sync/internal/sinks"
@@ -41,6 +42,26 @@ func TestSinkContract(t *testing.T) {
 				if err := os.WriteFile(dir, nil, 0o600); err != nil {
 					t.Fatal(err)
 				}
+			},
+			Lose: func(id string) {
+				if err := os.Remove(filepath.Join(dir, fileName(id))); err != nil {
+					t.Fatal(err)
+				}
+			},
+			// Rewritten in place, as an editor that keeps the file does.
+			Edit: func(id string) {
+				path := filepath.Join(dir, fileName(id))
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, path, strings.Replace(string(data), "@example.com", "@edited.example", 1))
+			},
+			// A card of another program, named like the sink's, and a
+			// file that is no card.
+			Foreign: func() {
+				writeFile(t, filepath.Join(dir, "9999.vcf"), "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:other-program-1\r\nFN:Someone Else\r\nEND:VCARD\r\n")
+				writeFile(t, filepath.Join(dir, "notes.txt"), "not a card")
 			},
 		}
 	})

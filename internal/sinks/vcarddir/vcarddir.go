@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/connect-sync/connect-sync/internal/atomicfile"
 	"github.com/connect-sync/connect-sync/internal/card"
@@ -21,11 +24,27 @@ import (
 // Sink writes one card per contact into a folder, named by fileName. It
 // serves one run at a time.
 type Sink struct {
-	dir    string
-	opts   card.Options
-	pool   sinks.Pool
-	logger *slog.Logger
-	ready  bool // the folder exists and temporary files are cleared
+	dir       string
+	opts      card.Options
+	pool      sinks.Pool
+	logger    *slog.Logger
+	auditRuns int  // see Config.AuditRuns
+	ready     bool // the folder exists and temporary files are cleared
+
+	// watches keeps the folder's watch; ownWatches when the sink started
+	// it for its run alone, and closes it. watch is the run's, nil when
+	// there is none.
+	watches    *folderWatch
+	ownWatches bool
+	watch      *watch
+
+	// prev is the seal the run's audit was given, next the one it found.
+	prev []byte
+	next *seal
+
+	mu      sync.Mutex
+	changed bool // the run added or removed a card
+	written span // the ctimes of the cards the run wrote
 }
 
 // lanes is how many cards Deliver writes at once. Each replacement waits
@@ -75,6 +94,14 @@ func (s *Sink) prepare() error {
 	if err := atomicfile.RemoveStale(s.dir); err != nil {
 		return fmt.Errorf("vcarddir: %w: %w", sinks.ErrUnavailable, err)
 	}
+	if s.watch == nil {
+		// Watched from the run's first card on, so that a card someone
+		// changes while the run writes others is told from the run's own
+		// (see Seal); also the service's watch of a folder only just made.
+		if folder, err := statFolder(s.dir); err == nil {
+			s.watched(folder)
+		}
+	}
 	s.ready = true
 	return nil
 }
@@ -120,10 +147,36 @@ func (s *Sink) write(path string, c contact.Contact) error {
 		// sync: the batch's sync makes it durable now.
 		return nil
 	}
-	return atomicfile.Replace(path, 0o600, func(w io.Writer) error {
+	name := filepath.Base(path)
+	s.expect(name)
+	err = atomicfile.Replace(path, 0o600, func(w io.Writer) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
+	if err != nil {
+		s.unexpect(name)
+		return err
+	}
+	s.wrote(path)
+	return nil
+}
+
+// wrote records the card just renamed into place at path: the folder
+// changed, and the card's ctime is one the sink set (see seal.Written).
+func (s *Sink) wrote(path string) {
+	var st unix.Stat_t
+	statErr := unix.Lstat(path, &st)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = true
+	if statErr != nil {
+		return // gone already: nothing to trust
+	}
+	ctime := st.Ctim.Nano()
+	if s.written.To == 0 {
+		s.written = span{From: ctime, To: ctime}
+	}
+	s.written.From, s.written.To = min(s.written.From, ctime), max(s.written.To, ctime)
 }
 
 // holds reports whether the file at path holds exactly data. What sits at
@@ -156,9 +209,19 @@ func holds(path string, data []byte) (bool, error) {
 // is unlinked too, except a folder: unlike os.Remove, it never removes
 // one, nor follows a link.
 func (s *Sink) remove(path string) error {
+	name := filepath.Base(path)
+	s.expect(name)
 	err := syscall.Unlink(path)
+	if err != nil {
+		s.unexpect(name)
+	}
 	switch {
-	case err == nil || errors.Is(err, fs.ErrNotExist):
+	case err == nil:
+		s.mu.Lock()
+		s.changed = true
+		s.mu.Unlock()
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case isFolder(path):
 		return refused(fmt.Errorf("%s is a folder", path))
@@ -228,9 +291,18 @@ func isFolderError(err error) bool {
 	return false
 }
 
+// Close ends the watch the sink started for its run, if any.
+func (s *Sink) Close() error {
+	if s.ownWatches {
+		return s.watches.Close()
+	}
+	return nil
+}
+
 // Interface guards.
 var (
 	_ sinks.Sink      = (*Sink)(nil)
+	_ io.Closer       = (*Sink)(nil)
 	_ sinks.Checker   = (*Sink)(nil)
 	_ sinks.Config    = (*Config)(nil)
 	_ sinks.Formatter = (*Config)(nil)

@@ -226,6 +226,7 @@ func openSink(t *testing.T, dir, version string) sinks.Sink {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.(*Sink).Close() })
 	return s
 }
 
