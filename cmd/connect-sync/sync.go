@@ -314,6 +314,8 @@ func (emptyCheckpoint) Checkpoint(context.Context) (map[string]state.Entry, erro
 	return map[string]state.Entry{}, nil
 }
 
+func (emptyCheckpoint) IDs(context.Context) ([]string, error) { return nil, nil }
+
 func (emptyCheckpoint) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
 	return map[string]json.RawMessage{}, nil
 }

@@ -29,6 +29,11 @@ func (s *redactedStore) Checkpoint(ctx context.Context) (map[string]state.Entry,
 	return v, s.redact.Error(err)
 }
 
+func (s *redactedStore) IDs(ctx context.Context) ([]string, error) {
+	v, err := s.st.IDs(ctx)
+	return v, s.redact.Error(err)
+}
+
 func (s *redactedStore) Snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
 	v, err := s.st.Snapshots(ctx, ids)
 	return v, s.redact.Error(err)

@@ -56,6 +56,7 @@ func TestEchoedCredentialsNeverShown(t *testing.T) {
 type failingStore struct{ err error }
 
 func (f failingStore) Checkpoint(context.Context) (map[string]state.Entry, error) { return nil, f.err }
+func (f failingStore) IDs(context.Context) ([]string, error)                      { return nil, f.err }
 func (f failingStore) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
 	return nil, f.err
 }

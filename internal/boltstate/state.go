@@ -208,6 +208,22 @@ func (w *Workspace) Checkpoint(_ context.Context) (map[string]state.Entry, error
 	return entries, err
 }
 
+// IDs returns every tracked contact's id, in the bucket's order, which is
+// sorted: no entry is decoded.
+func (w *Workspace) IDs(context.Context) ([]string, error) {
+	var ids []string
+	err := w.view(func(s space) error {
+		b := s.Bucket(bucketContacts)
+		ids = make([]string, 0, b.Stats().KeyN)
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			ids = append(ids, string(k))
+		}
+		return nil
+	})
+	return ids, err
+}
+
 // Snapshots returns the stored snapshots of the given contacts; ids without
 // one are absent from the result.
 func (w *Workspace) Snapshots(_ context.Context, ids []string) (map[string]json.RawMessage, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/connect-sync/connect-sync/internal/contact"
@@ -110,22 +109,17 @@ type wanted struct {
 }
 
 func (w *wanted) IDs(ctx context.Context) ([]string, error) {
-	cp, err := w.store.Checkpoint(ctx)
+	ids, err := w.store.IDs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids := slices.Sorted(maps.Keys(cp))
-	var out []string
-	for _, id := range ids {
-		queued, err := w.Queued(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !queued {
-			out = append(out, id)
-		}
+	if _, err := w.Queued(ctx, ""); err != nil { // reads the queue
+		return nil, err
 	}
-	return out, nil
+	if len(w.queued) == 0 {
+		return ids, nil
+	}
+	return slices.DeleteFunc(ids, func(id string) bool { return w.queued[id] }), nil
 }
 
 func (w *wanted) Queued(ctx context.Context, id string) (bool, error) {

@@ -184,6 +184,8 @@ type emptySnapshots struct{}
 
 func (emptySnapshots) Checkpoint(context.Context) (map[string]state.Entry, error) { return nil, nil }
 
+func (emptySnapshots) IDs(context.Context) ([]string, error) { return nil, nil }
+
 func (emptySnapshots) Snapshots(context.Context, []string) (map[string]json.RawMessage, error) {
 	return nil, nil
 }

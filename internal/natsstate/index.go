@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -17,11 +18,14 @@ import (
 type index struct {
 	meta    meta
 	entries map[string]state.Entry
-	sinks   map[string]sinkRecord  // by name
-	gens    map[uint64]*generation // every generation something refers to
-	refs    map[uint64][]uint64    // sequence number → generations whose queue holds it
-	dead    map[uint64]int         // sequence number → dead letters that keep its record
-	maxSeq  uint64                 // the highest sequence number a key holds
+	// ids is the entries' ids, sorted, nil until asked for and again once
+	// an id comes or goes: an audit asks every run, a commit rarely adds.
+	ids    []string
+	sinks  map[string]sinkRecord  // by name
+	gens   map[uint64]*generation // every generation something refers to
+	refs   map[uint64][]uint64    // sequence number → generations whose queue holds it
+	dead   map[uint64]int         // sequence number → dead letters that keep its record
+	maxSeq uint64                 // the highest sequence number a key holds
 }
 
 // meta is the value of x.meta.
@@ -118,6 +122,9 @@ func (ix *index) set(k parsedKey, v []byte) error {
 		if err != nil {
 			return err
 		}
+		if _, known := ix.entries[k.name]; !known {
+			ix.ids = nil
+		}
 		ix.entries[k.name] = e
 	case "k":
 		var r sinkRecord
@@ -150,12 +157,22 @@ func (ix *index) set(k parsedKey, v []byte) error {
 	return nil
 }
 
+// sortedIDs returns the entries' ids, sorted; the caller may not change
+// the slice.
+func (ix *index) sortedIDs() []string {
+	if ix.ids == nil {
+		ix.ids = slices.Sorted(maps.Keys(ix.entries))
+	}
+	return ix.ids
+}
+
 func (ix *index) remove(k parsedKey) {
 	switch k.kind {
 	case "meta":
 		ix.meta = meta{}
 	case "e":
 		delete(ix.entries, k.name)
+		ix.ids = nil
 	case "k":
 		ix.unname(k.name)
 	case "q":

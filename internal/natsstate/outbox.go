@@ -22,6 +22,16 @@ func (w *Workspace) Checkpoint(ctx context.Context) (map[string]state.Entry, err
 	return cp, err
 }
 
+// IDs returns every tracked contact's id, sorted.
+func (w *Workspace) IDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := w.do(ctx, "ids", func(context.Context) error {
+		ids = slices.Clone(w.ix.sortedIDs())
+		return nil
+	})
+	return ids, err
+}
+
 // Snapshots returns the stored snapshots of the given contacts; ids
 // without one are absent from the result.
 func (w *Workspace) Snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {

@@ -41,6 +41,9 @@ type Store interface {
 type Checkpoint interface {
 	// Checkpoint returns every tracked contact's entry.
 	Checkpoint(ctx context.Context) (map[string]Entry, error)
+	// IDs returns every tracked contact's id, sorted: what an audit of a
+	// destination walks, without the entries.
+	IDs(ctx context.Context) ([]string, error)
 	// Snapshots returns the stored snapshots of the given contacts; ids
 	// without one are absent from the result.
 	Snapshots(ctx context.Context, ids []string) (map[string]json.RawMessage, error)

@@ -46,6 +46,20 @@ func testCommit(t *testing.T, h *harness) {
 	}
 }
 
+func testIDs(t *testing.T, h *harness) {
+	s := h.open(ws)
+	commit(t, s, created(t, "b"), created(t, "a"), created(t, "c10"), created(t, "c2"))
+	commit(t, s, deleted(t, "c10"))
+	ids, err := s.IDs(t.Context())
+	if err != nil || !slices.Equal(ids, []string{"a", "b", "c2"}) {
+		t.Errorf("ids %v, %v; want the tracked ones, sorted", ids, err)
+	}
+	commit(t, s, created(t, "0"))
+	if ids, _ := s.IDs(t.Context()); !slices.Equal(ids, []string{"0", "a", "b", "c2"}) {
+		t.Errorf("ids after a creation %v", ids)
+	}
+}
+
 func testQueueOrder(t *testing.T, h *harness) {
 	s := h.open(ws)
 	register(t, s, "a")

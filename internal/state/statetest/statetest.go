@@ -39,6 +39,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		fn   func(t *testing.T, b *harness)
 	}{
 		{"CommitWritesCheckpointAndSnapshots", testCommit},
+		{"IDsAreTheTrackedOnesSorted", testIDs},
 		{"QueueHoldsChangesInOrderPerSink", testQueueOrder},
 		{"QueuePages", testQueuePaging},
 		{"TouchQueuesNothing", testTouch},
